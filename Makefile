@@ -1,0 +1,91 @@
+# marginlab — every target sets up what it needs (Python venv, npm packages, Solidity compiler) on first use.
+# Set-up is incremental: stamp files keyed on the lock files make a second run reinstall nothing.
+#
+#   make demo              replay the example scenario on a local Ganache chain and write a report
+#   make test              the whole test suite (CHAIN=anvil to run it on Anvil)
+#   make test-fast         unit + engine tests only (daily work)
+#   make test-engine       the Python-only tests (no chain, seconds)
+#   make compile           compile the contracts
+#   make clean             remove build output (keeps the venv and node_modules)
+#   make distclean         remove everything set-up made
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+CHAIN ?= ganache
+VENV := .venv
+STAMPS := .toolchain/stamps
+PY := $(VENV)/bin/python
+
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export SOLCX_BINARY_PATH := $(CURDIR)/.toolchain/solcx
+export MPLBACKEND := Agg
+export PYTHONDONTWRITEBYTECODE := 1
+
+ifeq ($(CHAIN),ganache)
+BROWNIE_NETWORK := development
+else ifeq ($(CHAIN),anvil)
+BROWNIE_NETWORK := anvil
+else
+$(error CHAIN must be ganache or anvil, not '$(CHAIN)')
+endif
+
+PYTEST_ARGS ?=
+
+.PHONY: help setup compile test test-fast test-engine demo clean distclean
+
+help:
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---------------------------------------------------------------- set-up
+$(STAMPS)/venv: requirements.txt pyproject.toml
+	@mkdir -p $(STAMPS)
+	@test -x $(PY) || { echo "setup: creating $(VENV) with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); }
+	@echo "setup: installing pinned Python packages (requirements.txt)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2> >(grep -v "^WARNING: Location" >&2)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2> >(grep -v "^WARNING: Location" >&2)
+	@grep -q MARGINLAB_ENV $(VENV)/bin/activate || printf '%s\n' \
+	  '# MARGINLAB_ENV: the toolchain make uses, for `source .venv/bin/activate` users' \
+	  'export PATH="$(CURDIR)/node_modules/.bin:$$PATH"' \
+	  'export SOLCX_BINARY_PATH="$(CURDIR)/.toolchain/solcx"' \
+	  'export MPLBACKEND=Agg' >> $(VENV)/bin/activate
+	@touch $@
+
+$(STAMPS)/npm: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	@echo "setup: installing npm packages (package-lock.json)"
+	@npm ci --no-audit --no-fund --loglevel=error 2> >(grep -v 'Unknown user config' >&2)
+	@touch $@
+
+$(STAMPS)/solc: $(STAMPS)/venv $(STAMPS)/npm brownie-config.yaml tools/provision_solc.py tools/solc/solc.js tools/solc/solc.sh
+	@$(PY) tools/provision_solc.py
+	@touch $@
+
+setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/solc
+
+# ---------------------------------------------------------------- build
+compile: setup
+	@brownie compile
+
+# ---------------------------------------------------------------- tests
+test: setup
+	brownie test tests --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
+
+test-fast: setup
+	brownie test tests/unit tests/engine tests/toolchain --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
+
+test-engine: setup
+	$(PY) -m pytest -p no:pytest-brownie tests/engine $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------- main job
+demo: compile
+	brownie run scripts/deploy.py --network $(BROWNIE_NETWORK)
+
+# ---------------------------------------------------------------- housekeeping
+clean:
+	rm -rf build reports/demo
+
+distclean: clean
+	rm -rf $(VENV) node_modules .toolchain

@@ -1,0 +1,66 @@
+"""Fixtures shared by every test folder: named accounts by role, and chain isolation.
+
+Deploy fixtures for the protocol live next to the tests that use them (tests/unit/conftest.py,
+tests/integration/conftest.py); the Python-only tests in tests/engine need no chain at all.
+"""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolation(request):
+    """Revert the chain after every test that touched it (brownie's fn_isolation), and only those."""
+    if "fn_isolation" in request.fixturenames or not _uses_chain(request):
+        yield
+        return
+    fn_isolation = request.getfixturevalue("fn_isolation")  # noqa: F841 - the fixture does the work
+    yield
+
+
+def _uses_chain(request) -> bool:
+    # Python-only tests (tests/engine, tests/toolchain) must not start or snapshot a chain.
+    path = str(request.node.fspath)
+    return "/tests/engine/" not in path and "/tests/toolchain/" not in path
+
+
+@pytest.fixture(scope="session")
+def gov(accounts):
+    return accounts[0]
+
+
+@pytest.fixture(scope="session")
+def guardian(accounts):
+    return accounts[1]
+
+
+@pytest.fixture(scope="session")
+def alice(accounts):
+    return accounts[2]
+
+
+@pytest.fixture(scope="session")
+def bob(accounts):
+    return accounts[3]
+
+
+@pytest.fixture(scope="session")
+def carol(accounts):
+    return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def liquidator(accounts):
+    return accounts[5]
+
+
+@pytest.fixture(scope="session")
+def lp(accounts):
+    """A depositor who only lends."""
+    return accounts[6]
+
+
+@pytest.fixture(scope="session")
+def rando(accounts):
+    """Someone with no role and no position."""
+    return accounts[7]
