@@ -5,7 +5,31 @@ tests/integration/conftest.py); the Python-only tests in tests/engine need no ch
 """
 from __future__ import annotations
 
+import os
+import socket
+
 import pytest
+from brownie._config import CONFIG
+
+
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pytest_configure(config):
+    """Launch the test chain on a free port (or $MARGINLAB_TEST_PORT).
+
+    brownie attaches silently to whatever already listens on its configured port (8545), which would run the
+    suite against a stranger's chain — or against another test session's. brownie connects only after collection,
+    so changing the port here takes effect.
+    """
+    port = int(os.environ.get("MARGINLAB_TEST_PORT") or _free_loopback_port())
+    for network in ("development", "anvil"):
+        settings = CONFIG.networks.get(network, {}).get("cmd_settings")
+        if isinstance(settings, dict):
+            settings["port"] = port
 
 
 @pytest.fixture(autouse=True)
