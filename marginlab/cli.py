@@ -1,0 +1,95 @@
+"""Command line: ``marginlab check FILE`` and ``marginlab replay FILE [--compare] ...``.
+
+Exit codes: 0 ok, 1 an ``expect:`` failed, 2 bad input (the scenario), 3 chain failure or an unexpected
+revert. Expected errors print one clear message and no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .errors import MarginlabError, ScenarioError
+
+EXIT_OK = 0
+EXIT_EXPECT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_CHAIN = 3
+DEFAULT_OUT = Path("reports")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="marginlab", description="Replay lending-protocol scenarios on a local chain.")
+    sub = p.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="validate a scenario file without touching a chain")
+    check.add_argument("file", type=Path)
+    replay = sub.add_parser("replay", help="replay a scenario on a fresh protocol and write a report")
+    replay.add_argument("file", type=Path)
+    replay.add_argument("--compare", action="store_true",
+                        help="replay under margin: cross and margin: isolated for every account, side by side")
+    replay.add_argument("--out", type=Path, default=None,
+                        help=f"output folder (default: {DEFAULT_OUT}/<scenario name>)")
+    replay.add_argument("--chain", choices=("ganache", "anvil"), default="ganache",
+                        help="local node to start (default: ganache)")
+    replay.add_argument("--rpc-url", default=None, help="use an already running node instead of starting one")
+    replay.add_argument("--allow-remote-chain", action="store_true",
+                        help="accept a chain id other than the local dev chains 1337 and 31337")
+    replay.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    replay.add_argument("--quiet", action="store_true", help="no progress output")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args.file)
+        return _replay(args)
+    except ScenarioError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        print(f"{len(exc.issues)} problem(s) in the scenario; nothing was run.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MarginlabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _check(file: Path) -> int:
+    from .plan import MODES, build_plan
+    from .validate import load_scenario
+
+    scenario, doc = load_scenario(file)
+    plans = [build_plan(scenario, doc, mode) for mode in MODES]  # paths and price rounding fail here too
+    plan = plans[0]
+    subs = sum(len(a.sub_ids) for a in plan.accounts)
+    print(f"{file}: ok — {len(scenario.markets)} markets, {len(plan.accounts)} accounts ({subs} sub-accounts), "
+          f"{len(plan.liquidity)} liquidity providers, {len(plan.steps)} steps, {len(scenario.expect)} expectations")
+    return EXIT_OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .plan import build_plan
+    from .validate import load_scenario
+
+    scenario, doc = load_scenario(args.file)
+    out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
+    modes = ["cross", "isolated"] if args.compare else ["as-written"]
+    plans = {mode: build_plan(scenario, doc, mode) for mode in modes}  # every input error before any chain work
+
+    from .chain import ChainOptions
+    from .runner import run_plans
+
+    options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain)
+    result = run_plans(plans, doc, out, options, charts=not args.no_charts, progress=not args.quiet)
+    for line in result.messages:
+        print(line, file=sys.stderr)
+    return result.exit_code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

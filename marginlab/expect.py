@@ -1,0 +1,79 @@
+"""Evaluate a scenario's ``expect:`` list against a timeline (pure: the chain is not consulted)."""
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+
+from .metrics import INFINITY, keys_of, state_equity, wad_to_decimal
+from .numbers import EXACT, fmt_decimal, from_units
+from .plan import Plan, expect_applies
+from .scenario import Cmp, Expect
+from .timeline import ExpectResult, Timeline
+
+
+def _fmt(value: Decimal) -> str:
+    return fmt_decimal(value)
+
+
+def _check(what: str, cmp: Cmp, actual: Decimal) -> tuple[str, str, bool]:
+    return f"{what} {cmp}", _fmt(actual), cmp.holds(actual)
+
+
+def evaluate(plan: Plan, timeline: Timeline, lines: list[int]) -> list[ExpectResult]:
+    """One result per check of every expectation that applies to this run's margin mode."""
+    results: list[ExpectResult] = []
+    decimals = timeline.decimals()
+    last = timeline.records[-1] if timeline.records else None
+    for i, exp in enumerate(plan.expect):
+        if not expect_applies(exp, plan):
+            continue
+        for check in _checks(exp, timeline, decimals, last):
+            results.append(ExpectResult(i, lines[i] if i < len(lines) else 0, *check))
+    return results
+
+
+def _checks(exp: Expect, timeline: Timeline, decimals: dict[str, int], last) -> list[tuple[str, str, bool]]:
+    out = []
+    who = exp.account
+    sub_id = None
+    scope = "protocol"
+    if who is not None:
+        scope = who
+        if exp.position is not None:
+            sub = next((s for s in timeline.sub_accounts if s.owner == who and exp.position in s.positions), None)
+            sub_id = sub.sub_id if sub is not None else -1
+            scope = f"{who} position {exp.position}"
+    keys = keys_of(timeline, who, sub_id) if who is not None else [s.key for s in timeline.sub_accounts]
+    key_set = set(keys)
+    liqs = [x for x in timeline.liquidations if f"{x.account}/{x.sub_id}" in key_set]
+    with localcontext(EXACT):
+        if exp.liquidations is not None:
+            out.append(_check(f"{scope}: liquidations", exp.liquidations, Decimal(len(liqs))))
+        if exp.collateral_seized is not None:
+            seized = sum((wad_to_decimal(x.seized_value) for x in liqs), Decimal(0))
+            out.append(_check(f"{scope}: collateral seized (USD)", exp.collateral_seized, seized))
+        if exp.bad_debt is not None:
+            bad = sum((wad_to_decimal(b.value) for b in timeline.bad_debts), Decimal(0))
+            out.append(_check("protocol: bad debt (USD)", exp.bad_debt, bad))
+        if exp.health_factor_min is not None:
+            lowest = INFINITY
+            for record in timeline.records:
+                for key in keys:
+                    if key in record.accounts:
+                        lowest = min(lowest, wad_to_decimal(record.accounts[key].health_factor))
+            out.append(_check(f"{scope}: lowest health factor", exp.health_factor_min, lowest))
+        if exp.reverts is not None:
+            reverts = [a for r in timeline.records for a in r.actions
+                       if not a.ok and (who is None or a.account == who)]
+            out.append(_check(f"{scope}: reverted actions", exp.reverts, Decimal(len(reverts))))
+        if exp.final_equity is not None:
+            equity = Decimal(0)
+            if last is not None:
+                equity = sum((state_equity(last.accounts[k], last, decimals) for k in keys if k in last.accounts),
+                             Decimal(0))
+            out.append(_check(f"{scope}: final equity (USD)", exp.final_equity, equity))
+        for sym, cmp in (exp.balances or {}).items():
+            units = 0
+            if last is not None:
+                units = sum(last.accounts[k].balances.get(sym, 0) for k in keys if k in last.accounts)
+            out.append(_check(f"{scope}: final {sym} balance", cmp, from_units(units, decimals[sym])))
+    return out

@@ -1,0 +1,201 @@
+"""The validated scenario made concrete: generated accounts, resolved prices, path steps, token units.
+
+A plan is what the engine executes. It depends on the replay *mode*: ``as-written`` keeps each account's
+``margin``; ``cross`` and ``isolated`` override it for every account (the compare command runs both).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from .errors import ScenarioError
+from .numbers import from_units, plain, quantize_places, to_units, units_floor
+from .paths import PathError, csv_prices, gbm_prices
+from .scenario import Action, CsvPath, Expect, GbmPath, Scenario
+from .validate import generated_names
+from .yamlsource import SourceDoc
+
+Mode = Literal["as-written", "cross", "isolated"]
+MODES: tuple[Mode, ...] = ("as-written", "cross", "isolated")
+
+
+@dataclass(frozen=True)
+class PlannedPosition:
+    deposit: dict[str, int]
+    borrow: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PlannedAccount:
+    name: str
+    margin: Literal["cross", "isolated"]
+    positions: tuple[PlannedPosition, ...]
+    wallet: dict[str, int]
+
+    def sub_id(self, position: int) -> int:
+        return 0 if self.margin == "cross" else position
+
+    @property
+    def sub_ids(self) -> list[int]:
+        return sorted({self.sub_id(i) for i in range(len(self.positions))})
+
+
+@dataclass(frozen=True)
+class PlannedLiquidity:
+    name: str
+    deposits: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    account: str
+    verb: str
+    sub_id: int
+    amounts: dict[str, int] = field(default_factory=dict)
+    to_sub_id: int | None = None
+    target: str | None = None
+    target_sub_id: int | None = None
+    debt: str | None = None
+    collateral: str | None = None
+    expect_revert: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    index: int
+    source: str
+    label: str | None
+    advance: int
+    oracle: dict[str, str]
+    prices: dict[str, Decimal]
+    actions: tuple[PlannedAction, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    scenario: Scenario
+    mode: Mode
+    initial_prices: dict[str, Decimal]
+    liquidity: tuple[PlannedLiquidity, ...]
+    accounts: tuple[PlannedAccount, ...]
+    steps: tuple[PlannedStep, ...]
+    expect: tuple[Expect, ...]
+
+    def account(self, name: str) -> PlannedAccount:
+        for acct in self.accounts:
+            if acct.name == name:
+                return acct
+        raise KeyError(name)
+
+    def decimals(self, symbol: str) -> int:
+        return self.scenario.market(symbol).decimals
+
+
+def expect_applies(exp: Expect, plan: Plan) -> bool:
+    """An expectation with ``margin:`` holds for that margin's run (or an as-written run that is all of it)."""
+    if exp.margin is None:
+        return True
+    if plan.mode != "as-written":
+        return exp.margin == plan.mode
+    return all(a.margin == exp.margin for a in plan.accounts)
+
+
+def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") -> Plan:
+    issues = []
+    decimals = {m.symbol: m.decimals for m in scenario.markets}
+    feed = {m.symbol: m.feed_decimals for m in scenario.markets}
+
+    def units(amounts: dict[str, Decimal]) -> dict[str, int]:
+        return {s: to_units(a, decimals[s]) for s, a in amounts.items()}
+
+    liquidity = tuple(PlannedLiquidity(lp.name, units(lp.deposits)) for lp in scenario.liquidity)
+    accounts: list[PlannedAccount] = []
+    for tmpl in scenario.accounts:
+        margin = tmpl.margin if mode == "as-written" else mode
+        names = generated_names(tmpl.name, tmpl.count) if tmpl.count is not None else [tmpl.name]
+        for k, name in enumerate(names):
+            scale = Decimal(1)
+            if tmpl.borrow_scale is not None and tmpl.count is not None:
+                span = tmpl.borrow_scale.last - tmpl.borrow_scale.first
+                scale = tmpl.borrow_scale.first + (span * k / (tmpl.count - 1) if tmpl.count > 1 else 0)
+            positions = tuple(
+                PlannedPosition(units(p.deposit),
+                                {s: units_floor(a * scale, decimals[s]) for s, a in p.borrow.items()})
+                for p in tmpl.positions)
+            accounts.append(PlannedAccount(name, margin, positions, units(tmpl.wallet)))
+    by_name = {a.name: a for a in accounts}
+
+    def sub_of(name: str, position: int) -> int:
+        acct = by_name.get(name)
+        return acct.sub_id(position) if acct is not None else 0  # liquidity providers use sub-account 0
+
+    def plan_action(act: Action, source: str) -> PlannedAction:
+        sub = sub_of(act.account, act.position)
+        verb = act.verb
+        if verb in ("deposit", "withdraw", "borrow", "repay"):
+            return PlannedAction(act.account, verb, sub, units(getattr(act, verb)),
+                                 expect_revert=act.expect_revert, source=source)
+        if verb == "transfer":
+            assert act.transfer is not None
+            return PlannedAction(act.account, verb, sub, units(act.transfer.amounts),
+                                 to_sub_id=sub_of(act.account, act.transfer.to_position),
+                                 expect_revert=act.expect_revert, source=source)
+        assert act.liquidate is not None
+        liq = act.liquidate
+        return PlannedAction(act.account, verb, sub_of(act.account, liq.to_position),
+                             {liq.debt: to_units(liq.amount, decimals[liq.debt])},
+                             target=liq.account, target_sub_id=sub_of(liq.account, liq.position),
+                             debt=liq.debt, collateral=liq.collateral,
+                             expect_revert=act.expect_revert, source=source)
+
+    prices = {m.symbol: m.price for m in scenario.markets}
+    initial = dict(prices)
+    steps: list[PlannedStep] = []
+    for i, step in enumerate(scenario.steps):
+        resolved: dict[str, Decimal] = {}
+        for sym, move in (step.prices or {}).items():
+            value = quantize_places(move.apply(prices[sym]), feed[sym])
+            if value <= 0:
+                issues.append(doc.issue(("steps", i, "prices", sym),
+                                        f"{move} takes {sym} from {plain(prices[sym])} to {plain(value)} at the "
+                                        f"feed's {feed[sym]} decimals; a price must stay above 0"))
+                continue
+            resolved[sym] = prices[sym] = value
+        actions: list[PlannedAction] = []
+        if step.action is not None:
+            actions.append(plan_action(step.action, f"steps[{i}].action"))
+        for j, act in enumerate(step.actions or []):
+            actions.append(plan_action(act, f"steps[{i}].actions[{j}]"))
+        steps.append(PlannedStep(i, f"steps[{i}]", step.label, step.advance or 0, dict(step.oracle or {}),
+                                 resolved, tuple(actions)))
+
+    # Paths start from the prices the explicit steps left and are merged on one clock.
+    timeline: dict[int, dict[str, Decimal]] = {}
+    base_dir = Path(doc.file).parent
+    for sym, spec in scenario.paths.items():
+        try:
+            if isinstance(spec, GbmPath):
+                series = gbm_prices(prices[sym], spec, seed=scenario.seed, symbol=sym, feed_decimals=feed[sym])
+            else:
+                assert isinstance(spec, CsvPath)
+                series = csv_prices(base_dir / spec.file, spec, feed_decimals=feed[sym])
+        except PathError as exc:
+            issues.append(doc.issue(("paths", sym), str(exc)))
+            continue
+        for k, price in enumerate(series, start=1):
+            timeline.setdefault(k * spec.dt, {})[sym] = price
+    now = 0
+    for t in sorted(timeline):
+        index = len(steps)
+        steps.append(PlannedStep(index, f"paths@{t}s", None, t - now, {}, dict(sorted(timeline[t].items())), ()))
+        now = t
+    if issues:
+        raise ScenarioError(issues)
+    return Plan(scenario, mode, initial, liquidity, tuple(accounts), tuple(steps), tuple(scenario.expect))
+
+
+def describe_amounts(amounts: dict[str, int], decimals: dict[str, int]) -> str:
+    return ", ".join(f"{plain(from_units(v, decimals[s]))} {s}" for s, v in amounts.items())

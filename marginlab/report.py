@@ -1,0 +1,247 @@
+"""Render a timeline into files an auditor reads: timeline.json, timeline.csv, report.md and charts.
+
+Everything here is a pure function of the timeline (plus file writing): the report never queries the chain.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+from .charts import write_charts
+from .metrics import OwnerSummary, owner_summary, owners, state_equity, total_bad_debt, usd_value, wad_to_decimal
+from .numbers import fmt_decimal, from_units
+from .timeline import StepRecord, Timeline, write_timeline_json
+
+SECONDS_PER_YEAR = 365 * 24 * 3600
+# Step tables wider than this many sub-accounts list only the lowest health factor per step.
+MAX_HF_COLUMNS = 8
+
+
+def _d(value: Decimal, places: int = 6) -> str:
+    return fmt_decimal(value, places)
+
+
+def _usd(value: Decimal) -> str:
+    return fmt_decimal(value, 2)
+
+
+def _pct(wad: int) -> str:
+    return fmt_decimal(wad_to_decimal(wad) * 100, 2) + " %"
+
+
+def _hf(value: int | None) -> str:
+    return "∞" if value is None else fmt_decimal(wad_to_decimal(value), 4)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return out
+
+
+def _duration(seconds: int) -> str:
+    days, rem = divmod(seconds, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, secs = divmod(rem, 60)
+    parts = [f"{days}d"] if days else []
+    parts.append(f"{hours:02d}:{minutes:02d}:{secs:02d}")
+    return " ".join(parts)
+
+
+def _balances(record: StepRecord, key: str, decimals: dict[str, int]) -> str:
+    state = record.accounts.get(key)
+    if state is None or not state.balances:
+        return "—"
+    return ", ".join(f"{_d(from_units(b, decimals[s]))} {s}" for s, b in state.balances.items() if b != 0) or "—"
+
+
+def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = None) -> str:
+    decimals = timeline.decimals()
+    records = timeline.records
+    lines: list[str] = [f"# Replay: {timeline.scenario} ({timeline.mode})", ""]
+
+    # ---- summary
+    passed = sum(1 for e in timeline.expectations if e.passed)
+    failed = len(timeline.expectations) - passed
+    lines += ["## Summary", ""]
+    lines += [f"- Scenario: **{timeline.scenario}**, seed {timeline.seed}, margin mode: {timeline.mode}",
+              f"- Status: **{timeline.status}**" + (f" — {timeline.error}" if timeline.error else ""),
+              f"- Steps replayed: {len(timeline.steps)}"
+              + (f", simulated time {_duration(records[-1].time)}" if records else ""),
+              f"- Sub-accounts: {len(timeline.sub_accounts)}; liquidations: {len(timeline.liquidations)}; "
+              f"bad debt settled: {_usd(total_bad_debt(timeline))} USD",
+              f"- Expectations: {passed} passed, {failed} failed", ""]
+
+    # ---- parameters
+    lines += ["## Markets", ""]
+    lines += _table(
+        ["asset", "decimals", "feed decimals", "initial price", "asset weight init / maint",
+         "liability weight init / maint", "liquidation bonus", "protocol share", "reserve factor"],
+        [[m.symbol, str(m.decimals), str(m.feed_decimals), m.price, f"{m.asset_weight_init} / {m.asset_weight_maint}",
+          f"{m.liab_weight_init} / {m.liab_weight_maint}", m.liquidation_bonus, m.protocol_share, m.reserve_factor]
+         for m in timeline.markets])
+    lines += ["", "## Sub-accounts", ""]
+    first = records[0] if records else None
+    lines += _table(["sub-account", "owner", "sub id", "margin", "positions", "balances after setup"],
+                    [[s.key, s.owner, str(s.sub_id), s.margin, ", ".join(map(str, s.positions)),
+                      _balances(first, s.key, decimals) if first else "—"] for s in timeline.sub_accounts])
+
+    # ---- steps
+    lines += ["", "## Steps", ""]
+    symbols = [m.symbol for m in timeline.markets]
+    wide = len(timeline.sub_accounts) > MAX_HF_COLUMNS
+    liq_by_step: dict[int, int] = {}
+    for x in timeline.liquidations:
+        liq_by_step[x.step] = liq_by_step.get(x.step, 0) + 1
+    hf_header = ["lowest HF (sub-account)"] if wide else [f"HF {s.key}" for s in timeline.sub_accounts]
+    rows = []
+    for r in records:
+        acts = "; ".join(f"{a.account}: {a.call}" + ("" if a.ok else f" ⟂ {a.revert}"
+                                                      + (" (expected)" if a.expected_revert else ""))
+                         for a in r.actions)
+        if r.oracle:
+            acts = "; ".join([f"oracle {s} {v}" for s, v in r.oracle.items()] + ([acts] if acts else []))
+        if wide:
+            lowest = min(((st.health_factor is None, st.health_factor or 0, k) for k, st in r.accounts.items()),
+                         default=None)
+            hf_cells = [f"{_hf(None if lowest[0] else lowest[1])} ({lowest[2]})" if lowest else "—"]
+        else:
+            hf_cells = [_hf(r.accounts[s.key].health_factor) if s.key in r.accounts else "—"
+                        for s in timeline.sub_accounts]
+        rows.append([str(r.index), r.label or r.source, _duration(r.time), *[r.prices[s] for s in symbols],
+                     *hf_cells, str(liq_by_step.get(r.index, 0)) if r.index >= 0 else "", acts or ""])
+    lines += _table(["step", "source", "time", *symbols, *hf_header, "liquidations", "actions"], rows)
+
+    # ---- liquidations
+    lines += ["", "## Liquidations", ""]
+    if timeline.liquidations:
+        lines += _table(
+            ["step", "liquidator", "sub-account", "debt repaid", "collateral seized", "to liquidator",
+             "protocol cut", "repaid (USD)", "seized (USD)", "HF before → after"],
+            [[str(x.step), x.liquidator, f"{x.account}/{x.sub_id}",
+              f"{_d(from_units(x.repaid, decimals[x.debt]))} {x.debt}",
+              f"{_d(from_units(x.seized, decimals[x.collateral]))} {x.collateral}",
+              f"{_d(from_units(x.to_liquidator, decimals[x.collateral]))} {x.collateral}",
+              f"{_d(from_units(x.protocol_cut, decimals[x.collateral]))} {x.collateral}",
+              _usd(wad_to_decimal(x.repaid_value)), _usd(wad_to_decimal(x.seized_value)),
+              f"{_hf(x.health_factor_before)} → {_hf(x.health_factor_after)}"] for x in timeline.liquidations])
+    else:
+        lines.append("None.")
+
+    # ---- bad debt
+    lines += ["", "## Bad debt", ""]
+    if timeline.bad_debts:
+        lines += _table(["step", "sub-account", "asset", "debt written off", "covered by reserves",
+                         "socialised to depositors", "value (USD)"],
+                        [[str(b.step), f"{b.account}/{b.sub_id}", b.asset,
+                          _d(from_units(b.debt, decimals[b.asset])),
+                          _d(from_units(b.covered_by_reserves, decimals[b.asset])),
+                          _d(from_units(b.socialised, decimals[b.asset])), _usd(wad_to_decimal(b.value))]
+                         for b in timeline.bad_debts])
+    else:
+        lines.append("None.")
+
+    # ---- end state
+    last = records[-1] if records else None
+    if last is not None:
+        lines += ["", "## End state", ""]
+        lines += _table(["asset", "deposits", "borrows", "utilisation", "borrow APR", "supply APR", "reserves",
+                         "deposit index", "borrow index"],
+                        [[s, _d(from_units(m.total_deposits, decimals[s])), _d(from_units(m.total_borrows, decimals[s])),
+                          _pct(m.utilisation), _pct(m.borrow_rate), _pct(m.supply_rate),
+                          _d(from_units(m.reserves, decimals[s])), _d(wad_to_decimal(m.deposit_index), 9),
+                          _d(wad_to_decimal(m.borrow_index), 9)] for s, m in last.markets.items()])
+        lines += [""]
+        summaries = [owner_summary(timeline, o) for o in owners(timeline)]
+        lines += _table(["owner", "liquidations", "collateral seized (USD)", "bad debt (USD)", "end equity (USD)",
+                         "max leverage", "lowest HF"], [_summary_row(s) for s in summaries])
+        lines += [""]
+        lines += _table(["sub-account", "balances", "equity (USD)", "health factor"],
+                        [[s.key, _balances(last, s.key, decimals),
+                          _usd(state_equity(last.accounts[s.key], last, decimals)) if s.key in last.accounts else "—",
+                          _hf(last.accounts[s.key].health_factor) if s.key in last.accounts else "—"]
+                         for s in timeline.sub_accounts])
+
+    # ---- expectations
+    lines += ["", "## Expectations", ""]
+    if timeline.expectations:
+        lines += _table(["", "line", "check", "actual"],
+                        [["PASS" if e.passed else "**FAIL**", str(e.line), e.description, e.actual]
+                         for e in timeline.expectations])
+    else:
+        lines.append("None apply to this run.")
+
+    # ---- charts
+    if charts:
+        lines += ["", "## Charts", ""]
+        for title, name in charts:
+            lines += [f"### {title}", "", f"![{title}]({name})", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _summary_row(s: OwnerSummary) -> list[str]:
+    return [s.owner, str(s.liquidations), _usd(s.collateral_seized), _usd(s.bad_debt), _usd(s.end_equity),
+            _d(s.max_leverage, 2), _d(s.min_health_factor, 4)]
+
+
+def render_csv(timeline: Timeline) -> str:
+    """One row per (step, sub-account): prices, balances in token units as decimals, health."""
+    symbols = [m.symbol for m in timeline.markets]
+    decimals = timeline.decimals()
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["step", "source", "time", "sub_account", "owner", "sub_id",
+                     *[f"price_{s}" for s in symbols], *[f"balance_{s}" for s in symbols],
+                     "health_init", "health_maint", "health_factor", "equity_usd"])
+    subs = {s.key: s for s in timeline.sub_accounts}
+    for r in timeline.records:
+        for key, state in r.accounts.items():
+            sub = subs[key]
+            writer.writerow([r.index, r.source, r.time, key, sub.owner, sub.sub_id, *[r.prices[s] for s in symbols],
+                             *[fmt_decimal(from_units(state.balances.get(s, 0), decimals[s]), 36) for s in symbols],
+                             fmt_decimal(wad_to_decimal(state.health_init), 18),
+                             fmt_decimal(wad_to_decimal(state.health_maint), 18),
+                             "inf" if state.health_factor is None else fmt_decimal(wad_to_decimal(state.health_factor), 18),
+                             fmt_decimal(state_equity(state, r, decimals), 18)])
+    return buf.getvalue()
+
+
+def write_report(timeline: Timeline, folder: Path, *, charts: bool = True) -> None:
+    """Write timeline.json, timeline.csv, the charts and report.md into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_timeline_json(timeline, folder / "timeline.json")
+    (folder / "timeline.csv").write_text(render_csv(timeline), encoding="utf-8")
+    drawn = write_charts(timeline, folder) if charts else []
+    (folder / "report.md").write_text(render_markdown(timeline, drawn), encoding="utf-8")
+
+
+def render_compare(timelines: dict[str, Timeline]) -> str:
+    """Side by side per owner: one row per (owner, margin mode)."""
+    modes = list(timelines)
+    first = timelines[modes[0]]
+    lines = [f"# Compare: {first.scenario} — cross vs isolated margin", "",
+             f"Seed {first.seed}. Each account replayed with all positions in one sub-account (cross) and with "
+             f"each position in its own sub-account (isolated); everything else identical.", ""]
+    rows = []
+    for owner in owners(first):
+        for mode in modes:
+            s = owner_summary(timelines[mode], owner)
+            rows.append([owner, mode, str(s.liquidations), _usd(s.collateral_seized), _usd(s.bad_debt),
+                         _usd(s.end_equity), _d(s.max_leverage, 2)])
+    lines += _table(["account", "margin", "liquidations", "collateral lost to liquidators (USD)", "bad debt (USD)",
+                     "end equity (USD)", "max leverage held"], rows)
+    lines += ["", "| run | status | liquidations | bad debt (USD) | expectations | report |", "|---|---|---|---|---|---|"]
+    for mode, t in timelines.items():
+        ok = sum(1 for e in t.expectations if e.passed)
+        lines.append(f"| {mode} | {t.status} | {len(t.liquidations)} | {_usd(total_bad_debt(t))} | "
+                     f"{ok}/{len(t.expectations)} passed | [{mode}/report.md]({mode}/report.md) |")
+    failed = [(m, e) for m, t in timelines.items() for e in t.expectations if not e.passed]
+    if failed:
+        lines += ["", "## Failed expectations", ""]
+        lines += [f"- {m}: line {e.line}: {e.description} (actual {e.actual})" for m, e in failed]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["render_markdown", "render_csv", "write_report", "render_compare", "usd_value"]

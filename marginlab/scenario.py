@@ -1,0 +1,451 @@
+"""The scenario file's model (DESIGN §2), validated with pydantic v2.
+
+Structure and ranges live here; cross-references (unknown assets or accounts, precision against a token's
+decimals, duplicates) are checked in :mod:`marginlab.validate`, which also turns pydantic's errors into
+``file:line: field: reason`` lines. Use :func:`marginlab.validate.load_scenario` to read a file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic.functional_validators import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+from .numbers import NumberError, plain, to_decimal
+
+MAX_DECIMALS = 36
+MAX_SUB_ACCOUNTS = 256  # subId is a uint8
+MAX_GENERATED_ACCOUNTS = 1000
+MAX_PATH_POINTS = 100_000
+SECONDS_PER_YEAR = 365 * 24 * 3600
+DEFAULT_FEED_DECIMALS = 8
+# Feeds are refreshed by the engine after every `advance`, so the default heartbeat only has to outlast one
+# step; scenarios that test staleness set a short one.
+DEFAULT_HEARTBEAT = 30 * 24 * 3600
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$"
+SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,15}$"
+VERBS = ("deposit", "withdraw", "borrow", "repay", "transfer", "liquidate")
+ORACLE_FAULTS = ("ok", "stale", "zero", "negative")
+
+
+def _err(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
+
+
+def _number(value: Any, what: str) -> Decimal:
+    try:
+        return to_decimal(value, what=what)
+    except NumberError as exc:
+        raise _err("number", str(exc)) from None
+
+
+def _amount(value: Any) -> Decimal:
+    dec = _number(value, "an amount")
+    if dec < 0:
+        raise _err("amount", f"amount must not be negative, got {plain(dec)}")
+    return dec
+
+
+def _positive(value: Any) -> Decimal:
+    dec = _number(value, "a positive number")
+    if dec <= 0:
+        raise _err("positive", f"must be greater than 0, got {plain(dec)}")
+    return dec
+
+
+def _fraction(value: Any) -> Decimal:
+    dec = _number(value, "a fraction between 0 and 1")
+    if not 0 <= dec <= 1:
+        raise _err("fraction", f"must be between 0 and 1, got {plain(dec)}")
+    return dec
+
+
+def _signed(value: Any) -> Decimal:
+    return _number(value, "a number")
+
+
+def _strict_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, Decimal) and value == value.to_integral_value() and value.is_finite():
+            return int(value)
+        from .numbers import type_name
+        shown = plain(value) if isinstance(value, Decimal) and value.is_finite() else repr(value) \
+            if isinstance(value, str) else type_name(value)
+        raise _err("int", f"expected a whole number, got {shown}")
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
+Positive = Annotated[Decimal, BeforeValidator(_positive)]
+Fraction = Annotated[Decimal, BeforeValidator(_fraction)]
+Signed = Annotated[Decimal, BeforeValidator(_signed)]
+Int = Annotated[int, BeforeValidator(_strict_int)]
+NonNegInt = Annotated[Int, Field(ge=0)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+Symbol = Annotated[str, Field(pattern=SYMBOL_PATTERN)]
+AmountMap = dict[str, Amount]
+
+
+class Strict(BaseModel):
+    """Every model refuses unknown keys: a typo must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+# --------------------------------------------------------------------------------------------------- markets
+
+class Weights(Strict):
+    init: Fraction
+    maint: Fraction
+
+
+def _liab_weight(value: Any) -> Decimal:
+    dec = _number(value, "a weight of at least 1")
+    if dec < 1:
+        raise _err("weights", f"a liability weight must be at least 1, got {plain(dec)}")
+    return dec
+
+
+class LiabWeights(Strict):
+    """Liability weights are ≥ 1: debt counts for more than its value."""
+
+    init: Annotated[Decimal, BeforeValidator(_liab_weight)]
+    maint: Annotated[Decimal, BeforeValidator(_liab_weight)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LiabWeights:
+        if self.init < self.maint:
+            raise _err("weights", f"init ({plain(self.init)}) must be at least maint ({plain(self.maint)})")
+        return self
+
+
+class IrmParams(Strict):
+    """Kinked model, per-year rates as fractions: below `kink` utilisation the rate is base + slope1·u/kink."""
+
+    base: Fraction = Decimal("0")
+    slope1: Fraction = Decimal("0.04")
+    slope2: Annotated[Decimal, BeforeValidator(_amount)] = Decimal("0.75")
+    kink: Fraction = Decimal("0.8")
+
+    @model_validator(mode="after")
+    def _kink_inside(self) -> IrmParams:
+        if not 0 < self.kink < 1:
+            raise _err("irm", f"kink must be strictly between 0 and 1, got {plain(self.kink)}")
+        return self
+
+
+class Market(Strict):
+    symbol: Symbol
+    decimals: Annotated[Int, Field(ge=0, le=MAX_DECIMALS)]
+    price: Positive
+    asset_weight: Weights
+    liab_weight: LiabWeights
+    liquidation_bonus: Positive
+    protocol_share: Fraction = Decimal("0")
+    reserve_factor: Fraction = Decimal("0.1")
+    supply_cap: Amount | None = None
+    borrow_cap: Amount | None = None
+    irm: IrmParams = IrmParams()
+    feed_decimals: Annotated[Int, Field(ge=0, le=MAX_DECIMALS)] = DEFAULT_FEED_DECIMALS
+    heartbeat: Annotated[Int, Field(gt=0, le=2**32 - 1)] = DEFAULT_HEARTBEAT
+
+    @field_validator("asset_weight")
+    @classmethod
+    def _asset_weights_ordered(cls, w: Weights) -> Weights:
+        if w.init > w.maint:
+            raise _err("weights", f"init ({plain(w.init)}) must not exceed maint ({plain(w.maint)})")
+        if w.maint >= 1:
+            raise _err("weights", f"maint must be below 1, got {plain(w.maint)}")
+        return w
+
+    @field_validator("liquidation_bonus")
+    @classmethod
+    def _bonus_fits_weight(cls, bonus: Decimal, info: ValidationInfo) -> Decimal:
+        if bonus >= 1:
+            raise _err("bonus", f"must be below 1 (a fraction of the repaid value), got {plain(bonus)}")
+        weights = info.data.get("asset_weight")
+        if weights is not None and weights.maint * (1 + bonus) > 1:
+            raise _err("bonus", f"asset_weight.maint × (1 + liquidation_bonus) = "
+                                f"{plain(weights.maint * (1 + bonus))} must not exceed 1, "
+                                f"or a liquidation could leave the account less healthy")
+        return bonus
+
+
+# --------------------------------------------------------------------------------------------------- accounts
+
+class Liquidity(Strict):
+    name: Name
+    deposits: AmountMap
+
+
+class Position(Strict):
+    deposit: AmountMap = {}
+    borrow: AmountMap = {}
+
+
+class Scale(Strict):
+    first: Amount
+    last: Amount
+
+
+class Account(Strict):
+    name: Name
+    margin: Literal["cross", "isolated"] = "cross"
+    positions: Annotated[list[Position], Field(min_length=1, max_length=MAX_SUB_ACCOUNTS)]
+    wallet: AmountMap = {}
+    count: Annotated[Int, Field(ge=1, le=MAX_GENERATED_ACCOUNTS)] | None = None
+    borrow_scale: Scale | None = None
+
+    @model_validator(mode="after")
+    def _scale_needs_count(self) -> Account:
+        if self.borrow_scale is not None and self.count is None:
+            raise _err("scale", "borrow_scale only applies to a template with count")
+        return self
+
+
+# --------------------------------------------------------------------------------------------------- steps
+
+@dataclass(frozen=True)
+class PriceMove:
+    """A step's price for one asset: an absolute USD price, or a relative change in percent."""
+
+    absolute: Decimal | None = None
+    percent: Decimal | None = None
+
+    def apply(self, previous: Decimal) -> Decimal:
+        if self.absolute is not None:
+            return self.absolute
+        assert self.percent is not None
+        return previous * (1 + self.percent / 100)
+
+    def __str__(self) -> str:
+        if self.absolute is not None:
+            return plain(self.absolute)
+        assert self.percent is not None
+        return f"{'+' if self.percent >= 0 else ''}{plain(self.percent)}%"
+
+
+def _price_move(value: Any) -> PriceMove:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        text = value.strip()[:-1].strip()
+        if not text or text[0] not in "+-":
+            raise _err("price", f"a relative price must start with + or -, like \"-30%\"; got {value!r}")
+        pct = _number(text, "a percentage like \"-30%\"")
+        if pct <= -100:
+            raise _err("price", f"a fall of {plain(-pct)}% would make the price zero or negative")
+        return PriceMove(percent=pct)
+    if isinstance(value, PriceMove):
+        return value
+    try:
+        return PriceMove(absolute=_positive(value))
+    except PydanticCustomError as exc:
+        if isinstance(value, str):
+            raise _err("price", f"expected a price or a change like \"-30%\", got {value!r}") from None
+        raise exc
+
+
+Price = Annotated[PriceMove, BeforeValidator(_price_move)]
+
+
+class Transfer(Strict):
+    to_position: NonNegInt
+    amounts: AmountMap
+
+
+class Liquidate(Strict):
+    account: Name
+    position: NonNegInt = 0
+    debt: Symbol
+    collateral: Symbol
+    amount: Amount
+    to_position: NonNegInt = 0
+
+
+class Action(Strict):
+    account: Name
+    position: NonNegInt = 0
+    deposit: AmountMap | None = None
+    withdraw: AmountMap | None = None
+    borrow: AmountMap | None = None
+    repay: AmountMap | None = None
+    transfer: Transfer | None = None
+    liquidate: Liquidate | None = None
+    expect_revert: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_verb(self) -> Action:
+        given = [v for v in VERBS if getattr(self, v) is not None]
+        if len(given) != 1:
+            shown = ", ".join(given) if given else "none"
+            raise _err("verb", f"an action needs exactly one of {', '.join(VERBS)} (got {shown})")
+        return self
+
+    @property
+    def verb(self) -> str:
+        return next(v for v in VERBS if getattr(self, v) is not None)
+
+
+class Step(Strict):
+    label: str | None = None
+    advance: NonNegInt | None = None
+    oracle: dict[str, Literal["ok", "stale", "zero", "negative"]] | None = None
+    prices: dict[str, Price] | None = None
+    action: Action | None = None
+    actions: list[Action] | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Step:
+        if not any(x is not None for x in (self.advance, self.oracle, self.prices, self.action, self.actions)):
+            raise _err("step", "a step needs at least one of advance, oracle, prices, action, actions")
+        if self.action is not None and self.actions is not None:
+            raise _err("step", "use either action or actions in one step, not both")
+        return self
+
+    @property
+    def all_actions(self) -> list[Action]:
+        if self.action is not None:
+            return [self.action]
+        return list(self.actions or [])
+
+
+# --------------------------------------------------------------------------------------------------- paths
+
+class GbmPath(Strict):
+    model: Literal["gbm"]
+    sigma: Amount
+    drift: Signed = Decimal(0)
+    dt: Annotated[Int, Field(gt=0)]
+    count: Annotated[Int, Field(ge=1, le=MAX_PATH_POINTS)]
+    seed: NonNegInt | None = None
+
+
+class CsvPath(Strict):
+    model: Literal["csv"]
+    file: str
+    column: str
+    dt: Annotated[Int, Field(gt=0)]
+    limit: Annotated[Int, Field(ge=1, le=MAX_PATH_POINTS)] | None = None
+
+
+def _path_spec(value: Any) -> Any:
+    if isinstance(value, dict):
+        model = value.get("model")
+        if model == "gbm":
+            return GbmPath.model_validate(value)
+        if model == "csv":
+            return CsvPath.model_validate(value)
+        if model is None:
+            raise _err("path", "missing model: expected model: gbm or model: csv")
+        raise _err("path", f"unknown path model {model!r}: expected gbm or csv")
+    return value
+
+
+PathSpec = Annotated[GbmPath | CsvPath, BeforeValidator(_path_spec)]
+
+
+# --------------------------------------------------------------------------------------------------- keeper
+
+class Keeper(Strict):
+    enabled: bool = True
+    max_liquidations_per_step: Annotated[Int, Field(ge=1)] | None = None
+    min_profit: Amount = Decimal(0)
+    settle_bad_debt: bool = True
+
+
+# --------------------------------------------------------------------------------------------------- expect
+
+CMP_OPS = ("==", "<=", ">=", "<", ">", "!=")
+
+
+@dataclass(frozen=True)
+class Cmp:
+    op: str
+    value: Decimal
+
+    def holds(self, actual: Decimal) -> bool:
+        return {
+            "==": actual == self.value, "!=": actual != self.value, "<=": actual <= self.value,
+            ">=": actual >= self.value, "<": actual < self.value, ">": actual > self.value,
+        }[self.op]
+
+    def __str__(self) -> str:
+        return f"{self.op} {plain(self.value)}"
+
+
+def _cmp(value: Any) -> Cmp:
+    if isinstance(value, Cmp):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        for op in sorted(CMP_OPS, key=len, reverse=True):
+            if text.startswith(op):
+                return Cmp(op, _number(text[len(op):].strip(), f"a number after {op}"))
+        return Cmp("==", _number(text, "a number or a comparison like \">= 1\""))
+    return Cmp("==", _number(value, "a number or a comparison like \">= 1\""))
+
+
+Comparison = Annotated[Cmp, BeforeValidator(_cmp)]
+ACCOUNT_CHECKS = ("liquidations", "health_factor_min", "balances", "final_equity", "collateral_seized",
+                  "reverts")
+GLOBAL_CHECKS = ("liquidations", "bad_debt", "health_factor_min", "collateral_seized", "reverts")
+
+
+class Expect(Strict):
+    account: Name | None = None
+    position: NonNegInt | None = None
+    margin: Literal["cross", "isolated"] | None = None
+    liquidations: Comparison | None = None
+    bad_debt: Comparison | None = None
+    health_factor_min: Comparison | None = None
+    balances: dict[str, Comparison] | None = None
+    final_equity: Comparison | None = None
+    collateral_seized: Comparison | None = None
+    reverts: Comparison | None = None
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> Expect:
+        given = [c for c in dict.fromkeys(ACCOUNT_CHECKS + GLOBAL_CHECKS) if getattr(self, c) is not None]
+        if not given:
+            raise _err("expect", "an expectation needs at least one check: "
+                                 + ", ".join(dict.fromkeys(ACCOUNT_CHECKS + GLOBAL_CHECKS)))
+        if self.account is None:
+            for c in given:
+                if c not in GLOBAL_CHECKS:
+                    raise _err("expect", f"{c} needs an account")
+            if self.position is not None:
+                raise _err("expect", "position needs an account")
+        elif self.bad_debt is not None:
+            raise _err("expect", "bad_debt is a protocol-wide check: drop account")
+        return self
+
+    @property
+    def checks(self) -> list[str]:
+        return [c for c in dict.fromkeys(ACCOUNT_CHECKS + GLOBAL_CHECKS) if getattr(self, c) is not None]
+
+
+# --------------------------------------------------------------------------------------------------- scenario
+
+class Scenario(Strict):
+    name: Name
+    description: str | None = None
+    seed: Annotated[Int, Field(ge=0, le=2**64 - 1)] = 0
+    markets: Annotated[list[Market], Field(min_length=1, max_length=64)]
+    liquidity: list[Liquidity] = []
+    accounts: list[Account] = []
+    steps: list[Step] = []
+    paths: dict[str, PathSpec] = {}
+    keeper: Keeper = Keeper()
+    expect: list[Expect] = []
+
+    def market(self, symbol: str) -> Market:
+        for m in self.markets:
+            if m.symbol == symbol:
+                return m
+        raise KeyError(symbol)
+
+    @property
+    def symbols(self) -> list[str]:
+        return [m.symbol for m in self.markets]

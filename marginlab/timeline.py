@@ -1,0 +1,233 @@
+"""What a replay recorded: plain dataclasses, written to JSON byte-for-byte reproducibly.
+
+Token amounts are integers in token units; USD values, health and rates are WAD integers (1e18 = 1).
+The JSON writes every such integer as a string (JavaScript readers lose precision past 2^53); counts and
+indexes stay numbers. No wall-clock time, path, duration or address goes in: the same scenario and seed give
+the same bytes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TIMELINE_VERSION = 1
+# Integers that stay JSON numbers; every other integer is an amount and is written as a string.
+_COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed", "version", "decimals",
+                           "feed_decimals", "positions", "count", "line"})
+
+
+@dataclass
+class MarketInfo:
+    symbol: str
+    decimals: int
+    feed_decimals: int
+    price: str
+    asset_weight_init: str
+    asset_weight_maint: str
+    liab_weight_init: str
+    liab_weight_maint: str
+    liquidation_bonus: str
+    protocol_share: str
+    reserve_factor: str
+
+
+@dataclass
+class SubAccountRef:
+    key: str  # "alice/0"
+    owner: str
+    sub_id: int
+    margin: str
+    positions: list[int]
+
+
+@dataclass
+class SubAccountState:
+    balances: dict[str, int]
+    health_init: int
+    health_maint: int
+    health_factor: int | None  # None: no debt (the vault's type(uint256).max)
+    collateral_value: int
+    debt_value: int
+
+
+@dataclass
+class MarketState:
+    total_deposits: int
+    total_borrows: int
+    reserves: int
+    deposit_index: int
+    borrow_index: int
+    utilisation: int
+    borrow_rate: int  # per year, WAD
+    supply_rate: int  # per year, WAD
+
+
+@dataclass
+class ActionRecord:
+    step: int
+    account: str
+    call: str
+    ok: bool
+    source: str
+    revert: str | None = None
+    expected_revert: str | None = None
+
+
+@dataclass
+class Liquidation:
+    step: int
+    liquidator: str
+    account: str
+    sub_id: int
+    debt: str
+    collateral: str
+    repaid: int
+    seized: int
+    to_liquidator: int
+    protocol_cut: int
+    repaid_value: int
+    seized_value: int
+    health_factor_before: int | None
+    health_factor_after: int | None
+
+
+@dataclass
+class BadDebt:
+    step: int
+    account: str
+    sub_id: int
+    asset: str
+    debt: int
+    covered_by_reserves: int
+    socialised: int
+    value: int
+
+
+@dataclass
+class StepRecord:
+    index: int
+    source: str
+    label: str | None
+    time: int  # seconds since the replay started
+    prices: dict[str, str]
+    oracle: dict[str, str]
+    accounts: dict[str, SubAccountState]
+    markets: dict[str, MarketState]
+    actions: list[ActionRecord] = field(default_factory=list)
+
+
+@dataclass
+class ExpectResult:
+    index: int
+    line: int
+    description: str
+    actual: str
+    passed: bool
+
+
+@dataclass
+class Timeline:
+    scenario: str
+    seed: int
+    mode: str
+    markets: list[MarketInfo]
+    sub_accounts: list[SubAccountRef]
+    setup: StepRecord | None = None
+    steps: list[StepRecord] = field(default_factory=list)
+    liquidations: list[Liquidation] = field(default_factory=list)
+    bad_debts: list[BadDebt] = field(default_factory=list)
+    status: str = "running"  # complete | chain-died | reverted | running
+    error: str | None = None
+    expectations: list[ExpectResult] = field(default_factory=list)
+    version: int = TIMELINE_VERSION
+
+    @property
+    def records(self) -> list[StepRecord]:
+        """Setup snapshot (if any) followed by every step."""
+        return ([self.setup] if self.setup is not None else []) + self.steps
+
+    def market(self, symbol: str) -> MarketInfo:
+        return next(m for m in self.markets if m.symbol == symbol)
+
+    def decimals(self) -> dict[str, int]:
+        return {m.symbol: m.decimals for m in self.markets}
+
+
+def _jsonable(value: Any, key: str | None = None) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        # Keys of amount maps are symbols or account keys; their values inherit the map's kind.
+        return {str(k): _jsonable(v, key) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, key) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value if key in _COUNT_FIELDS else str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to the timeline")
+
+
+def timeline_json(timeline: Timeline) -> str:
+    return json.dumps(_jsonable(timeline), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def write_timeline_json(timeline: Timeline, path: Path) -> None:
+    path.write_text(timeline_json(timeline), encoding="utf-8")
+
+
+def _int(value: Any) -> int:
+    return int(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def timeline_from_json(text: str) -> Timeline:
+    """Read a timeline back (for re-rendering a report without replaying)."""
+    raw = json.loads(text)
+
+    def state(d: dict[str, Any]) -> SubAccountState:
+        return SubAccountState({k: _int(v) for k, v in d["balances"].items()}, _int(d["health_init"]),
+                               _int(d["health_maint"]), _opt_int(d["health_factor"]),
+                               _int(d["collateral_value"]), _int(d["debt_value"]))
+
+    def market(d: dict[str, Any]) -> MarketState:
+        return MarketState(**{k: _int(v) for k, v in d.items()})
+
+    def record(d: dict[str, Any]) -> StepRecord:
+        return StepRecord(d["index"], d["source"], d["label"], d["time"], d["prices"], d["oracle"],
+                          {k: state(v) for k, v in d["accounts"].items()},
+                          {k: market(v) for k, v in d["markets"].items()},
+                          [ActionRecord(**a) for a in d["actions"]])
+
+    def liquidation(d: dict[str, Any]) -> Liquidation:
+        out = dict(d)
+        for k in ("repaid", "seized", "to_liquidator", "protocol_cut", "repaid_value", "seized_value"):
+            out[k] = _int(out[k])
+        for k in ("health_factor_before", "health_factor_after"):
+            out[k] = _opt_int(out[k])
+        return Liquidation(**out)
+
+    def bad(d: dict[str, Any]) -> BadDebt:
+        out = dict(d)
+        for k in ("debt", "covered_by_reserves", "socialised", "value"):
+            out[k] = _int(out[k])
+        return BadDebt(**out)
+
+    return Timeline(
+        scenario=raw["scenario"], seed=raw["seed"], mode=raw["mode"],
+        markets=[MarketInfo(**m) for m in raw["markets"]],
+        sub_accounts=[SubAccountRef(**s) for s in raw["sub_accounts"]],
+        setup=record(raw["setup"]) if raw.get("setup") else None,
+        steps=[record(s) for s in raw["steps"]],
+        liquidations=[liquidation(x) for x in raw["liquidations"]],
+        bad_debts=[bad(x) for x in raw["bad_debts"]],
+        status=raw["status"], error=raw["error"],
+        expectations=[ExpectResult(**e) for e in raw["expectations"]],
+        version=raw["version"],
+    )

@@ -1,0 +1,412 @@
+"""Read a scenario file and report *every* problem as ``file:line: field.path: reason`` before any chain work.
+
+Two passes over the same document: pydantic checks structure, types and ranges; :func:`_cross_checks` checks
+what needs the whole file (unknown assets or accounts, duplicate names, precision against a token's decimals,
+the uint256 range). Both report against the line map kept by :mod:`marginlab.yamlsource`.
+"""
+from __future__ import annotations
+
+import typing
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import Issue, ScenarioError
+from .numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal, type_name
+from .scenario import VERBS, Account, CsvPath, GbmPath, Scenario
+from .yamlsource import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
+
+INT256_MAX = 2**255 - 1
+
+
+def load_scenario(path: Path | str) -> tuple[Scenario, SourceDoc]:
+    """Parse and validate ``path``; raise :class:`ScenarioError` listing every problem found."""
+    return validate_doc(load_yaml_file(path))
+
+
+def parse_scenario_text(text: str | bytes, file: str = "<scenario>") -> tuple[Scenario, SourceDoc]:
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    return validate_doc(parse_yaml_bytes(raw, file))
+
+
+def validate_doc(doc: SourceDoc) -> tuple[Scenario, SourceDoc]:
+    issues: list[Issue] = []
+    scenario: Scenario | None = None
+    try:
+        scenario = Scenario.model_validate(doc.data)
+    except ValidationError as exc:
+        issues.extend(_pydantic_issues(doc, exc))
+    issues.extend(_cross_checks(doc))
+    if issues:
+        raise ScenarioError(issues)
+    assert scenario is not None
+    return scenario, doc
+
+
+# --------------------------------------------------------------------------------------------------- pydantic
+
+def _clean_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
+    """Drop the parts pydantic adds that are not in the file (union tags, function names); keep a missing leaf."""
+    out: list[str | int] = []
+    cur = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(cur, dict) and isinstance(part, str) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        elif last and isinstance(part, (str, int)) and isinstance(cur, dict):
+            out.append(part)  # a missing required field, or a dict key pydantic rejected
+        elif isinstance(cur, dict) and part == "[key]":
+            continue
+        else:
+            continue
+    return tuple(out)
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete types inside Annotated / Optional / Union."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        out = []
+        for arg in typing.get_args(tp):
+            out.extend(_unwrap(arg))
+        return out
+    return [tp]
+
+
+def _model_at(data: Any, loc: Loc) -> type[BaseModel] | None:
+    """The pydantic model that validates the mapping at ``loc`` (to list the fields it allows)."""
+    tp: Any = Scenario
+    cur = data
+    for part in loc:
+        candidates = _unwrap(tp)
+        nxt = None
+        for cand in candidates:
+            origin = typing.get_origin(cand)
+            if isinstance(cand, type) and issubclass(cand, BaseModel) and isinstance(part, str):
+                if part in cand.model_fields:
+                    nxt = cand.model_fields[part].annotation
+                    break
+            elif origin is list and isinstance(part, int):
+                nxt = typing.get_args(cand)[0]
+                break
+            elif origin is dict and isinstance(part, str):
+                nxt = typing.get_args(cand)[1]
+                break
+        if nxt is None:
+            return None
+        tp = nxt
+        cur = cur.get(part) if isinstance(cur, dict) else cur[part] if isinstance(cur, list) else None
+    models = [c for c in _unwrap(tp) if isinstance(c, type) and issubclass(c, BaseModel)]
+    if len(models) > 1 and isinstance(cur, dict):  # paths: choose by `model:`
+        by_name = {"gbm": GbmPath, "csv": CsvPath}
+        chosen = by_name.get(str(cur.get("model")))
+        return chosen
+    return models[0] if models else None
+
+
+def _reason(doc: SourceDoc, loc: Loc, err: dict[str, Any]) -> str:
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        model = _model_at(doc.data, loc[:-1])
+        if model is not None:
+            return f"unknown field; expected one of: {', '.join(model.model_fields)}"
+        return "unknown field"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping, got {type_name(value)}"
+    if kind == "list_type":
+        return f"expected a list, got {type_name(value)}"
+    if kind in ("string_type",):
+        return f"expected text, got {type_name(value)}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"expected true or false, got {_show(value)}"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected', 'one of the allowed words')}, got {_show(value)}"
+    if kind == "string_pattern_mismatch":
+        return (f"{_show(value)} is not a valid name: use letters, digits, '_', '.' or '-', starting with a "
+                f"letter")
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        sym = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}[kind]
+        bound = next(iter(ctx.values()))
+        return f"must be {sym} {bound}, got {_show(value)}"
+    if kind == "too_short":
+        return "must not be empty" if ctx.get("min_length") == 1 else \
+            f"needs at least {ctx.get('min_length')} items"
+    if kind == "too_long":
+        return f"has more than {ctx.get('max_length')} items"
+    msg = str(err.get("msg", kind))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    return msg[:1].lower() + msg[1:] if msg and not msg[:2].isupper() else msg
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Decimal):
+        return plain(value) if value.is_finite() else str(value)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    return type_name(value)
+
+
+def _pydantic_issues(doc: SourceDoc, exc: ValidationError) -> Iterator[Issue]:
+    for err in exc.errors(include_url=False):
+        loc = _clean_loc(doc.data, tuple(err["loc"]))
+        yield doc.issue(loc, _reason(doc, loc, err))
+
+
+# --------------------------------------------------------------------------------------------------- cross checks
+
+class _Ctx:
+    def __init__(self, doc: SourceDoc) -> None:
+        self.doc = doc
+        self.issues: list[Issue] = []
+        self.decimals: dict[str, int | None] = {}  # None: listed, decimals unusable (already reported)
+        self.feed_decimals: dict[str, int] = {}
+        self.accounts: dict[str, int | None] = {}  # name → number of positions (None: unknown)
+        self.actors: set[str] = set()  # accounts and liquidity providers: anyone who can sign
+
+    def add(self, loc: Loc, reason: str) -> None:
+        self.issues.append(self.doc.issue(loc, reason))
+
+
+def _items(value: Any) -> list[tuple[int, Any]]:
+    return list(enumerate(value)) if isinstance(value, list) else []
+
+
+def _entries(value: Any) -> list[tuple[str, Any]]:
+    return list(value.items()) if isinstance(value, dict) else []
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def generated_names(name: str, count: int) -> list[str]:
+    """Names of the accounts an account template with ``count`` produces: ``bot-00`` … ``bot-49``."""
+    width = len(str(count - 1))
+    return [f"{name}-{i:0{width}d}" for i in range(count)]
+
+
+def _cross_checks(doc: SourceDoc) -> list[Issue]:
+    ctx = _Ctx(doc)
+    data = doc.data
+    _scan_markets(ctx, data.get("markets"))
+    _scan_names(ctx, data)
+    for i, lp in _items(data.get("liquidity")):
+        if isinstance(lp, dict):
+            _amounts(ctx, ("liquidity", i, "deposits"), lp.get("deposits"))
+    for i, acct in _items(data.get("accounts")):
+        if not isinstance(acct, dict):
+            continue
+        for j, pos in _items(acct.get("positions")):
+            if isinstance(pos, dict):
+                _amounts(ctx, ("accounts", i, "positions", j, "deposit"), pos.get("deposit"))
+                _amounts(ctx, ("accounts", i, "positions", j, "borrow"), pos.get("borrow"))
+                if isinstance(pos.get("deposit"), dict) and isinstance(pos.get("borrow"), dict):
+                    for sym in pos["deposit"]:
+                        if sym in pos["borrow"]:
+                            ctx.add(("accounts", i, "positions", j, "borrow", sym),
+                                    f"{sym} is both deposited and borrowed in one position; a sub-account holds "
+                                    f"one signed balance per asset")
+        _amounts(ctx, ("accounts", i, "wallet"), acct.get("wallet"))
+    for i, step in _items(data.get("steps")):
+        if isinstance(step, dict):
+            _scan_step(ctx, i, step)
+    _scan_paths(ctx, data.get("paths"))
+    for i, exp in _items(data.get("expect")):
+        if isinstance(exp, dict):
+            _scan_expect(ctx, i, exp)
+    return ctx.issues
+
+
+def _scan_markets(ctx: _Ctx, markets: Any) -> None:
+    first: dict[str, int] = {}
+    for i, m in _items(markets):
+        if not isinstance(m, dict) or not isinstance(m.get("symbol"), str):
+            continue
+        sym = m["symbol"]
+        if sym in first:
+            ctx.add(("markets", i, "symbol"), f"duplicate market {sym} (also markets[{first[sym]}])")
+            continue
+        first[sym] = i
+        dec = m.get("decimals")
+        ctx.decimals[sym] = dec if _is_int(dec) and 0 <= dec <= 36 else None
+        feed = m.get("feed_decimals", 8)
+        ctx.feed_decimals[sym] = feed if _is_int(feed) and 0 <= feed <= 36 else 18
+        _price_precision(ctx, ("markets", i, "price"), sym, m.get("price"))
+        for cap in ("supply_cap", "borrow_cap"):
+            if m.get(cap) is not None:
+                _amount(ctx, ("markets", i, cap), sym, m[cap])
+
+
+def _scan_names(ctx: _Ctx, data: dict[str, Any]) -> None:
+    seen: dict[str, str] = {}
+
+    def claim(name: str, loc: Loc, where: str) -> bool:
+        if name in seen:
+            ctx.add(loc, f"duplicate account name {name!r} (also {seen[name]})")
+            return False
+        seen[name] = where
+        return True
+
+    for i, lp in _items(data.get("liquidity")):
+        if isinstance(lp, dict) and isinstance(lp.get("name"), str):
+            if claim(lp["name"], ("liquidity", i, "name"), f"liquidity[{i}]"):
+                ctx.actors.add(lp["name"])
+                ctx.accounts.setdefault(lp["name"], 1)
+    for i, acct in _items(data.get("accounts")):
+        if not isinstance(acct, dict) or not isinstance(acct.get("name"), str):
+            continue
+        positions = acct.get("positions")
+        n_pos = len(positions) if isinstance(positions, list) else None
+        count = acct.get("count")
+        names = generated_names(acct["name"], count) if _is_int(count) and 1 <= count <= 1000 else [acct["name"]]
+        for name in names:
+            if claim(name, ("accounts", i, "name"), f"accounts[{i}]"):
+                ctx.actors.add(name)
+                ctx.accounts[name] = n_pos
+
+
+def _known_asset(ctx: _Ctx, loc: Loc, sym: Any) -> bool:
+    if not isinstance(sym, str):
+        return False
+    if sym not in ctx.decimals:
+        known = ", ".join(ctx.decimals) or "none listed"
+        ctx.add(loc, f"unknown asset {sym!r} (markets: {known})")
+        return False
+    return True
+
+
+def _amounts(ctx: _Ctx, loc: Loc, mapping: Any) -> None:
+    for sym, value in _entries(mapping):
+        if _known_asset(ctx, (*loc, sym), sym):
+            _amount(ctx, (*loc, sym), sym, value)
+
+
+def _amount(ctx: _Ctx, loc: Loc, sym: str, value: Any) -> None:
+    """Precision and range of an amount of ``sym``; sign and type are pydantic's job."""
+    decimals = ctx.decimals.get(sym)
+    if decimals is None:
+        return
+    try:
+        dec = to_decimal(value)
+    except NumberError:
+        return
+    if dec < 0:
+        return
+    if decimal_places(dec) > decimals:
+        ctx.add(loc, f"{plain(dec)} has more decimal places than {sym} has ({decimals})")
+        return
+    if dec.scaleb(decimals) > UINT256_MAX:
+        ctx.add(loc, f"{_short(dec)} {sym} is more than 2^256-1 token units")
+
+
+def _short(dec: Decimal) -> str:
+    text = plain(dec)
+    return text if len(text) <= 24 else f"{dec:.6E}"
+
+
+def _price_precision(ctx: _Ctx, loc: Loc, sym: str, value: Any) -> None:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return
+    try:
+        dec = to_decimal(value)
+    except NumberError:
+        return
+    if dec <= 0:
+        return
+    feed = ctx.feed_decimals.get(sym, 18)
+    if decimal_places(dec) > feed:
+        ctx.add(loc, f"price {plain(dec)} has more decimal places than the {sym} feed has ({feed})")
+    elif dec.scaleb(feed) > INT256_MAX:
+        ctx.add(loc, f"price {plain(dec)} does not fit the feed's int256 answer")
+
+
+def _known_account(ctx: _Ctx, loc: Loc, name: Any, position: Any = 0, position_loc: Loc | None = None) -> None:
+    if not isinstance(name, str):
+        return
+    if name not in ctx.accounts:
+        ctx.add(loc, f"unknown account {name!r}")
+        return
+    n_pos = ctx.accounts[name]
+    if _is_int(position) and n_pos is not None and position >= n_pos:
+        ctx.add(position_loc or loc, f"{name} has {n_pos} position(s); index {position} is out of range")
+
+
+def _scan_step(ctx: _Ctx, i: int, step: dict[str, Any]) -> None:
+    base: Loc = ("steps", i)
+    for sym, value in _entries(step.get("prices")):
+        if _known_asset(ctx, (*base, "prices", sym), sym):
+            _price_precision(ctx, (*base, "prices", sym), sym, value)
+    for sym, _ in _entries(step.get("oracle")):
+        _known_asset(ctx, (*base, "oracle", sym), sym)
+    actions: list[tuple[Loc, Any]] = []
+    if "action" in step:
+        actions.append(((*base, "action"), step["action"]))
+    for j, act in _items(step.get("actions")):
+        actions.append(((*base, "actions", j), act))
+    for loc, act in actions:
+        if isinstance(act, dict):
+            _scan_action(ctx, loc, act)
+
+
+def _scan_action(ctx: _Ctx, loc: Loc, act: dict[str, Any]) -> None:
+    _known_account(ctx, (*loc, "account"), act.get("account"), act.get("position", 0), (*loc, "position"))
+    for verb in ("deposit", "withdraw", "borrow", "repay"):
+        _amounts(ctx, (*loc, verb), act.get(verb))
+    transfer = act.get("transfer")
+    if isinstance(transfer, dict):
+        _amounts(ctx, (*loc, "transfer", "amounts"), transfer.get("amounts"))
+        _known_account(ctx, (*loc, "account"), act.get("account"), transfer.get("to_position", 0),
+                       (*loc, "transfer", "to_position"))
+    liq = act.get("liquidate")
+    if isinstance(liq, dict):
+        _known_account(ctx, (*loc, "liquidate", "account"), liq.get("account"), liq.get("position", 0),
+                       (*loc, "liquidate", "position"))
+        _known_account(ctx, (*loc, "account"), act.get("account"), liq.get("to_position", 0),
+                       (*loc, "liquidate", "to_position"))
+        debt_ok = _known_asset(ctx, (*loc, "liquidate", "debt"), liq.get("debt"))
+        coll_ok = _known_asset(ctx, (*loc, "liquidate", "collateral"), liq.get("collateral"))
+        if debt_ok and "amount" in liq:
+            _amount(ctx, (*loc, "liquidate", "amount"), liq["debt"], liq["amount"])
+        if debt_ok and coll_ok and liq.get("debt") == liq.get("collateral"):
+            ctx.add((*loc, "liquidate", "collateral"), "debt and collateral must be different assets")
+
+
+def _scan_paths(ctx: _Ctx, paths: Any) -> None:
+    base_dir = Path(ctx.doc.file).parent
+    for sym, spec in _entries(paths):
+        if not _known_asset(ctx, ("paths", sym), sym):
+            continue
+        if isinstance(spec, dict) and spec.get("model") == "csv" and isinstance(spec.get("file"), str):
+            path = base_dir / spec["file"]
+            if not path.is_file():
+                ctx.add(("paths", sym, "file"), f"CSV file not found: {path}")
+
+
+def _scan_expect(ctx: _Ctx, i: int, exp: dict[str, Any]) -> None:
+    base: Loc = ("expect", i)
+    if "account" in exp:
+        _known_account(ctx, (*base, "account"), exp.get("account"),
+                       exp.get("position", 0), (*base, "position"))
+    for sym, _ in _entries(exp.get("balances")):
+        _known_asset(ctx, (*base, "balances", sym), sym)
+
+
+__all__ = ["load_scenario", "parse_scenario_text", "validate_doc", "generated_names", "Account", "VERBS"]
