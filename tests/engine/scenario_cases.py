@@ -1,0 +1,186 @@
+"""Malformed scenario files, each with the one line `marginlab check` must print for it.
+
+Every case is the valid BASE scenario with some lines replaced (by 1-based line number) or appended, so the
+expected line number is easy to read off BASE below.
+"""
+from __future__ import annotations
+
+BASE = """\
+name: t
+seed: 1
+markets:
+  - {symbol: WETH, decimals: 18, price: 2000, asset_weight: {init: 0.8, maint: 0.85}, liab_weight: {init: 1.0, maint: 1.0}, liquidation_bonus: 0.05}
+  - {symbol: USDC, decimals: 6, price: 1, asset_weight: {init: 0.9, maint: 0.95}, liab_weight: {init: 1.0, maint: 1.0}, liquidation_bonus: 0.02}
+liquidity:
+  - {name: lp, deposits: {USDC: 100000, WETH: 10}}
+accounts:
+  - name: alice
+    positions:
+      - {deposit: {WETH: 1}, borrow: {USDC: 1000}}
+steps:
+  - {prices: {WETH: "-10%"}}
+"""
+
+WETH = ("{symbol: WETH, decimals: 18, price: 2000, asset_weight: {init: 0.8, maint: 0.85}, "
+        "liab_weight: {init: 1.0, maint: 1.0}, liquidation_bonus: 0.05")
+
+
+def weth(**fields: str) -> str:
+    """Line 4 with some WETH market fields replaced or added."""
+    base = {"symbol": "WETH", "decimals": "18", "price": "2000", "asset_weight": "{init: 0.8, maint: 0.85}",
+            "liab_weight": "{init: 1.0, maint: 1.0}", "liquidation_bonus": "0.05"}
+    base.update(fields)
+    return "  - {" + ", ".join(f"{k}: {v}" for k, v in base.items()) + "}"
+
+
+def make(replace: dict[int, str] | None = None, append: str = "") -> str:
+    lines = BASE.splitlines()
+    for number, text in (replace or {}).items():
+        lines[number - 1] = text
+    return "\n".join(lines) + "\n" + append
+
+
+# (id, file content (str or bytes), expected first stderr line without the "FILE:" prefix)
+CASES: list[tuple[str, str | bytes, str]] = [
+    # --- the file itself
+    ("empty-file", "", "1: (root): file is empty: expected a scenario mapping"),
+    ("only-whitespace", "\n  \n", "1: (root): file is empty: expected a scenario mapping"),
+    ("only-comment", "# nothing\n", "1: (root): file holds no YAML document: expected a scenario mapping"),
+    ("not-utf8", b"name: t\nseed: \xff\n", "2: (root): file is not UTF-8 text (byte 0xff at offset 14)"),
+    ("yaml-syntax", make({5: "  - {symbol: USDC, decimals: 6"}),
+     "6: (root): not valid YAML: while parsing a flow mapping expected ',' or '}', but got ':'"),
+    ("yaml-tab-indent", "name: t\n\tseed: 1\n",
+     "2: (root): not valid YAML: while scanning for the next token found character '\\t' that cannot start any token"),
+    ("top-level-list", "- name: t\n", "1: (root): expected a mapping of scenario fields at the top level, got a list"),
+    ("top-level-scalar", "hello\n",
+     "1: (root): expected a mapping of scenario fields at the top level, got a string"),
+    ("two-documents", BASE + "---\nname: u\n", "15: (root): file holds several YAML documents; a scenario is exactly one"),
+    ("duplicate-yaml-key", make({2: "seed: 1\nseed: 2"}), "3: seed: duplicate key 'seed' (first on line 2)"),
+    # --- top-level fields
+    ("missing-name", make({1: "# no name"}), "2: name: required field is missing"),
+    ("missing-markets", "name: t\n", "1: markets: required field is missing"),
+    ("unknown-top-level-key", make(append="colour: red\n"),
+     "14: colour: unknown field; expected one of: name, description, seed, markets, liquidity, accounts, steps, "
+     "paths, keeper, expect"),
+    ("seed-negative", make({2: "seed: -1"}), "2: seed: must be ≥ 0, got -1"),
+    ("seed-not-integer", make({2: "seed: 1.5"}), "2: seed: expected a whole number, got 1.5"),
+    ("markets-not-list", make({3: "markets: {}", 4: "", 5: ""}), "3: markets: expected a list, got a mapping"),
+    ("markets-empty", make({3: "markets: []", 4: "", 5: ""}), "3: markets: must not be empty"),
+    # --- markets
+    ("decimals-too-large", make({4: weth(decimals="37")}), "4: markets[0].decimals: must be ≤ 36, got 37"),
+    ("decimals-negative", make({4: weth(decimals="-1")}), "4: markets[0].decimals: must be ≥ 0, got -1"),
+    ("decimals-bool", make({4: weth(decimals="true")}), "4: markets[0].decimals: expected a whole number, got a boolean"),
+    ("price-zero", make({4: weth(price="0")}), "4: markets[0].price: must be greater than 0, got 0"),
+    ("price-negative", make({4: weth(price="-5")}), "4: markets[0].price: must be greater than 0, got -5"),
+    ("price-nan", make({4: weth(price=".nan")}), "4: markets[0].price: expected a positive number, got NaN"),
+    ("price-infinite", make({4: weth(price=".inf")}), "4: markets[0].price: expected a positive number, got infinity"),
+    ("price-text", make({4: weth(price="cheap")}), "4: markets[0].price: expected a positive number, got 'cheap'"),
+    ("price-too-precise-for-feed", make({4: weth(price="2000.000000001")}),
+     "4: markets[0].price: price 2000.000000001 has more decimal places than the WETH feed has (8)"),
+    ("asset-weights-out-of-order", make({4: weth(asset_weight="{init: 0.9, maint: 0.85}")}),
+     "4: markets[0].asset_weight: init (0.9) must not exceed maint (0.85)"),
+    ("asset-weight-above-one", make({4: weth(asset_weight="{init: 0.8, maint: 1.2}")}),
+     "4: markets[0].asset_weight.maint: must be between 0 and 1, got 1.2"),
+    ("asset-weight-one", make({4: weth(asset_weight="{init: 0.8, maint: 1}")}),
+     "4: markets[0].asset_weight: maint must be below 1, got 1"),
+    ("liab-weight-below-one", make({4: weth(liab_weight="{init: 1.0, maint: 0.9}")}),
+     "4: markets[0].liab_weight.maint: a liability weight must be at least 1, got 0.9"),
+    ("liab-weights-out-of-order", make({4: weth(liab_weight="{init: 1.0, maint: 1.1}")}),
+     "4: markets[0].liab_weight: init (1) must be at least maint (1.1)"),
+    ("bonus-zero", make({4: weth(liquidation_bonus="0")}),
+     "4: markets[0].liquidation_bonus: must be greater than 0, got 0"),
+    ("bonus-too-large-for-weight", make({4: weth(liquidation_bonus="0.2")}),
+     "4: markets[0].liquidation_bonus: asset_weight.maint × (1 + liquidation_bonus) = 1.02 must not exceed 1, "
+     "or a liquidation could leave the account less healthy"),
+    ("missing-weight", make({4: weth(asset_weight="{init: 0.8}")}),
+     "4: markets[0].asset_weight.maint: required field is missing"),
+    ("unknown-market-key", make({4: weth(colour="red")}),
+     "4: markets[0].colour: unknown field; expected one of: symbol, decimals, price, asset_weight, liab_weight, "
+     "liquidation_bonus, protocol_share, reserve_factor, supply_cap, borrow_cap, irm, feed_decimals, heartbeat"),
+    ("duplicate-symbol", make({5: weth()}), "5: markets[1].symbol: duplicate market WETH (also markets[0])"),
+    ("symbol-with-space", make({4: weth(symbol="'W ETH'")}),
+     "4: markets[0].symbol: 'W ETH' is not a valid name: use letters, digits, '_', '.' or '-', starting with a letter"),
+    ("irm-kink-one", make({4: weth(irm="{kink: 1}")}),
+     "4: markets[0].irm: kink must be strictly between 0 and 1, got 1"),
+    ("heartbeat-zero", make({4: weth(heartbeat="0")}), "4: markets[0].heartbeat: must be > 0, got 0"),
+    # --- amounts
+    ("amount-negative", make({7: "  - {name: lp, deposits: {USDC: -1}}"}),
+     "7: liquidity[0].deposits.USDC: amount must not be negative, got -1"),
+    ("amount-bool", make({7: "  - {name: lp, deposits: {USDC: yes}}"}),
+     "7: liquidity[0].deposits.USDC: expected an amount, got a boolean (true)"),
+    ("amount-nan", make({7: "  - {name: lp, deposits: {USDC: .NaN}}"}),
+     "7: liquidity[0].deposits.USDC: expected an amount, got NaN"),
+    ("amount-infinite", make({7: "  - {name: lp, deposits: {USDC: .inf}}"}),
+     "7: liquidity[0].deposits.USDC: expected an amount, got infinity"),
+    ("amount-null", make({7: "  - {name: lp, deposits: {USDC: ~}}"}),
+     "7: liquidity[0].deposits.USDC: expected an amount, got nothing (null)"),
+    ("amount-too-precise", make({11: "      - {deposit: {WETH: 1}, borrow: {USDC: 0.0000001}}"}),
+     "11: accounts[0].positions[0].borrow.USDC: 0.0000001 has more decimal places than USDC has (6)"),
+    ("amount-above-uint256", make({11: "      - {deposit: {WETH: 1e60}, borrow: {USDC: 1}}"}),
+     "11: accounts[0].positions[0].deposit.WETH: 1.000000E+60 WETH is more than 2^256-1 token units"),
+    ("amount-unknown-asset", make({7: "  - {name: lp, deposits: {DOGE: 1}}"}),
+     "7: liquidity[0].deposits.DOGE: unknown asset 'DOGE' (markets: WETH, USDC)"),
+    ("deposit-and-borrow-same-asset", make({11: "      - {deposit: {USDC: 1}, borrow: {USDC: 1}}"}),
+     "11: accounts[0].positions[0].borrow.USDC: USDC is both deposited and borrowed in one position; "
+     "a sub-account holds one signed balance per asset"),
+    # --- accounts
+    ("duplicate-account", make({9: "  - name: lp"}),
+     "9: accounts[0].name: duplicate account name 'lp' (also liquidity[0])"),
+    ("margin-unknown", make({9: "  - name: alice\n    margin: portfolio"}),
+     "10: accounts[0].margin: expected 'cross' or 'isolated', got 'portfolio'"),
+    ("positions-empty", make({10: "    positions: []", 11: ""}), "10: accounts[0].positions: must not be empty"),
+    ("position-unknown-key", make({11: "      - {deposit: {WETH: 1}, lend: {USDC: 1}}"}),
+     "11: accounts[0].positions[0].lend: unknown field; expected one of: deposit, borrow"),
+    ("account-count-zero", make({9: "  - name: alice\n    count: 0"}), "10: accounts[0].count: must be ≥ 1, got 0"),
+    # --- steps
+    ("price-change-below-minus-100", make({13: "  - {prices: {WETH: \"-100%\"}}"}),
+     "13: steps[0].prices.WETH: a fall of 100% would make the price zero or negative"),
+    ("price-change-without-sign", make({13: "  - {prices: {WETH: \"10%\"}}"}),
+     "13: steps[0].prices.WETH: a relative price must start with + or -, like \"-30%\"; got '10%'"),
+    ("step-price-unknown-asset", make({13: "  - {prices: {DOGE: 1}}"}),
+     "13: steps[0].prices.DOGE: unknown asset 'DOGE' (markets: WETH, USDC)"),
+    ("step-price-negative", make({13: "  - {prices: {WETH: -3}}"}),
+     "13: steps[0].prices.WETH: must be greater than 0, got -3"),
+    ("advance-negative", make({13: "  - {advance: -60}"}), "13: steps[0].advance: must be ≥ 0, got -60"),
+    ("advance-fractional", make({13: "  - {advance: 1.5}"}), "13: steps[0].advance: expected a whole number, got 1.5"),
+    ("empty-step", make({13: "  - {}"}),
+     "13: steps[0]: a step needs at least one of advance, oracle, prices, action, actions"),
+    ("unknown-step-key", make({13: "  - {wait: 60}"}),
+     "13: steps[0].wait: unknown field; expected one of: label, advance, oracle, prices, action, actions"),
+    ("action-unknown-account", make({13: "  - {action: {account: mallory, repay: {USDC: 1}}}"}),
+     "13: steps[0].action.account: unknown account 'mallory'"),
+    ("action-unknown-asset", make({13: "  - {action: {account: alice, repay: {DAI: 1}}}"}),
+     "13: steps[0].action.repay.DAI: unknown asset 'DAI' (markets: WETH, USDC)"),
+    ("action-two-verbs", make({13: "  - {action: {account: alice, repay: {USDC: 1}, borrow: {USDC: 1}}}"}),
+     "13: steps[0].action: an action needs exactly one of deposit, withdraw, borrow, repay, transfer, liquidate "
+     "(got borrow, repay)"),
+    ("action-no-verb", make({13: "  - {action: {account: alice}}"}),
+     "13: steps[0].action: an action needs exactly one of deposit, withdraw, borrow, repay, transfer, liquidate "
+     "(got none)"),
+    ("action-position-out-of-range", make({13: "  - {action: {account: alice, position: 2, repay: {USDC: 1}}}"}),
+     "13: steps[0].action.position: alice has 1 position(s); index 2 is out of range"),
+    ("oracle-unknown-fault", make({13: "  - {oracle: {WETH: broken}}"}),
+     "13: steps[0].oracle.WETH: expected 'ok', 'stale', 'zero' or 'negative', got 'broken'"),
+    ("liquidate-same-assets",
+     make({13: "  - {action: {account: lp, liquidate: {account: alice, debt: USDC, collateral: USDC, amount: 1}}}"}),
+     "13: steps[0].action.liquidate.collateral: debt and collateral must be different assets"),
+    # --- paths, keeper, expect
+    ("path-unknown-model", make(append="paths:\n  WETH: {model: heston, dt: 60, count: 3}\n"),
+     "15: paths.WETH: unknown path model 'heston': expected gbm or csv"),
+    ("path-csv-missing-file", make(append="paths:\n  WETH: {model: csv, file: nope.csv, column: p, dt: 60}\n"),
+     "15: paths.WETH.file: CSV file not found: {dir}/nope.csv"),
+    ("path-negative-sigma", make(append="paths:\n  WETH: {model: gbm, sigma: -1, dt: 60, count: 3}\n"),
+     "15: paths.WETH.sigma: amount must not be negative, got -1"),
+    ("keeper-unknown-key", make(append="keeper: {enabled: true, greedy: true}\n"),
+     "14: keeper.greedy: unknown field; expected one of: enabled, max_liquidations_per_step, min_profit, "
+     "settle_bad_debt"),
+    ("expect-unknown-field", make(append="expect:\n  - {account: alice, profit: 3}\n"),
+     "15: expect[0].profit: unknown field; expected one of: account, position, margin, liquidations, bad_debt, "
+     "health_factor_min, balances, final_equity, collateral_seized, reverts"),
+    ("expect-unknown-account", make(append="expect:\n  - {account: bob, liquidations: 0}\n"),
+     "15: expect[0].account: unknown account 'bob'"),
+    ("expect-bad-comparison", make(append="expect:\n  - {bad_debt: \"~ 3\"}\n"),
+     "15: expect[0].bad_debt: expected a number or a comparison like \">= 1\", got '~ 3'"),
+    ("expect-account-check-without-account", make(append="expect:\n  - {final_equity: 3}\n"),
+     "15: expect[0]: final_equity needs an account"),
+]

@@ -1,0 +1,74 @@
+"""Every malformed scenario is reported as one `file:line: field: reason` line, exit 2, no traceback."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from marginlab.cli import EXIT_BAD_INPUT, main
+
+from scenario_cases import BASE, CASES
+
+
+def _write(tmp_path: Path, content: str | bytes) -> Path:
+    path = tmp_path / "s.yaml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_base_scenario_is_valid(tmp_path, capsys):
+    assert main(["check", str(_write(tmp_path, BASE))]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content,expected", [(c, e) for _, c, e in CASES], ids=[i for i, _, _ in CASES])
+def test_malformed_scenario_is_reported_with_file_line_field_and_reason(tmp_path, capsys, content, expected):
+    path = _write(tmp_path, content)
+    code = main(["check", str(path)])
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert lines[0] == f"{path}:" + expected.replace("{dir}", str(tmp_path))
+    assert lines[-1].endswith("nothing was run.")
+
+
+def test_there_are_at_least_forty_malformed_cases():
+    assert len(CASES) >= 40
+    assert len({i for i, _, _ in CASES}) == len(CASES)
+
+
+def test_all_problems_are_reported_at_once_sorted_by_line(tmp_path, capsys):
+    content = BASE.replace("decimals: 18", "decimals: 99").replace("USDC: 1000}", "USDC: -1}") \
+        .replace('"-10%"', '"-200%"')
+    path = _write(tmp_path, content)
+    assert main(["check", str(path)]) == EXIT_BAD_INPUT
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:3] == [
+        f"{path}:4: markets[0].decimals: must be ≤ 36, got 99",
+        f"{path}:11: accounts[0].positions[0].borrow.USDC: amount must not be negative, got -1",
+        f"{path}:13: steps[0].prices.WETH: a fall of 200% would make the price zero or negative",
+    ]
+    assert lines[3] == "3 problem(s) in the scenario; nothing was run."
+
+
+def test_missing_file_is_bad_input(tmp_path, capsys):
+    path = tmp_path / "absent.yaml"
+    assert main(["check", str(path)]) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err.startswith(f"{path}:1: (root): cannot read file: No such file or directory")
+
+
+def test_replay_rejects_bad_input_before_any_chain_work(tmp_path, capsys, monkeypatch):
+    import marginlab.chain as chain
+
+    def no_chain(*args, **kwargs):  # pragma: no cover - reaching it is the failure
+        raise AssertionError("a chain was started for a malformed scenario")
+
+    monkeypatch.setattr(chain, "start_chain", no_chain, raising=False)
+    path = _write(tmp_path, BASE.replace("price: 2000", "price: -1"))
+    assert main(["replay", str(path), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    assert not (tmp_path / "out").exists()
+    assert "markets[0].price: must be greater than 0, got -1" in capsys.readouterr().err

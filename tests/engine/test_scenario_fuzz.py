@@ -1,0 +1,70 @@
+"""The loader never fails with anything but ScenarioError, whatever bytes or structure it is given."""
+from __future__ import annotations
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from marginlab.errors import ScenarioError
+from marginlab.validate import parse_scenario_text
+
+from scenario_cases import BASE
+
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+BASE_DATA = yaml.safe_load(BASE)
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**300), max_value=2**300),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+    st.sampled_from(["-30%", "+5%", "1e400", ".nan", "0.1", "WETH", "USDC", "alice", "lp", "cross", "gbm", "stale"]),
+)
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(
+        ["name", "symbol", "decimals", "price", "deposit", "borrow", "account", "WETH", "USDC", "init", "maint",
+         "model", "count", "advance", "prices", "action", "x"]), inner, max_size=4)), max_leaves=20)
+
+
+def _accepts_or_reports(text: str | bytes) -> None:
+    try:
+        parse_scenario_text(text, "fuzz.yaml")
+    except ScenarioError as exc:
+        assert exc.issues, "a ScenarioError must carry at least one issue"
+        for issue in exc.issues:
+            assert issue.line >= 1
+            assert "\n" not in str(issue)
+
+
+@FUZZ
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_never_crash_the_loader(raw):
+    _accepts_or_reports(raw)
+
+
+@FUZZ
+@given(st.text(alphabet=st.sampled_from(list("{}[]:,-#&*!|>'\"%@` \n\tabc019.~?")), max_size=120))
+def test_yaml_punctuation_soup_never_crashes_the_loader(text):
+    _accepts_or_reports(text)
+
+
+@FUZZ
+@given(path=st.lists(st.sampled_from(["markets", "accounts", "steps", "liquidity", 0, 1, "positions", "deposit",
+                                      "asset_weight", "price", "decimals", "prices", "WETH"]), min_size=1, max_size=4),
+       value=values)
+def test_a_mutated_valid_scenario_is_accepted_or_reported(path, value):
+    data = yaml.safe_load(BASE)
+    node = data
+    for part in path[:-1]:
+        if isinstance(node, dict) and isinstance(part, str) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+    last = path[-1]
+    if isinstance(node, dict):
+        node[str(last)] = value
+    elif isinstance(node, list):
+        node.append(value)
+    try:
+        text = yaml.safe_dump(data, allow_unicode=True)
+    except yaml.YAMLError:
+        return
+    _accepts_or_reports(text)
