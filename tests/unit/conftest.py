@@ -1,0 +1,159 @@
+"""Deploy fixtures and chain-to-model bridges for the unit tests.
+
+One protocol per test module (module-scoped deploy; the root conftest reverts the chain after every test):
+WETH (18 decimals, feed 8 decimals), WBTC (8 decimals, feed 8 decimals, volatile-debt weights) and USDC
+(6 decimals, feed 18 decimals), so health and liquidation asserts mix 6/8/18-decimal assets.
+
+To make exact asserts both meaningful and deterministic, the fixture first lets a year of interest accrue
+(so every deposit and borrow index is well away from 1e18 and rounding shows), then switches every market to
+a zero-rate model: indexes are frozen, and the model can be fed the state read before a transaction.
+Interest tests switch a market back to a non-zero model themselves (`set_params(..., irm=proto.irm)`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from brownie import chain
+
+import chainkit
+import protocol_model as pm
+
+WAD = pm.WAD
+MAX = pm.MAX_UINT256
+YEAR = chainkit.YEAR
+
+#: (symbol, decimals, price in USD, feed decimals, parameter overrides)
+MARKETS = (
+    ("WETH", 18, 2000, 8, dict(assetWeightInit=80 * WAD // 100, assetWeightMaint=85 * WAD // 100,
+                               liquidationBonus=5 * WAD // 100)),
+    ("WBTC", 8, 60000, 8, dict(assetWeightInit=75 * WAD // 100, assetWeightMaint=80 * WAD // 100,
+                               liabWeightInit=110 * WAD // 100, liabWeightMaint=105 * WAD // 100,
+                               liquidationBonus=7 * WAD // 100)),
+    ("USDC", 6, 1, 18, dict(assetWeightInit=90 * WAD // 100, assetWeightMaint=95 * WAD // 100,
+                            liquidationBonus=2 * WAD // 100, protocolShare=20 * WAD // 100)),
+)
+#: Liquidity the lp provides in every market (whole tokens).
+LP_LIQUIDITY = {"WETH": 1_000, "WBTC": 50, "USDC": 2_000_000}
+#: The warm-up borrower's sub-accounts: (sub, deposits, borrows), whole tokens.
+WARM_UP = (
+    (8, {"USDC": 1_000_000}, {"WETH": 200}),
+    (9, {"WETH": 600}, {"WBTC": 10, "USDC": 300_000}),
+)
+
+
+def err(name: str) -> str:
+    """`brownie.reverts(revert_pattern=err("AccountUnhealthy"))`: a custom error with any arguments."""
+    return chainkit.err(name)
+
+
+@pytest.fixture(scope="module")
+def proto(module_isolation, gov, guardian, lp, alice, bob, carol, liquidator):
+    # Depends on module_isolation so its chain reset runs before, not after, this deployment.
+    p = chainkit.deploy_protocol(gov, guardian)
+    p.zero_irm = chainkit.build().InterestRateModel.deploy(0, 0, 0, 80 * WAD // 100, {"from": gov})
+    for symbol, decimals, price, feed_decimals, overrides in MARKETS:
+        token = chainkit.sim_token(gov, symbol, decimals)
+        p.add_market(symbol, token, price, feed_decimals=feed_decimals, **overrides)
+        for who in (lp, alice, bob, carol, liquidator):
+            p.fund(symbol, who, p[symbol].unit(100_000_000))
+        p.vault.deposit(lp, 0, token, p[symbol].unit(LP_LIQUIDITY[symbol]), {"from": lp})
+    for sub, deposits, borrows in WARM_UP:
+        open_position(p, carol, sub, deposits, borrows)
+    chain.sleep(YEAR)
+    for symbol in p.markets:
+        set_params(p, symbol, irm=p.zero_irm)  # accrues the year, then freezes the indexes
+    return p
+
+
+@pytest.fixture(scope="module")
+def vault(proto):
+    return proto.vault
+
+
+@pytest.fixture(scope="module")
+def router(proto):
+    return proto.router
+
+
+@pytest.fixture(scope="module")
+def weth(proto):
+    return proto["WETH"].token
+
+
+@pytest.fixture(scope="module")
+def wbtc(proto):
+    return proto["WBTC"].token
+
+
+@pytest.fixture(scope="module")
+def usdc(proto):
+    return proto["USDC"].token
+
+
+@pytest.fixture(scope="module")
+def unit(proto):
+    """unit("WETH", "1.5") -> token units."""
+    return lambda symbol, amount: proto[symbol].unit(amount)
+
+
+# ------------------------------------------------------------------ helpers shared by the unit tests
+def open_position(p: chainkit.Protocol, owner: Any, sub: int, deposits: dict, borrows: dict | None = None) -> None:
+    """Deposit then borrow whole-token amounts in `(owner, sub)`."""
+    for symbol, amount in deposits.items():
+        p.vault.deposit(owner, sub, p[symbol].token, p[symbol].unit(amount), {"from": owner})
+    for symbol, amount in (borrows or {}).items():
+        p.vault.borrow(sub, p[symbol].token, p[symbol].unit(amount), owner, {"from": owner})
+
+
+def set_params(p: chainkit.Protocol, symbol: str, **overrides: Any) -> None:
+    """Change some of a market's parameters (names as in IVault.MarketParams)."""
+    current = dict(zip(chainkit.PARAM_ORDER, p.vault.marketParams(p[symbol].token)))
+    current.update(overrides)
+    p.vault.setMarketParams(p[symbol].token, tuple(current[k] for k in chainkit.PARAM_ORDER), {"from": p.gov})
+
+
+def model_params(p: chainkit.Protocol, symbol: str) -> pm.Params:
+    return pm.Params.from_chain(p.vault.marketParams(p[symbol].token))
+
+
+def model_positions(p: chainkit.Protocol, owner: Any, sub: int) -> list[pm.Position]:
+    positions = []
+    for symbol, m in p.markets.items():
+        amount = int(p.vault.balanceOf(owner, sub, m.token))
+        if amount:
+            positions.append(pm.Position(amount, int(p.router.price(m.token)), m.decimals, model_params(p, symbol)))
+    return positions
+
+
+def model_health(p: chainkit.Protocol, owner: Any, sub: int = 0) -> pm.Health:
+    """The model's Health of a sub-account from the chain's balances, indexes and prices."""
+    return pm.health(model_positions(p, owner, sub))
+
+
+def model_pair(p: chainkit.Protocol, debt: str, coll: str) -> pm.Pair:
+    return pm.Pair(
+        int(p.router.price(p[debt].token)),
+        p[debt].decimals,
+        int(p.router.price(p[coll].token)),
+        p[coll].decimals,
+        model_params(p, coll).liquidation_bonus,
+    )
+
+
+def model_liquidation(p: chainkit.Protocol, owner: Any, sub: int, debt: str, coll: str, requested: int) -> pm.LiquidationQuote:
+    """What `liquidate(owner, sub, debt, coll, requested, ...)` must repay, seize and split, per the model."""
+    return pm.quote_liquidation(
+        debt=-int(p.vault.balanceOf(owner, sub, p[debt].token)),
+        collateral=int(p.vault.balanceOf(owner, sub, p[coll].token)),
+        requested=requested,
+        health_factor=model_health(p, owner, sub).health_factor,
+        p=model_pair(p, debt, coll),
+        protocol_share=model_params(p, coll).protocol_share,
+        dust_value=int(p.vault.dustValue()),
+    )
+
+
+def market_books(p: chainkit.Protocol, symbol: str) -> dict:
+    """vault.marketState(token) as a dict keyed by the IVault.MarketState field names."""
+    return dict(p.vault.marketState(p[symbol].token).dict())
