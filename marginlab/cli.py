@@ -16,7 +16,7 @@ EXIT_OK = 0
 EXIT_EXPECT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_CHAIN = 3
-DEFAULT_OUT = Path("reports")
+DEFAULT_OUT = Path("out")
 
 
 def _parser() -> argparse.ArgumentParser:

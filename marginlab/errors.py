@@ -59,7 +59,7 @@ class ReplayRevert(MarginlabError):
 
     exit_code = 3
 
-    def __init__(self, step: int, account: str, call: str, reason: str) -> None:
+    def __init__(self, step: int | str, account: str, call: str, reason: str) -> None:
         self.step = step
         self.account = account
         self.call = call

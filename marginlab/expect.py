@@ -77,3 +77,31 @@ def _checks(exp: Expect, timeline: Timeline, decimals: dict[str, int], last) -> 
                 units = sum(last.accounts[k].balances.get(sym, 0) for k in keys if k in last.accounts)
             out.append(_check(f"{scope}: final {sym} balance", cmp, from_units(units, decimals[sym])))
     return out
+
+
+def _loc(source: str) -> tuple[str | int, ...]:
+    """``steps[3].actions[1]`` → ``("steps", 3, "actions", 1)``."""
+    out: list[str | int] = []
+    for part in source.split("."):
+        name, _, rest = part.partition("[")
+        out.append(name)
+        while rest:
+            index, _, rest = rest.partition("]")
+            out.append(int(index))
+            rest = rest.lstrip("[")
+    return tuple(out)
+
+
+def revert_checks(timeline: Timeline, line_of) -> list[ExpectResult]:
+    """Every action with ``expect_revert:`` must have reverted with exactly that error."""
+    results = []
+    for record in timeline.steps:
+        for a in record.actions:
+            if a.expected_revert is None:
+                continue
+            got = "no revert" if a.ok else (a.revert or "")
+            passed = (not a.ok) and (a.revert or "").split("(", 1)[0] == a.expected_revert
+            results.append(ExpectResult(-1, line_of(_loc(a.source)),
+                                        f"step {a.step}: {a.account}: {a.call} reverts with {a.expected_revert}",
+                                        got, passed))
+    return results

@@ -1,0 +1,421 @@
+"""A local dev chain seen through web3.py: start or connect, sign and send transactions, decode reverts.
+
+One transaction at a time, signed locally with a deterministic key per actor; the simulator keeps every
+signer's nonce itself and checks after each receipt that the node agrees (Ganache 7.9.2 was seen mining two
+transactions with one nonce). Gas is estimated and padded; the gas price is 0 (both dev chains allow it with a
+zero base fee), so actors need no ether.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import requests
+from eth_abi import decode as abi_decode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
+
+from .backends import DEV_CHAIN_IDS, NodeProcess, start_node
+from .errors import ChainDied, ChainError
+
+REQUEST_TIMEOUT_S = 20.0
+GAS_HEADROOM_NUM, GAS_HEADROOM_DEN = 12, 10  # estimate + 20 %
+LOCAL_CHAIN_IDS = frozenset(DEV_CHAIN_IDS.values())
+ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
+PANIC_SELECTOR = bytes.fromhex("4e487b71")
+PANIC_CODES = {0x01: "assert failed", 0x11: "arithmetic overflow or underflow", 0x12: "division by zero",
+               0x21: "invalid enum value", 0x31: "pop on empty array", 0x32: "array index out of bounds",
+               0x41: "out of memory", 0x51: "call to a zero function"}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ChainOptions:
+    backend: str = "ganache"
+    rpc_url: str | None = None
+    allow_remote: bool = False
+    request_timeout: float = REQUEST_TIMEOUT_S
+    port: int | None = None
+
+
+class TxReverted(Exception):
+    """A call or transaction reverted; ``reason`` is the decoded custom error, e.g. ``StalePrice(5, 60)``."""
+
+    def __init__(self, reason: str, gas_estimation: bool = False) -> None:
+        self.reason = reason
+        self.gas_estimation = gas_estimation
+        super().__init__(reason)
+
+    @property
+    def error_name(self) -> str:
+        return self.reason.split("(", 1)[0]
+
+
+# --------------------------------------------------------------------------------------------------- artifacts
+
+def find_build_dir() -> Path:
+    env = os.environ.get("MARGINLAB_BUILD_DIR")
+    candidates = [Path(env)] if env else []
+    candidates += [base / "build" / "contracts" for base in [Path.cwd(), *Path.cwd().parents]]
+    candidates.append(Path(__file__).resolve().parent.parent / "build" / "contracts")
+    for c in candidates:
+        if (c / "Vault.json").is_file():
+            return c
+    raise ChainError("compiled contracts not found (build/contracts/Vault.json): run `make compile` "
+                     "(brownie compile) in the repository first")
+
+
+class Artifacts:
+    """ABIs and bytecode from brownie's ``build/contracts/<Name>.json``."""
+
+    def __init__(self, build_dir: Path | None = None) -> None:
+        self.dir = build_dir or find_build_dir()
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    def load(self, name: str) -> dict[str, Any]:
+        if name not in self._cache:
+            path = self.dir / f"{name}.json"
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise ChainError(f"cannot read artifact {path}: {exc}; run `make compile`") from None
+            if not data.get("bytecode") and data.get("type") == "contract":
+                raise ChainError(f"artifact {path} has no bytecode; run `make compile`")
+            self._cache[name] = data
+        return self._cache[name]
+
+    def abi(self, name: str) -> list[dict[str, Any]]:
+        return list(self.load(name)["abi"])
+
+    def bytecode(self, name: str) -> str:
+        code = str(self.load(name)["bytecode"])
+        if "__" in code:
+            raise ChainError(f"{name} needs library linking, which the simulator does not do")
+        return code
+
+    def all_abis(self) -> list[list[dict[str, Any]]]:
+        out = []
+        for path in sorted(self.dir.glob("*.json")):
+            try:
+                out.append(json.loads(path.read_text()).get("abi", []))
+            except (OSError, ValueError):
+                continue
+        return out
+
+
+class RevertDecoder:
+    """Turns revert data into ``ErrorName(arg, ...)`` using every custom error in the build's ABIs."""
+
+    def __init__(self, abis: list[list[dict[str, Any]]]) -> None:
+        self.errors: dict[bytes, tuple[str, list[str]]] = {}
+        self.labels: dict[str, str] = {}  # lower-case address → name shown instead (token symbol, actor)
+        for abi in abis:
+            for item in abi:
+                if item.get("type") != "error":
+                    continue
+                types = [_abi_type(i) for i in item.get("inputs", [])]
+                signature = f"{item['name']}({','.join(types)})"
+                self.errors.setdefault(keccak(text=signature)[:4], (item["name"], types))
+
+    def decode(self, data: bytes) -> str:
+        if not data:
+            return "reverted without a reason"
+        selector, payload = data[:4], data[4:]
+        try:
+            if selector == ERROR_STRING_SELECTOR:
+                return f"Error({abi_decode(['string'], payload)[0]!r})"
+            if selector == PANIC_SELECTOR:
+                code = abi_decode(["uint256"], payload)[0]
+                return f"Panic(0x{code:02x}: {PANIC_CODES.get(code, 'unknown panic')})"
+            if selector in self.errors:
+                name, types = self.errors[selector]
+                values = abi_decode(types, payload) if types else ()
+                return f"{name}({', '.join(self._show(v) for v in values)})"
+        except Exception:  # malformed payload: show the raw bytes below
+            pass
+        return f"unknown error 0x{data.hex()}"
+
+
+    def _show(self, value: Any) -> str:
+        if isinstance(value, str) and value.lower() in self.labels:
+            return self.labels[value.lower()]
+        return _show_arg(value)
+
+
+def _abi_type(item: dict[str, Any]) -> str:
+    kind = str(item["type"])
+    if kind.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + kind[len("tuple"):]
+    return kind
+
+
+def _show_arg(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show_arg(v) for v in value) + "]"
+    return str(value)
+
+
+def revert_data(exc: BaseException) -> bytes | None:
+    """Dig the revert payload out of whatever web3 or the node raised."""
+    candidates: list[Any] = [getattr(exc, "data", None), *getattr(exc, "args", ())]
+    while candidates:
+        c = candidates.pop(0)
+        if isinstance(c, dict):
+            candidates.extend([c.get("data"), c.get("result"), c.get("error")])
+            candidates.extend(v for v in c.values() if isinstance(v, dict))
+        elif isinstance(c, (bytes, bytearray)):
+            return bytes(c)
+        elif isinstance(c, str):
+            text = c.strip()
+            if text.startswith("0x") and len(text) >= 10 and all(ch in "0123456789abcdefABCDEF" for ch in text[2:]):
+                return bytes.fromhex(text[2:])
+            if text == "0x":
+                return b""
+    return None
+
+
+# --------------------------------------------------------------------------------------------------- signers
+
+@dataclass
+class Signer:
+    name: str
+    account: LocalAccount
+    nonce: int = 0
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+
+def signer_key(role: str, name: str) -> bytes:
+    """Deterministic private key per actor, so addresses (and so storage layouts) repeat between replays."""
+    return keccak(text=f"marginlab:{role}:{name}")
+
+
+# --------------------------------------------------------------------------------------------------- chain
+
+@dataclass
+class Chain:
+    w3: Web3
+    url: str
+    backend: str
+    decoder: RevertDecoder
+    node: NodeProcess | None = None
+    step: int | None = None
+    last_block: int = 0
+    tx_count: int = 0
+    gas_price: int = 0
+    remote: bool = False  # connected by URL: another process may also be using this chain
+    _signers: dict[str, Signer] = field(default_factory=dict)
+    _gas_cache: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    # ---- lifecycle
+    @classmethod
+    def open(cls, options: ChainOptions, decoder: RevertDecoder) -> Chain:
+        node = None
+        if options.rpc_url:
+            url = options.rpc_url
+            backend = "rpc"
+        else:
+            node = start_node(options.backend, options.port)
+            url = node.url
+            backend = options.backend
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": options.request_timeout}))
+        chain = cls(w3, url, backend, decoder, node)
+        try:
+            chain_id = chain.rpc(lambda: w3.eth.chain_id)
+        except ChainDied as exc:
+            chain.close()
+            how = "start one with `make chain` or drop --rpc-url to let marginlab start its own" if options.rpc_url \
+                else "the node exited right after starting"
+            raise ChainError(f"no node answers at {url}: {how} ({exc})") from None
+        if chain_id not in LOCAL_CHAIN_IDS and not options.allow_remote:
+            chain.close()
+            raise ChainError(f"chain id {chain_id} at {url} is not a local dev chain (1337, 31337); refusing to "
+                             f"send transactions. Pass --allow-remote-chain if this really is a throwaway chain")
+        base_fee = chain.rpc(lambda: w3.eth.get_block("latest")).get("baseFeePerGas", 0) or 0
+        if base_fee:
+            chain.close()
+            raise ChainError(f"the chain at {url} has a base fee of {base_fee} wei; the simulator sends "
+                             f"gas-price-0 transactions: start the node with a zero base fee "
+                             f"(anvil --block-base-fee-per-gas 0, ganache --miner.defaultGasPrice 0 "
+                             f"--chain.hardfork istanbul)")
+        chain.last_block = chain.rpc(lambda: w3.eth.block_number)
+        if options.rpc_url:
+            version = str(chain.rpc(lambda: w3.client_version)).lower()
+            chain.backend = "anvil" if "anvil" in version else "ganache"
+            chain.remote = True
+        return chain
+
+    def close(self) -> None:
+        if self.node is not None:
+            self.node.stop()
+
+    # ---- RPC with failure classification
+    def rpc(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except requests.exceptions.ConnectionError as exc:
+            raise self._died(f"connection to {self.url} failed ({_short(exc)})") from None
+        except (requests.exceptions.Timeout, TimeExhausted) as exc:
+            if self.node is not None and not self.node.alive():
+                raise self._died("the node process exited") from None
+            raise ChainError(f"RPC to {self.url} timed out" + (f" at step {self.step}" if self.step is not None
+                                                                 else "") + f" ({_short(exc)})") from None
+
+    def _died(self, message: str) -> ChainDied:
+        if self.node is not None:
+            code = self.node.process.poll()
+            if code is not None:
+                message = f"the {self.backend} node exited with code {code}; {message}"
+        return ChainDied(message, step=self.step, block=self.last_block)
+
+    # ---- signers
+    def signer(self, role: str, name: str) -> Signer:
+        key = f"{role}:{name}"
+        if key not in self._signers:
+            account = Account.from_key(signer_key(role, name))
+            nonce = self.rpc(lambda: self.w3.eth.get_transaction_count(account.address))
+            self._signers[key] = Signer(name, account, nonce)
+        return self._signers[key]
+
+    # ---- contracts
+    def contract(self, address: str, abi: list[dict[str, Any]]) -> Contract:
+        return self.w3.eth.contract(address=to_checksum_address(address), abi=abi)
+
+    def deploy(self, signer: Signer, artifacts: Artifacts, name: str, *args: Any) -> Contract:
+        factory = self.w3.eth.contract(abi=artifacts.abi(name), bytecode=artifacts.bytecode(name))
+        data = factory.constructor(*args).data_in_transaction
+        receipt = self.send(signer, None, data, label=f"deploy {name}")
+        address = receipt["contractAddress"]
+        if not address:
+            raise ChainError(f"deploying {name} produced no contract address")
+        code = self.rpc(lambda: self.w3.eth.get_code(address))
+        if len(code) == 0:
+            raise ChainError(f"deploying {name} left no code at {address}: the node's EVM may not support the "
+                             f"compiled opcodes; compile for istanbul (brownie-config.yaml evm_version) or start "
+                             f"Ganache with --chain.hardfork istanbul")
+        return self.contract(address, artifacts.abi(name))
+
+    def call(self, contract: Contract, fn: str, *args: Any) -> Any:
+        try:
+            return self.rpc(lambda: getattr(contract.functions, fn)(*args).call())
+        except (ContractLogicError, ContractCustomError, ContractPanicError, ValueError) as exc:
+            data = revert_data(exc)
+            if data is None:
+                raise ChainError(f"call {fn} failed: {_short(exc)}") from None
+            raise TxReverted(self.decoder.decode(data)) from None
+
+    def transact(self, signer: Signer, contract: Contract, fn: str, *args: Any, reuse_gas: bool = False
+                 ) -> dict[str, Any]:
+        """Send ``contract.fn(*args)``. ``reuse_gas``: the call costs the same every time (a feed update), so
+        its first estimate is reused — gas estimation is the slowest RPC on Ganache."""
+        data = getattr(contract.functions, fn)(*args)._encode_transaction_data()
+        key = (contract.address, fn) if reuse_gas else None
+        return self.send(signer, contract.address, data, label=fn, gas_key=key)
+
+    def send(self, signer: Signer, to: str | None, data: str, label: str,
+             gas_key: tuple[str, str] | None = None) -> dict[str, Any]:
+        """Estimate, sign, send and wait; raise :class:`TxReverted` with the decoded reason on a revert."""
+        tx: dict[str, Any] = {"from": signer.address, "data": data, "value": 0, "gasPrice": self.gas_price}
+        if to is not None:
+            tx["to"] = to
+        try:
+            if gas_key is not None and gas_key in self._gas_cache:
+                estimate = self._gas_cache[gas_key]
+            else:
+                estimate = self.rpc(lambda: self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
+                if gas_key is not None:
+                    self._gas_cache[gas_key] = estimate
+        except (ContractLogicError, ContractCustomError, ContractPanicError, ValueError) as exc:
+            data_bytes = revert_data(exc)
+            if data_bytes is None:
+                text = _short(exc)
+                if "invalid opcode" in text.lower():
+                    raise ChainError(f"{label}: invalid opcode: the node runs an older EVM than the contracts "
+                                     f"were compiled for; compile for istanbul or start Ganache with "
+                                     f"--chain.hardfork istanbul") from None
+                raise TxReverted(f"gas estimation failed: {text}", gas_estimation=True) from None
+            raise TxReverted(self.decoder.decode(data_bytes), gas_estimation=True) from None
+        tx.pop("from")
+        tx.update(gas=estimate * GAS_HEADROOM_NUM // GAS_HEADROOM_DEN, nonce=signer.nonce,
+                  chainId=self.rpc(lambda: self._chain_id()))
+        raw = signer.account.sign_transaction(tx).raw_transaction
+        expected_hash = keccak(raw)
+        try:
+            tx_hash = self.rpc(lambda: self.w3.eth.send_raw_transaction(raw))
+        except ValueError as exc:
+            raise ChainError(f"{label}: the node refused the transaction from {signer.name} with nonce "
+                             f"{signer.nonce}: {_short(exc)}") from None
+        receipt = self.rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=REQUEST_TIMEOUT_S,
+                                                                            poll_latency=0.01))
+        if bytes(receipt["transactionHash"]) != expected_hash:
+            raise ChainError(f"{label}: the receipt is for another transaction than the one sent")
+        signer.nonce += 1
+        self.tx_count += 1
+        self.last_block = int(receipt["blockNumber"])
+        on_chain = self.rpc(lambda: self.w3.eth.get_transaction_count(signer.address))
+        if on_chain != signer.nonce:
+            raise ChainError(f"{label}: nonce mismatch for {signer.name}: sent nonce {signer.nonce - 1}, the node "
+                             f"now reports {on_chain} transactions; the node mined a duplicate or lost one "
+                             f"(a known Ganache 7.9.2 fault) — replay on a fresh node")
+        if receipt["status"] != 1:
+            raise TxReverted(self._replay_reason(tx, signer, to))
+        return dict(receipt)
+
+    def _chain_id(self) -> int:
+        if not hasattr(self, "_cached_chain_id"):
+            self._cached_chain_id = int(self.w3.eth.chain_id)
+        return self._cached_chain_id
+
+    def _replay_reason(self, tx: dict[str, Any], signer: Signer, to: str | None) -> str:
+        """A mined transaction failed after a successful estimate: re-run it as a call to read the reason."""
+        call = {"from": signer.address, "data": tx["data"], "gas": tx["gas"]}
+        if to is not None:
+            call["to"] = to
+        try:
+            self.rpc(lambda: self.w3.eth.call(call))  # type: ignore[arg-type]
+        except (ContractLogicError, ContractCustomError, ContractPanicError, ValueError) as exc:
+            data = revert_data(exc)
+            return self.decoder.decode(data) if data is not None else _short(exc)
+        return "reverted on chain (out of gas?)"
+
+    # ---- time
+    def latest_timestamp(self) -> int:
+        return int(self.rpc(lambda: self.w3.eth.get_block("latest"))["timestamp"])
+
+    def advance(self, seconds: int) -> None:
+        """Move chain time forward by exactly ``seconds`` and mine a block at the new time."""
+        if seconds <= 0:
+            return
+        target = self.latest_timestamp() + seconds
+        if self.backend == "ganache":
+            self._raw("evm_increaseTime", [seconds])
+            self._raw("evm_mine", [])
+        else:
+            self._raw("evm_setNextBlockTimestamp", [target])
+            self._raw("evm_mine", [])
+        now = self.latest_timestamp()
+        if now != target:
+            raise ChainError(f"advancing time by {seconds} s reached {now}, expected {target}")
+        self.last_block = self.rpc(lambda: self.w3.eth.block_number)
+
+    def _raw(self, method: str, params: list[Any]) -> Any:
+        response = self.rpc(lambda: self.w3.provider.make_request(method, params))  # type: ignore[arg-type]
+        if "error" in response:
+            raise ChainError(f"{method} failed: {response['error']}")
+        return response.get("result")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).replace("\n", " ")
+    return text if len(text) <= 300 else text[:300] + "…"
