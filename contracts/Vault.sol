@@ -283,8 +283,7 @@ contract Vault is VaultBase, ReentrancyGuard {
         mc.reserves += v.protocolCut;
         _credit(mc, v.liquidatorKey, collToken, v.toLiquidator);
 
-        uint256 masks = _masks[v.key];
-        if (masks & LOW_MASK == 0 && masks >> DEBT_SHIFT != 0) _settleBadDebt(v.key, owner, subId);
+        if (_masks[v.key] >> DEBT_SHIFT != 0 && !_hasCollateral(v.key)) _settleBadDebt(v.key, owner, subId);
         v.healthFactorAfter = _healthFactor(_health(v.key, prices));
         _emitLiquidated(v);
         return (v.repaid, v.seized);
@@ -293,9 +292,8 @@ contract Vault is VaultBase, ReentrancyGuard {
     /// @inheritdoc IVault
     function settleBadDebt(address owner, uint8 subId) external nonReentrant {
         uint256 key = _key(owner, subId);
-        uint256 masks = _masks[key];
-        if (masks >> DEBT_SHIFT == 0) revert AccountHasNoDebt();
-        if (masks & LOW_MASK != 0) revert AccountHasCollateral();
+        if (_masks[key] >> DEBT_SHIFT == 0) revert AccountHasNoDebt();
+        if (_hasCollateral(key)) revert AccountHasCollateral();
         _settleBadDebt(key, owner, subId);
     }
 
@@ -431,8 +429,19 @@ contract Vault is VaultBase, ReentrancyGuard {
         );
     }
 
-    /// @dev Writes off every debt of an account that holds no deposit (I13, I14).
+    /// @dev Writes off every debt of an account without collateral (I13, I14). Deposit scale worth nothing
+    /// (rounding dust, or left by an earlier socialised loss) is cleared first and stays with the pool.
     function _settleBadDebt(uint256 key, address owner, uint8 subId) internal {
+        uint256 dustBits = _masks[key] & LOW_MASK;
+        for (uint256 i; dustBits != 0; ++i) {
+            if (dustBits & (1 << i) == 0) continue;
+            dustBits &= ~(1 << i);
+            address token = _marketList[i];
+            Market storage m = _markets[token];
+            _accrue(m, token);
+            m.totalDepositScale -= uint256(_scaled[key][token]);
+            _writeBalance(key, token, m.index, 0);
+        }
         uint256 debtBits = _masks[key] >> DEBT_SHIFT;
         for (uint256 i; debtBits != 0; ++i) {
             if (debtBits & (1 << i) == 0) continue;

@@ -263,6 +263,20 @@ abstract contract VaultBase is IVault {
         s.debtValue = h.debtValue;
     }
 
+    /// @dev Whether any deposit of the account is worth at least one token unit. Deposit scale worth 0
+    /// cannot be seized, so it must not keep a debt from being settled (I13).
+    function _hasCollateral(uint256 key) internal view returns (bool) {
+        uint256 bits = _masks[key] & LOW_MASK;
+        for (uint256 i; bits != 0; ++i) {
+            if (bits & (1 << i) == 0) continue;
+            bits &= ~(1 << i);
+            address token = _marketList[i];
+            (uint256 depositIndex,,) = _accruedIndexes(_markets[token]);
+            if (MarketMath.depositAmountDown(uint256(_scaled[key][token]), depositIndex) > 0) return true;
+        }
+        return false;
+    }
+
     function _price(uint256[] memory prices, uint256 i, address token) internal view returns (uint256 p) {
         p = prices[i];
         if (p == 0) {

@@ -232,7 +232,7 @@ interface IVault {
     error SameSubAccount();
     /// @notice The liquidation would repay or seize nothing.
     error NothingToLiquidate(uint256 repaid, uint256 seized);
-    /// @notice The sub-account still has collateral, so its debt is not bad debt.
+    /// @notice The sub-account still has a deposit worth at least one token unit, so its debt is not bad debt.
     error AccountHasCollateral();
     /// @notice The sub-account has no debt to settle.
     error AccountHasNoDebt();
@@ -325,7 +325,8 @@ interface IVault {
     /// @dev Close factor: 50 % of the `debtToken` debt per call, 100 % when healthFactor < 0.95 or the debt
     /// value is <= dustValue; a repay that would leave a debt worth less than dustValue (but > 0) is
     /// raised to the whole debt. The seizure is capped by the deposit and the repay shrinks to match. If
-    /// the sub-account ends with debt and no deposit at all, its bad debt is settled in the same call.
+    /// the sub-account ends with debt and no deposit worth a token unit, its bad debt is settled in the
+    /// same call.
     function liquidate(
         address owner,
         uint8 subId,
@@ -335,8 +336,9 @@ interface IVault {
         uint8 liquidatorSubId
     ) external returns (uint256 repaid, uint256 seized);
 
-    /// @notice Write off the debt of `(owner, subId)`, which must owe something and hold no deposit:
-    /// reserves of each debt asset absorb first, the rest lowers that asset's deposit index.
+    /// @notice Write off the debt of `(owner, subId)`, which must owe something and hold no deposit worth a
+    /// token unit: reserves of each debt asset absorb first, the rest lowers that asset's deposit index.
+    /// @dev Deposit scale worth 0 (rounding dust, or left so by an earlier socialised loss) is cleared too.
     function settleBadDebt(address owner, uint8 subId) external;
 
     /* VIEWS */

@@ -157,3 +157,43 @@ def model_liquidation(p: chainkit.Protocol, owner: Any, sub: int, debt: str, col
 def market_books(p: chainkit.Protocol, symbol: str) -> dict:
     """vault.marketState(token) as a dict keyed by the IVault.MarketState field names."""
     return dict(p.vault.marketState(p[symbol].token).dict())
+
+
+def liquidate_as_model_says(
+    p: chainkit.Protocol, liquidator: Any, owner: Any, sub: int, debt: str, coll: str, requested: int, liq_sub: int = 0
+) -> tuple[Any, pm.LiquidationQuote]:
+    """Liquidate and assert, to the wei, the amounts, the balances of both sub-accounts, the reserves and the
+    event against the model. Returns the transaction and the model's quote. (Indexes are frozen: see above.)"""
+    q = model_liquidation(p, owner, sub, debt, coll, requested)
+    d, c = p[debt].token, p[coll].token
+    before = dict(
+        debt_scaled=int(p.vault.scaledBalanceOf(owner, sub, d)),
+        coll_scaled=int(p.vault.scaledBalanceOf(owner, sub, c)),
+        liq_scaled=int(p.vault.scaledBalanceOf(liquidator, liq_sub, c)),
+        reserves=market_books(p, coll)["reserves"],
+        paid=int(d.balanceOf(liquidator)),
+        hf=model_health(p, owner, sub).health_factor,
+    )
+    dbooks, cbooks = market_books(p, debt), market_books(p, coll)
+    tx = p.vault.liquidate(owner, sub, d, c, requested, liq_sub, {"from": liquidator})
+
+    assert tx.return_value == (q.repaid, q.seized)
+    assert int(d.balanceOf(liquidator)) == before["paid"] - q.repaid
+    ev = tx.events["Liquidated"]
+    assert (ev["liquidator"], ev["owner"], ev["subId"], ev["debtToken"], ev["collToken"]) == (liquidator, owner, sub, d, c)
+    assert (ev["repaid"], ev["seizedTotal"], ev["toLiquidator"], ev["protocolCut"]) == (
+        q.repaid, q.seized, q.to_liquidator, q.protocol_cut)
+    assert ev["healthFactorBefore"] == before["hf"]
+    settled = "BadDebtSettled" in tx.events
+    if not settled:
+        assert ev["healthFactorAfter"] == model_health(p, owner, sub).health_factor
+        expect_debt = pm.credit(before["debt_scaled"], q.repaid, dbooks["depositIndex"], dbooks["borrowIndex"]).scaled
+        assert p.vault.scaledBalanceOf(owner, sub, d) == expect_debt
+    expect_coll = pm.debit(before["coll_scaled"], q.seized, cbooks["depositIndex"], cbooks["borrowIndex"]).scaled
+    if not settled or pm.deposit_amount_down(expect_coll, cbooks["depositIndex"]) > 0:
+        assert p.vault.scaledBalanceOf(owner, sub, c) == expect_coll
+    expect_liq = pm.credit(before["liq_scaled"], q.to_liquidator, cbooks["depositIndex"], cbooks["borrowIndex"]).scaled
+    assert p.vault.scaledBalanceOf(liquidator, liq_sub, c) == expect_liq
+    if coll != debt and not settled:
+        assert market_books(p, coll)["reserves"] == before["reserves"] + q.protocol_cut
+    return tx, q
