@@ -70,10 +70,14 @@ def free_port() -> int:
 
 def find_binary(name: str) -> str:
     """``$MARGINLAB_NODE_BIN/<name>``, else ``node_modules/.bin/<name>`` here or above, else ``$PATH``."""
-    candidates: list[Path] = []
     env = os.environ.get("MARGINLAB_NODE_BIN")
-    if env:
-        candidates.append(Path(env) / name)
+    if env:  # an explicit choice is the only place looked at
+        path = Path(env) / name
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+        raise ChainError(f"{name} not found in MARGINLAB_NODE_BIN={env}: install it there or unset the variable "
+                         f"to use node_modules/.bin (`make setup`)")
+    candidates: list[Path] = []
     for base in [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parent.parent]:
         candidates.append(base / "node_modules" / ".bin" / name)
     for c in candidates:

@@ -65,6 +65,7 @@ class Replay:
             markets=[_market_info(m) for m in plan.scenario.markets], sub_accounts=self.sub_accounts)
         self._step_actions: list[ActionRecord] = []
         self._last_states: dict[str, SubAccountState] | None = None
+        self.valuation_error: str | None = None
 
     # ------------------------------------------------------------------------------------------------ run
     def run(self) -> Timeline:
@@ -308,10 +309,16 @@ class Replay:
             subs.append(ref.sub_id)
         return owners, subs, self.sub_accounts
 
-    def _read_states(self) -> dict[str, SubAccountState]:
+    def _read_states(self) -> dict[str, SubAccountState] | None:
+        """One batch read of every tracked sub-account; ``None`` when the vault cannot value them (a price
+        feed is faulted): the keeper then sees nothing, like a real keeper whose reads revert."""
         proto = self._proto()
         owners, subs, refs = self._tracked()
-        raw = self.chain.call(proto.vault, "accountStates", owners, subs) if owners else []
+        try:
+            raw = self.chain.call(proto.vault, "accountStates", owners, subs) if owners else []
+        except TxReverted as exc:
+            self.valuation_error = exc.reason
+            return None
         out: dict[str, SubAccountState] = {}
         for ref, st in zip(refs, raw):
             tokens, balances, h_init, h_maint, hf, coll, debt = st
@@ -332,7 +339,7 @@ class Replay:
     def _run_keeper(self, step: int) -> None:
         self.keeper.start_step()
         states = self._read_states()
-        if self.plan.scenario.keeper.enabled:
+        if self.plan.scenario.keeper.enabled and states is not None:
             for _ in range(MAX_KEEPER_ROUNDS):
                 actions = self.keeper.update(self.rng, self._keeper_state(step, states))
                 if not actions:
@@ -340,6 +347,8 @@ class Replay:
                 for action in actions:
                     self._keeper_action(step, action)
                 states = self._read_states()
+                if states is None:
+                    break
         self._last_states = states
 
     def _keeper_action(self, step: int, action: Liquidate | SettleBadDebt) -> None:
@@ -393,8 +402,15 @@ class Replay:
 
     # ------------------------------------------------------------------------------------------------ record
     def _record(self, index: int, source: str, label: str | None, actions: list[ActionRecord]) -> StepRecord:
+        self.valuation_error = None
         states = self._last_states if self._last_states is not None and index >= 0 else self._read_states()
         self._last_states = None
+        note = None
+        if states is None:
+            # Balances cannot be valued this step: carry the last valued state and say why in the record.
+            note = f"accounts not valued: accountStates reverted with {self.valuation_error}"
+            previous = self.timeline.records[-1].accounts if self.timeline.records else {}
+            states = dict(previous)
         proto = self._proto()
         markets: dict[str, MarketState] = {}
         for sym, token in proto.tokens.items():
@@ -406,7 +422,7 @@ class Replay:
         return StepRecord(index=index, source=source, label=label, time=self.sim_time,
                           prices={s: plain(p) for s, p in self.prices.items()},
                           oracle=dict(sorted(self.faults.items())), accounts=states, markets=markets,
-                          actions=list(actions))
+                          actions=list(actions), note=note)
 
 
 def _hf(value: int) -> int | None:

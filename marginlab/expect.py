@@ -60,6 +60,9 @@ def _checks(exp: Expect, timeline: Timeline, decimals: dict[str, int], last) -> 
                 for key in keys:
                     if key in record.accounts:
                         lowest = min(lowest, wad_to_decimal(record.accounts[key].health_factor))
+            # Steps are recorded after the keeper ran; the health factor it liquidated at was lower still.
+            for x in liqs:
+                lowest = min(lowest, wad_to_decimal(x.health_factor_before))
             out.append(_check(f"{scope}: lowest health factor", exp.health_factor_min, lowest))
         if exp.reverts is not None:
             reverts = [a for r in timeline.records for a in r.actions

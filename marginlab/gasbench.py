@@ -84,17 +84,9 @@ def _crash(dep: Deployment, markets: list[int], factor_pct: int, gov: Any) -> No
         dep.feeds[i].setAnswer(PRICES_USD[i] * 10**FEED_DECIMALS * factor_pct // 100, {"from": gov})
 
 
-def measure_gas(project: Any, accounts: Any, chain: Any) -> dict[str, int]:
-    """Gas used by each operation; keys are stable names, values gas units. Reverts the chain afterwards."""
+def measure_gas(project: Any, accounts: Any) -> dict[str, int]:
+    """Gas used by each operation on a fresh deployment; keys are stable names, values gas units."""
     gov, lender, user, keeper = accounts[0], accounts[1], accounts[2], accounts[3]
-    chain.snapshot()
-    try:
-        return _measure(project, gov, lender, user, keeper)
-    finally:
-        chain.revert()
-
-
-def _measure(project: Any, gov: Any, lender: Any, user: Any, keeper: Any) -> dict[str, int]:
     dep = deploy(project, gov)
     v, t = dep.vault, dep.tokens
     gas: dict[str, int] = {}

@@ -88,6 +88,8 @@ def owner_summary(timeline: Timeline, owner: str) -> OwnerSummary:
                 continue
             max_lev = max(max_lev, state_leverage(state, record, decimals))
             min_hf = min(min_hf, wad_to_decimal(state.health_factor))
+    for x in liqs:  # steps are recorded after the keeper ran; it liquidated at a lower health factor
+        min_hf = min(min_hf, wad_to_decimal(x.health_factor_before))
     last = final_record(timeline)
     equity = Decimal(0)
     if last is not None:

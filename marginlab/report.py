@@ -103,6 +103,8 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
                          for a in r.actions)
         if r.oracle:
             acts = "; ".join([f"oracle {s} {v}" for s, v in r.oracle.items()] + ([acts] if acts else []))
+        if r.note:
+            acts = "; ".join(([acts] if acts else []) + [r.note])
         if wide:
             lowest = min(((st.health_factor is None, st.health_factor or 0, k) for k, st in r.accounts.items()),
                          default=None)

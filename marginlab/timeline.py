@@ -117,6 +117,7 @@ class StepRecord:
     accounts: dict[str, SubAccountState]
     markets: dict[str, MarketState]
     actions: list[ActionRecord] = field(default_factory=list)
+    note: str | None = None  # why the accounts could not be valued this step (a faulted feed), if so
 
 
 @dataclass
@@ -203,7 +204,7 @@ def timeline_from_json(text: str) -> Timeline:
         return StepRecord(d["index"], d["source"], d["label"], d["time"], d["prices"], d["oracle"],
                           {k: state(v) for k, v in d["accounts"].items()},
                           {k: market(v) for k, v in d["markets"].items()},
-                          [ActionRecord(**a) for a in d["actions"]])
+                          [ActionRecord(**a) for a in d["actions"]], d.get("note"))
 
     def liquidation(d: dict[str, Any]) -> Liquidation:
         out = dict(d)
