@@ -38,7 +38,7 @@ LP_LIQUIDITY = {"WETH": 1_000, "WBTC": 50, "USDC": 2_000_000}
 #: The warm-up borrower's sub-accounts: (sub, deposits, borrows), whole tokens.
 WARM_UP = (
     (8, {"USDC": 1_000_000}, {"WETH": 200}),
-    (9, {"WETH": 600}, {"WBTC": 10, "USDC": 300_000}),
+    (9, {"WETH": 600}, {"WBTC": 10, "USDC": 290_000}),
 )
 
 
