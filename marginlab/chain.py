@@ -71,8 +71,12 @@ class TxReverted(Exception):
 
 def find_build_dir() -> Path:
     env = os.environ.get("MARGINLAB_BUILD_DIR")
-    candidates = [Path(env)] if env else []
-    candidates += [base / "build" / "contracts" for base in [Path.cwd(), *Path.cwd().parents]]
+    if env:  # an explicit choice is the only place looked at
+        if (Path(env) / "Vault.json").is_file():
+            return Path(env)
+        raise ChainError(f"compiled contracts not found in MARGINLAB_BUILD_DIR={env} (no Vault.json): run "
+                         f"`make compile` (brownie compile) and point it at build/contracts")
+    candidates = [base / "build" / "contracts" for base in [Path.cwd(), *Path.cwd().parents]]
     candidates.append(Path(__file__).resolve().parent.parent / "build" / "contracts")
     for c in candidates:
         if (c / "Vault.json").is_file():

@@ -67,7 +67,8 @@ def test_replay_rejects_bad_input_before_any_chain_work(tmp_path, capsys, monkey
     def no_chain(*args, **kwargs):  # pragma: no cover - reaching it is the failure
         raise AssertionError("a chain was started for a malformed scenario")
 
-    monkeypatch.setattr(chain, "start_chain", no_chain, raising=False)
+    monkeypatch.setattr(chain.Chain, "open", no_chain)
+    monkeypatch.setattr(chain, "start_node", no_chain)
     path = _write(tmp_path, BASE.replace("price: 2000", "price: -1"))
     assert main(["replay", str(path), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
     assert not (tmp_path / "out").exists()

@@ -1,0 +1,131 @@
+"""Whole scenarios replayed on a real local chain that marginlab starts itself (not brownie's), on free ports.
+
+Set MARGINLAB_CHAIN (or CHAIN) to ganache or anvil; default ganache, the product default.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from marginlab.backends import start_node
+from marginlab.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+CHAIN = os.environ.get("MARGINLAB_CHAIN") or os.environ.get("CHAIN") or "ganache"
+# Scenarios whose expectations are about cross vs isolated margin replay both ways.
+COMPARED = {"hedged-book", "drain"}
+
+
+def replay(*args: str) -> int:
+    return main(["replay", *args, "--chain", CHAIN, "--quiet"])
+
+
+def test_every_example_scenario_is_exercised():
+    names = {p.stem for p in SCENARIOS}
+    assert {"hedged-book", "drain", "gap-crash", "slow-bleed", "cascade-50", "stale-oracle"} <= names
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_example_scenario_replays_and_its_expectations_hold(scenario, tmp_path, capsys):
+    extra = ["--compare"] if scenario.stem in COMPARED else []
+    code = replay(str(scenario), "--out", str(tmp_path), "--no-charts", *extra)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    folders = [tmp_path / "cross", tmp_path / "isolated"] if extra else [tmp_path]
+    for folder in folders:
+        timeline = json.loads((folder / "timeline.json").read_text())
+        assert timeline["status"] == "complete"
+        assert timeline["expectations"], "an example without checked expectations proves nothing"
+        assert all(e["passed"] for e in timeline["expectations"])
+
+
+def test_hedged_book_survives_in_cross_and_is_liquidated_in_isolated(tmp_path, capsys):
+    assert replay(str(ROOT / "scenarios" / "hedged-book.yaml"), "--out", str(tmp_path), "--compare",
+                  "--no-charts") == 0
+    cross = json.loads((tmp_path / "cross" / "timeline.json").read_text())
+    isolated = json.loads((tmp_path / "isolated" / "timeline.json").read_text())
+    assert [x for x in cross["liquidations"] if x["account"] == "alice"] == []
+    assert {x["sub_id"] for x in isolated["liquidations"] if x["account"] == "alice"} == {0, 1}
+    table = (tmp_path / "compare.md").read_text()
+    assert "| alice | cross | 0 |" in table
+    assert "| alice | isolated | 2 |" in table
+
+
+def test_same_file_and_seed_give_a_byte_identical_timeline(tmp_path, capsys):
+    scenario = str(ROOT / "scenarios" / "hedged-book.yaml")
+    assert replay(scenario, "--out", str(tmp_path / "a"), "--no-charts") == 0
+    assert replay(scenario, "--out", str(tmp_path / "b"), "--no-charts") == 0
+    a = (tmp_path / "a" / "timeline.json").read_bytes()
+    assert a == (tmp_path / "b" / "timeline.json").read_bytes()
+    assert (tmp_path / "a" / "timeline.csv").read_bytes() == (tmp_path / "b" / "timeline.csv").read_bytes()
+    assert b"/tmp" not in a and str(tmp_path).encode() not in a
+
+
+def test_a_replay_writes_json_csv_markdown_and_charts(tmp_path, capsys):
+    assert replay(str(ROOT / "scenarios" / "gap-crash.yaml"), "--out", str(tmp_path)) == 0
+    for name in ("timeline.json", "timeline.csv", "report.md", "prices.png", "health_factor.png",
+                 "collateral_seized.png", "bad_debt.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    report = (tmp_path / "report.md").read_text()
+    assert "## Bad debt" in report and "| carol/0 | USDC |" in report
+    assert "![Health factor per sub-account](health_factor.png)" in report
+
+
+def test_stale_feed_records_the_expected_revert(tmp_path, capsys):
+    assert replay(str(ROOT / "scenarios" / "stale-oracle.yaml"), "--out", str(tmp_path), "--no-charts") == 0
+    timeline = json.loads((tmp_path / "timeline.json").read_text())
+    failed = [a for s in timeline["steps"] for a in s["actions"] if not a["ok"]]
+    assert len(failed) == 1
+    assert failed[0]["revert"].startswith("StalePrice(")
+    assert failed[0]["expected_revert"] == "StalePrice"
+
+
+LONG_PATH = """\
+name: long-walk
+seed: 9
+markets:
+  - {symbol: WETH, decimals: 18, price: 2000, asset_weight: {init: 0.8, maint: 0.85}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05}
+  - {symbol: USDC, decimals: 6, price: 1, asset_weight: {init: 0.9, maint: 0.95}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.02}
+liquidity:
+  - {name: lp, deposits: {USDC: 100000}}
+accounts:
+  - {name: alice, positions: [{deposit: {WETH: 10}, borrow: {USDC: 5000}}]}
+paths:
+  WETH: {model: gbm, sigma: 0.5, dt: 3600, count: 600}
+"""
+
+
+def test_a_node_killed_mid_replay_ends_with_exit_3_and_the_partial_timeline(tmp_path):
+    scenario = tmp_path / "long.yaml"
+    scenario.write_text(LONG_PATH)
+    node = start_node(CHAIN)
+    out = tmp_path / "out"
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "marginlab", "replay", str(scenario), "--rpc-url", node.url,
+                                 "--out", str(out), "--no-charts"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if "steps (" in line:  # the replay is under way: pull the plug
+                node.process.kill()
+                break
+        rest = proc.stderr.read()
+        code = proc.wait(timeout=120)
+    finally:
+        node.stop()
+    err = "".join(seen) + rest
+    assert code == 3, err
+    assert "Traceback" not in err
+    assert "chain died (step " in err and "last block" in err
+    timeline = json.loads((out / "timeline.json").read_text())
+    assert timeline["status"] == "chain-died"
+    assert 0 < len(timeline["steps"]) < 600
+    assert timeline["error"].startswith("chain died")
+    assert "chain-died" in (out / "report.md").read_text()
