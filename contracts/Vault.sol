@@ -272,7 +272,8 @@ contract Vault is VaultBase, ReentrancyGuard {
         if (received < v.repaid) {
             // Fee-on-transfer debt token: seize only for what arrived.
             v.repaid = received;
-            v.seized = LiquidationMath.seizeForRepayDown(received, v.pair);
+            uint256 seized = LiquidationMath.seizeForRepayDown(received, v.pair);
+            if (seized < v.seized) v.seized = seized; // never above the deposit cap applied in the quote
             if (received == 0 || v.seized == 0) revert NothingToLiquidate(received, v.seized);
         }
 
