@@ -6,6 +6,7 @@
 #   make test-fast         unit + engine tests only (daily work)
 #   make test-engine       the Python-only tests (no chain, seconds)
 #   make compile           compile the contracts
+#   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
 #   make clean             remove build output (keeps the venv and node_modules)
 #   make distclean         remove everything set-up made
 
@@ -19,7 +20,7 @@ VENV := .venv
 STAMPS := .toolchain/stamps
 PY := $(VENV)/bin/python
 
-export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export PATH := $(CURDIR)/tools/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export SOLCX_BINARY_PATH := $(CURDIR)/.toolchain/solcx
 export MPLBACKEND := Agg
 export PYTHONDONTWRITEBYTECODE := 1
@@ -34,10 +35,10 @@ endif
 
 PYTEST_ARGS ?=
 
-.PHONY: help setup compile test test-fast test-engine demo clean distclean
+.PHONY: help setup compile test test-fast test-engine demo gas clean distclean
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- set-up
 $(STAMPS)/venv: requirements.txt pyproject.toml
@@ -46,11 +47,11 @@ $(STAMPS)/venv: requirements.txt pyproject.toml
 	@echo "setup: installing pinned Python packages (requirements.txt)"
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2> >(grep -v "^WARNING: Location" >&2)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2> >(grep -v "^WARNING: Location" >&2)
-	@grep -q MARGINLAB_ENV $(VENV)/bin/activate || printf '%s\n' \
-	  '# MARGINLAB_ENV: the toolchain make uses, for `source .venv/bin/activate` users' \
-	  'export PATH="$(CURDIR)/node_modules/.bin:$$PATH"' \
+	@printf '%s\n' '# The toolchain make uses, for `source .venv/bin/activate` users (written by make setup)' \
+	  'export PATH="$(CURDIR)/tools/bin:$(CURDIR)/node_modules/.bin:$$PATH"' \
 	  'export SOLCX_BINARY_PATH="$(CURDIR)/.toolchain/solcx"' \
-	  'export MPLBACKEND=Agg' >> $(VENV)/bin/activate
+	  'export MPLBACKEND=Agg' > $(VENV)/marginlab.env
+	@grep -q marginlab.env $(VENV)/bin/activate || echo '. "$(CURDIR)/$(VENV)/marginlab.env"' >> $(VENV)/bin/activate
 	@touch $@
 
 $(STAMPS)/npm: package.json package-lock.json
@@ -82,6 +83,11 @@ test-engine: setup
 # ---------------------------------------------------------------- main job
 demo: compile
 	brownie run scripts/deploy.py --network $(BROWNIE_NETWORK)
+
+# ---------------------------------------------------------------- performance
+gas: compile
+	brownie run scripts/gas_table.py --network development
+	brownie run scripts/gas_table.py --network anvil
 
 # ---------------------------------------------------------------- housekeeping
 clean:

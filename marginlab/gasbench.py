@@ -23,7 +23,13 @@ PRICES_USD = (2000, 60000, 1, 150, 30, 1, 5, 10)
 FEED_DECIMALS = 8
 HEARTBEAT = 30 * 24 * 3600
 SNAPSHOT = Path(__file__).resolve().parent.parent / "bench" / "gas.json"
+ELAPSED = 3600  # seconds of chain time before every measured transaction
 TOLERANCE = 0.02  # the test fails when an operation costs more than 2 % above its committed figure
+
+
+def _timed(chain: Any, tx_fn: Any, *args: Any) -> int:
+    chain.sleep(ELAPSED)
+    return tx_fn(*args).gas_used
 
 
 @dataclass
@@ -84,9 +90,18 @@ def _crash(dep: Deployment, markets: list[int], factor_pct: int, gov: Any) -> No
         dep.feeds[i].setAnswer(PRICES_USD[i] * 10**FEED_DECIMALS * factor_pct // 100, {"from": gov})
 
 
-def measure_gas(project: Any, accounts: Any) -> dict[str, int]:
-    """Gas used by each operation on a fresh deployment; keys are stable names, values gas units."""
+def measure_gas(project: Any, accounts: Any, chain: Any) -> dict[str, int]:
+    """Gas used by each operation on a fresh deployment; keys are stable names, values gas units.
+
+    Every measured transaction follows an hour of chain time, so each one accrues interest the way a real
+    transaction does. Without that, whether an operation shares a timestamp with the previous accrual (and
+    skips the index writes) would depend on wall-clock timing, and the gas would not repeat.
+    """
     gov, lender, user, keeper = accounts[0], accounts[1], accounts[2], accounts[3]
+    return _measure(project, chain, gov, lender, user, keeper)
+
+
+def _measure(project: Any, chain: Any, gov: Any, lender: Any, user: Any, keeper: Any) -> dict[str, int]:
     dep = deploy(project, gov)
     v, t = dep.vault, dep.tokens
     gas: dict[str, int] = {}
@@ -97,35 +112,35 @@ def measure_gas(project: Any, accounts: Any) -> dict[str, int]:
 
     # Simple operations on a one-collateral account.
     _fund(dep, user, 0, _units(dep, 0, 100_000))
-    gas["deposit (first, new market for the account)"] = v.deposit(user, 0, t[0], _units(dep, 0, 50_000),
-                                                                    {"from": user}).gas_used
-    gas["deposit (existing balance)"] = v.deposit(user, 0, t[0], _units(dep, 0, 10_000), {"from": user}).gas_used
-    gas["borrow (first debt, 1 collateral)"] = v.borrow(0, t[2], _units(dep, 2, 10_000), user,
-                                                        {"from": user}).gas_used
-    gas["borrow (existing debt)"] = v.borrow(0, t[2], _units(dep, 2, 1_000), user, {"from": user}).gas_used
+    gas["deposit (first, new market for the account)"] = _timed(chain, v.deposit, user, 0, t[0], _units(dep, 0, 50_000),
+                                                                    {"from": user})
+    gas["deposit (existing balance)"] = _timed(chain, v.deposit, user, 0, t[0], _units(dep, 0, 10_000), {"from": user})
+    gas["borrow (first debt, 1 collateral)"] = _timed(chain, v.borrow, 0, t[2], _units(dep, 2, 10_000), user,
+                                                        {"from": user})
+    gas["borrow (existing debt)"] = _timed(chain, v.borrow, 0, t[2], _units(dep, 2, 1_000), user, {"from": user})
     _fund(dep, user, 2, _units(dep, 2, 100_000))
-    gas["repay (partial)"] = v.repay(user, 0, t[2], _units(dep, 2, 1_000), {"from": user}).gas_used
-    gas["withdraw (partial, with debt: health check)"] = v.withdraw(0, t[0], _units(dep, 0, 1_000), user,
-                                                                    {"from": user}).gas_used
-    gas["transfer between sub-accounts"] = v.transfer(0, 1, t[0], _units(dep, 0, 1_000), {"from": user}).gas_used
-    gas["repay (all)"] = v.repay(user, 0, t[2], 2**256 - 1, {"from": user}).gas_used
-    gas["withdraw (all, no debt)"] = v.withdraw(0, t[0], 2**256 - 1, user, {"from": user}).gas_used
-    gas["accrue (one market)"] = v.accrue(t[2], {"from": user}).gas_used
+    gas["repay (partial)"] = _timed(chain, v.repay, user, 0, t[2], _units(dep, 2, 1_000), {"from": user})
+    gas["withdraw (partial, with debt: health check)"] = _timed(chain, v.withdraw, 0, t[0], _units(dep, 0, 1_000), user,
+                                                                    {"from": user})
+    gas["transfer between sub-accounts"] = _timed(chain, v.transfer, 0, 1, t[0], _units(dep, 0, 1_000), {"from": user})
+    gas["repay (all)"] = _timed(chain, v.repay, user, 0, t[2], 2**256 - 1, {"from": user})
+    gas["withdraw (all, no debt)"] = _timed(chain, v.withdraw, 0, t[0], 2**256 - 1, user, {"from": user})
+    gas["accrue (one market)"] = _timed(chain, v.accrue, t[2], {"from": user})
 
     # Liquidation of sub-accounts holding k assets: k - 1 collaterals (markets 0..k-2) and debt in market 7.
     for k in range(2, 9):
         sub = 10 + k
         collaterals = list(range(k - 1))
         _open(dep, user, sub, collaterals, [7], usd_each=10_000, debt_usd_each=int(7_500 * (k - 1)))
-        gas[f"liquidate ({k} assets: {k - 1} collateral, 1 debt)"] = _liquidate(dep, user, sub, 7, 0, keeper, gov,
+        gas[f"liquidate ({k} assets: {k - 1} collateral, 1 debt)"] = _liquidate(dep, chain, user, sub, 7, 0, keeper, gov,
                                                                                collaterals)
     # The target case: 3 collaterals (0, 1, 2) and 2 debts (6, 7).
     _open(dep, user, 30, [0, 1, 2], [6, 7], usd_each=10_000, debt_usd_each=11_000)
-    gas["liquidate (5 assets: 3 collateral, 2 debt)"] = _liquidate(dep, user, 30, 7, 0, keeper, gov, [0, 1, 2])
+    gas["liquidate (5 assets: 3 collateral, 2 debt)"] = _liquidate(dep, chain, user, 30, 7, 0, keeper, gov, [0, 1, 2])
     return gas
 
 
-def _liquidate(dep: Deployment, user: Any, sub: int, debt: int, coll: int, keeper: Any, gov: Any,
+def _liquidate(dep: Deployment, chain: Any, user: Any, sub: int, debt: int, coll: int, keeper: Any, gov: Any,
                crashed: list[int]) -> int:
     v = dep.vault
     _crash(dep, crashed, 85, gov)
@@ -133,7 +148,7 @@ def _liquidate(dep: Deployment, user: Any, sub: int, debt: int, coll: int, keepe
     assert state["healthMaint"] < 0, "gas bench set-up: the account should be liquidatable"
     repay = _units(dep, debt, 1_000)
     _fund(dep, keeper, debt, repay)
-    used = v.liquidate(user, sub, dep.tokens[debt], dep.tokens[coll], repay, 0, {"from": keeper}).gas_used
+    used = _timed(chain, v.liquidate, user, sub, dep.tokens[debt], dep.tokens[coll], repay, 0, {"from": keeper})
     _crash(dep, crashed, 100, gov)
     return used
 

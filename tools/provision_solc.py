@@ -49,16 +49,26 @@ def link_native(version: str, target: Path) -> str | None:
             target.unlink(missing_ok=True)
             target.symlink_to(c.resolve())
             return f"native solc {version} at {c}"
+    # Download into a scratch folder: py-solc-x skips the download when *any* solc-v<version> is already in its
+    # folder, which would take our own npm wrapper for a native compiler.
+    scratch = target.parent / ".download"
+    shutil.rmtree(scratch, ignore_errors=True)
     try:
         import solcx
 
-        solcx.install_solc(version, show_progress=False, solcx_binary_path=target.parent)
+        solcx.install_solc(version, show_progress=False, solcx_binary_path=scratch)
     except Exception as exc:  # noqa: BLE001 - any failure means "no download here"; fall back
         print(f"provision_solc: no native solc download ({type(exc).__name__}); using the npm compiler")
+        shutil.rmtree(scratch, ignore_errors=True)
         return None
-    if reported_version(target) == version:
-        return f"native solc {version} downloaded by py-solc-x"
-    return None
+    downloaded = scratch / f"solc-v{version}"
+    if reported_version(downloaded) != version:
+        shutil.rmtree(scratch, ignore_errors=True)
+        return None
+    target.unlink(missing_ok=True)
+    downloaded.rename(target)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return f"native solc {version} downloaded by py-solc-x"
 
 
 def install_wasm(version: str, target: Path) -> str:
