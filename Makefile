@@ -6,6 +6,7 @@
 #   make test-fast         unit + engine tests only (daily work)
 #   make test-engine       the Python-only tests (no chain, seconds)
 #   make compile           compile the contracts
+#   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
 #   make clean             remove build output (keeps the venv and node_modules)
 #   make distclean         remove everything set-up made
@@ -35,10 +36,10 @@ endif
 
 PYTEST_ARGS ?=
 
-.PHONY: help setup compile test test-fast test-engine demo gas clean distclean
+.PHONY: help setup compile test test-fast test-engine demo deploy gas clean distclean
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- set-up
 $(STAMPS)/venv: requirements.txt pyproject.toml
@@ -81,7 +82,15 @@ test-engine: setup
 	$(PY) -m pytest -p no:pytest-brownie tests/engine $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------- main job
+DEMO_SCENARIO ?= scenarios/hedged-book.yaml
+DEMO_OUT ?= reports/demo
+
 demo: compile
+	marginlab replay $(DEMO_SCENARIO) --compare --chain $(CHAIN) --out $(DEMO_OUT)
+	@echo "report: $(DEMO_OUT)/compare.md (cross: $(DEMO_OUT)/cross/report.md, isolated: $(DEMO_OUT)/isolated/report.md)"
+
+# Deploy the protocol with deployments/markets.yaml to a chain brownie starts (or one already on port 8545).
+deploy: compile
 	brownie run scripts/deploy.py --network $(BROWNIE_NETWORK)
 
 # ---------------------------------------------------------------- performance

@@ -1,0 +1,109 @@
+"""Deploy the whole protocol to a brownie-connected chain from a markets file, and remember the addresses.
+
+`scripts/deploy.py` is the brownie entry point. The markets file uses the fields of a scenario's `markets:`
+entries (validated by the same model), so a market means the same thing in a deployment and in a replay.
+Addresses go to `deployments/<network>.json`; a second run on a chain where that code still exists re-uses it
+and only lists markets that are missing.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import ScenarioError
+from .numbers import to_units, wad
+from .scenario import Market
+
+
+@dataclass
+class Deployed:
+    network: str
+    vault: str = ""
+    router: str = ""
+    irms: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    feeds: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"
+
+
+def load_markets(path: Path) -> list[Market]:
+    """Markets of a deployment file; every problem is one `file: field: reason` line in a ScenarioError."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ScenarioError([f"{path}: {type(exc).__name__}: {str(exc).splitlines()[0]}"]) from None
+    if not isinstance(data, dict) or not isinstance(data.get("markets"), list) or not data["markets"]:
+        raise ScenarioError([f"{path}: markets: expected a non-empty list of markets"])
+    markets, problems = [], []
+    for i, raw in enumerate(data["markets"]):
+        try:
+            markets.append(Market.model_validate(raw))
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = ".".join(str(p) for p in err["loc"])
+                problems.append(f"{path}: markets[{i}].{where}: {err['msg']}")
+    symbols = [m.symbol for m in markets]
+    problems += [f"{path}: markets: duplicate symbol {s}" for s in sorted({s for s in symbols if symbols.count(s) > 1})]
+    if problems:
+        raise ScenarioError(problems)
+    return markets
+
+
+def market_params(m: Market, irm: str) -> tuple:
+    """The Vault's MarketParams tuple for a scenario market."""
+    cap = lambda c: 0 if c is None else to_units(c, m.decimals)  # noqa: E731
+    return (wad(m.asset_weight.init), wad(m.asset_weight.maint), wad(m.liab_weight.init),
+            wad(m.liab_weight.maint), wad(m.liquidation_bonus), wad(m.protocol_share), wad(m.reserve_factor),
+            cap(m.supply_cap), cap(m.borrow_cap), irm)
+
+
+def _has_code(web3: Any, address: str) -> bool:
+    return bool(address) and len(web3.eth.get_code(address)) > 0
+
+
+def deploy(project: Any, web3: Any, deployer: Any, markets: list[Market], network: str,
+           previous: Deployed | None) -> tuple[Deployed, list[str]]:
+    """Deploy what is missing; return the deployment and a log of what was done or re-used."""
+    log: list[str] = []
+    tx = {"from": deployer}
+    d = previous if previous and _has_code(web3, previous.vault) and _has_code(web3, previous.router) else None
+    if d is None:
+        d = Deployed(network)
+        d.router = project.OracleRouter.deploy(deployer, tx).address
+        d.vault = project.Vault.deploy(deployer, deployer, d.router, tx).address
+        log.append(f"deployed OracleRouter {d.router} and Vault {d.vault}")
+    else:
+        log.append(f"re-using OracleRouter {d.router} and Vault {d.vault}")
+    router = project.OracleRouter.at(d.router)
+    vault = project.Vault.at(d.vault)
+    listed = {a.lower() for a in vault.markets()}
+    for m in markets:
+        key = ",".join(str(x) for x in (m.irm.base, m.irm.slope1, m.irm.slope2, m.irm.kink))
+        if not _has_code(web3, d.irms.get(key, "")):
+            d.irms[key] = project.InterestRateModel.deploy(
+                wad(m.irm.base), wad(m.irm.slope1), wad(m.irm.slope2), wad(m.irm.kink), tx).address
+        if _has_code(web3, d.tokens.get(m.symbol, "")) and d.tokens[m.symbol].lower() in listed:
+            log.append(f"re-using market {m.symbol} ({d.tokens[m.symbol]})")
+            continue
+        token = project.SimToken.deploy(f"marginlab {m.symbol}", m.symbol, m.decimals, tx)
+        feed = project.SettableAggregator.deploy(m.feed_decimals, to_units(Decimal(m.price), m.feed_decimals), tx)
+        router.setFeed(token, feed, m.heartbeat, tx)
+        vault.listMarket(token, market_params(m, d.irms[key]), tx)
+        d.tokens[m.symbol], d.feeds[m.symbol] = token.address, feed.address
+        log.append(f"listed {m.symbol}: token {token.address}, feed {feed.address}")
+    return d, log
+
+
+def read_deployment(path: Path) -> Deployed | None:
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return Deployed(**data)
