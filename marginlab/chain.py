@@ -54,6 +54,10 @@ class ChainOptions:
     port: int | None = None
 
 
+class _OutOfGas(Exception):
+    """The transaction ran out of gas (its limit may have been a reused estimate)."""
+
+
 class TxReverted(Exception):
     """A call or transaction reverted; ``reason`` is the decoded custom error, e.g. ``StalePrice(5, 60)``."""
 
@@ -229,7 +233,7 @@ class Chain:
     gas_price: int = 0
     remote: bool = False  # connected by URL: another process may also be using this chain
     _signers: dict[str, Signer] = field(default_factory=dict)
-    _gas_cache: dict[tuple[str, str], int] = field(default_factory=dict)
+    _gas_hint: dict[tuple[str, str], int] = field(default_factory=dict)
 
     # ---- lifecycle
     @classmethod
@@ -251,6 +255,7 @@ class Chain:
             how = "start one with `make chain` or drop --rpc-url to let marginlab start its own" if options.rpc_url \
                 else "the node exited right after starting"
             raise ChainError(f"no node answers at {url}: {how} ({exc})") from None
+        chain._cached_chain_id = int(chain_id)
         if chain_id not in LOCAL_CHAIN_IDS and not options.allow_remote:
             chain.close()
             raise ChainError(f"chain id {chain_id} at {url} is not a local dev chain (1337, 31337); refusing to "
@@ -328,27 +333,43 @@ class Chain:
                 raise ChainError(f"call {fn} failed: {_short(exc)}") from None
             raise TxReverted(self.decoder.decode(data)) from None
 
-    def transact(self, signer: Signer, contract: Contract, fn: str, *args: Any, reuse_gas: bool = False
-                 ) -> dict[str, Any]:
-        """Send ``contract.fn(*args)``. ``reuse_gas``: the call costs the same every time (a feed update), so
-        its first estimate is reused — gas estimation is the slowest RPC on Ganache."""
+    def transact(self, signer: Signer, contract: Contract, fn: str, *args: Any) -> dict[str, Any]:
+        """Send ``contract.fn(*args)`` with gas learnt per function (see :meth:`send`)."""
         data = getattr(contract.functions, fn)(*args)._encode_transaction_data()
-        key = (contract.address, fn) if reuse_gas else None
-        return self.send(signer, contract.address, data, label=fn, gas_key=key)
+        return self.send(signer, contract.address, data, label=fn, gas_key=(contract.address, fn))
 
     def send(self, signer: Signer, to: str | None, data: str, label: str,
              gas_key: tuple[str, str] | None = None) -> dict[str, Any]:
-        """Estimate, sign, send and wait; raise :class:`TxReverted` with the decoded reason on a revert."""
+        """Sign, send and wait; raise :class:`TxReverted` with the decoded reason on a revert.
+
+        Gas is the node's estimate + 20 % (at least +80k). With a ``gas_key`` the largest estimate seen for that
+        contract function is reused instead of estimating again: Ganache runs a liquidation ~10 times to
+        estimate it (0.4 s each, measured), which dominated replay time. A reused limit that turns out too low
+        (out of gas) is dropped and the transaction re-estimated and sent again, so a learnt limit can cost a
+        retry but never a wrong result.
+        """
+        hint = self._gas_hint.get(gas_key) if gas_key is not None else None
+        if hint is None:
+            estimate = self._estimate(signer, to, data, label)
+            if gas_key is not None:
+                self._gas_hint[gas_key] = max(estimate, self._gas_hint.get(gas_key, 0))
+            gas = padded_gas(estimate)
+        else:
+            gas = padded_gas(hint)
+        try:
+            return self._send_signed(signer, to, data, gas, label)
+        except _OutOfGas as exc:
+            if hint is None or gas_key is None:
+                raise TxReverted(f"out of gas at the estimated limit {gas}: {exc}") from None
+            self._gas_hint.pop(gas_key, None)
+            return self.send(signer, to, data, label, gas_key)
+
+    def _estimate(self, signer: Signer, to: str | None, data: str, label: str) -> int:
         tx: dict[str, Any] = {"from": signer.address, "data": data, "value": 0, "gasPrice": self.gas_price}
         if to is not None:
             tx["to"] = to
         try:
-            if gas_key is not None and gas_key in self._gas_cache:
-                estimate = self._gas_cache[gas_key]
-            else:
-                estimate = self.rpc(lambda: self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
-                if gas_key is not None:
-                    self._gas_cache[gas_key] = estimate
+            return int(self.rpc(lambda: self.w3.eth.estimate_gas(tx)))  # type: ignore[arg-type]
         except (ContractLogicError, ContractCustomError, ContractPanicError, ValueError) as exc:
             data_bytes = revert_data(exc)
             if data_bytes is None:
@@ -359,8 +380,12 @@ class Chain:
                                      f"--chain.hardfork istanbul") from None
                 raise TxReverted(f"gas estimation failed: {text}", gas_estimation=True) from None
             raise TxReverted(self.decoder.decode(data_bytes), gas_estimation=True) from None
-        tx.pop("from")
-        tx.update(gas=padded_gas(estimate), nonce=signer.nonce, chainId=self.rpc(lambda: self._chain_id()))
+
+    def _send_signed(self, signer: Signer, to: str | None, data: str, gas: int, label: str) -> dict[str, Any]:
+        tx: dict[str, Any] = {"data": data, "value": 0, "gasPrice": self.gas_price, "gas": gas,
+                              "nonce": signer.nonce, "chainId": self._chain_id()}
+        if to is not None:
+            tx["to"] = to
         raw = signer.account.sign_transaction(tx).raw_transaction
         expected_hash = keccak(raw)
         try:
@@ -372,6 +397,8 @@ class Chain:
             if on_chain == signer.nonce + 1:
                 signer.nonce += 1
                 self.tx_count += 1
+                if "out of gas" in str(exc).lower():
+                    raise _OutOfGas(_short(exc)) from None
                 data_bytes = revert_data(exc)
                 raise TxReverted(self.decoder.decode(data_bytes) if data_bytes is not None
                                  else f"failed on chain: {_short(exc)}") from None
@@ -390,6 +417,8 @@ class Chain:
                              f"now reports {on_chain} transactions; the node mined a duplicate or lost one "
                              f"(a known Ganache 7.9.2 fault) — replay on a fresh node")
         if receipt["status"] != 1:
+            if int(receipt["gasUsed"]) >= gas:
+                raise _OutOfGas(f"used all {gas} gas")
             raise TxReverted(self._replay_reason(tx, signer, to))
         return dict(receipt)
 

@@ -171,19 +171,24 @@ class Replay:
         self.chain.transact(signer, proto.tokens[sym], "approve", proto.vault.address, UINT256_MAX)
         self.approved.add((signer.address, sym))
 
-    def _fund(self, signer: Signer, sym: str, amount: int) -> None:
-        """Mint what the actor's wallet lacks: an action that pays tokens in brings them from outside."""
+    def _fund(self, signer: Signer, sym: str, amount: int, *, empty_wallet: bool = False) -> None:
+        """Mint what the actor's wallet lacks: an action that pays tokens in brings them from outside.
+        ``empty_wallet``: during setup the tokens were just deployed, so nobody holds any yet."""
         proto = self._proto()
-        have = self.chain.call(proto.tokens[sym], "balanceOf", signer.address)
+        have = 0 if empty_wallet else self.chain.call(proto.tokens[sym], "balanceOf", signer.address)
         if have < amount:
             self.chain.transact(self._signer(DEPLOYER), proto.tokens[sym], "mint", signer.address, amount - have)
         self._approve(signer, sym)
+
+    def _wallet_minted(self, name: str, sym: str) -> bool:
+        acct = next((a for a in self.plan.accounts if a.name == name), None)
+        return acct is not None and sym in acct.wallet
 
     def _deposit(self, name: str, sub: int, sym: str, amount: int, step: int) -> None:
         if amount == 0:
             return
         signer = self._signer(name)
-        self._fund(signer, sym, amount)
+        self._fund(signer, sym, amount, empty_wallet=step < 0 and not self._wallet_minted(name, sym))
         proto = self._proto()
         self._tx(step, name, f"deposit({_amt(amount, sym, self.markets)}, sub {sub})", signer, proto.vault,
                  "deposit", signer.address, sub, proto.tokens[sym].address, amount)
@@ -222,7 +227,7 @@ class Replay:
     def _push_price(self, sym: str) -> None:
         proto = self._proto()
         self.chain.transact(self._signer(DEPLOYER), proto.feeds[sym], "setAnswer",
-                            self._feed_units(sym, self.prices[sym]), reuse_gas=True)
+                            self._feed_units(sym, self.prices[sym]))
         self.rounds[sym] += 1
         self.pushed_at[sym] = self.sim_time
 
@@ -302,18 +307,20 @@ class Replay:
             self._collect_events(step, receipt)
 
     # ------------------------------------------------------------------------------------------------ keeper
-    def _tracked(self) -> tuple[list[str], list[int], list[SubAccountRef]]:
-        owners, subs = [], []
+    def _tracked(self, keys: set[str] | None = None) -> tuple[list[str], list[int], list[SubAccountRef]]:
+        owners, subs, refs = [], [], []
         for ref in self.sub_accounts:
-            owners.append(self._signer(ref.owner).address)
-            subs.append(ref.sub_id)
-        return owners, subs, self.sub_accounts
+            if keys is None or ref.key in keys:
+                owners.append(self._signer(ref.owner).address)
+                subs.append(ref.sub_id)
+                refs.append(ref)
+        return owners, subs, refs
 
-    def _read_states(self) -> dict[str, SubAccountState] | None:
-        """One batch read of every tracked sub-account; ``None`` when the vault cannot value them (a price
-        feed is faulted): the keeper then sees nothing, like a real keeper whose reads revert."""
+    def _read_states(self, keys: set[str] | None = None) -> dict[str, SubAccountState] | None:
+        """One batch read of the tracked sub-accounts (all, or ``keys``); ``None`` when the vault cannot value
+        them (a price feed is faulted): the keeper then sees nothing, like a real keeper whose reads revert."""
         proto = self._proto()
-        owners, subs, refs = self._tracked()
+        owners, subs, refs = self._tracked(keys)
         try:
             raw = self.chain.call(proto.vault, "accountStates", owners, subs) if owners else []
         except TxReverted as exc:
@@ -346,9 +353,12 @@ class Replay:
                     break
                 for action in actions:
                     self._keeper_action(step, action)
-                states = self._read_states()
-                if states is None:
+                # Within one block only the sub-accounts acted on can have changed: re-read just those.
+                touched = self._read_states({a.key for a in actions})
+                if touched is None:
+                    states = None
                     break
+                states = {**states, **touched}
         self._last_states = states
 
     def _keeper_action(self, step: int, action: Liquidate | SettleBadDebt) -> None:
