@@ -43,7 +43,10 @@ def chart_health(timeline: Timeline, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     records = timeline.records
     xs = [r.index for r in records]
-    for n, sub in enumerate(timeline.sub_accounts):
+    indebted = [sub for sub in timeline.sub_accounts
+                 if any(r.accounts.get(sub.key) is not None and r.accounts[sub.key].health_factor is not None
+                        for r in records)]
+    for n, sub in enumerate(indebted):  # a sub-account that never borrowed has no health factor to show
         ys = []
         for r in records:
             state = r.accounts.get(sub.key)

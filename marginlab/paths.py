@@ -18,6 +18,7 @@ from .numbers import NumberError, from_units, plain, quantize_places, round_sign
 from .scenario import SECONDS_PER_YEAR, CsvPath, GbmPath
 
 SIGNIFICANT_DIGITS = 8
+MAX_PATH_PRICE = 1e30  # USD per token; far beyond any real price, far below a feed's int256 limit
 
 
 class PathError(ValueError):
@@ -46,7 +47,11 @@ def gbm_prices(start: Decimal, spec: GbmPath, *, seed: int, symbol: str, feed_de
     shocks = rng.standard_normal(spec.count)
     log_steps = (drift - 0.5 * sigma * sigma) * dt_years + sigma * np.sqrt(dt_years) * shocks
     cumulative = np.cumsum(log_steps)
-    growth = np.exp(cumulative)
+    with np.errstate(over="ignore"):
+        growth = np.exp(cumulative)
+    if not np.all(np.isfinite(growth)) or float(growth.max()) * float(start) > MAX_PATH_PRICE:
+        raise PathError(f"the GBM path leaves the range a feed can state (above {MAX_PATH_PRICE:.0e}): "
+                        f"lower sigma, drift or count")
     return [feed_price(start * Decimal(repr(float(g))), feed_decimals) for g in growth]
 
 
@@ -68,6 +73,8 @@ def csv_prices(path: Path, spec: CsvPath, *, feed_decimals: int) -> list[Decimal
             raise PathError(f"{path}:{line}: {exc}") from None
         if value <= 0:
             raise PathError(f"{path}:{line}: price must be greater than 0, got {plain(value)}")
+        if value > Decimal(repr(MAX_PATH_PRICE)):
+            raise PathError(f"{path}:{line}: price {plain(value)} is above {MAX_PATH_PRICE:.0e}")
         prices.append(feed_price(value, feed_decimals))
         if spec.limit is not None and len(prices) >= spec.limit:
             break

@@ -313,11 +313,15 @@ class Step(Strict):
 
 # --------------------------------------------------------------------------------------------------- paths
 
+MAX_SIGMA = 20  # per year: 2000 % volatility is already absurd
+MAX_DT = 10 * SECONDS_PER_YEAR
+
+
 class GbmPath(Strict):
     model: Literal["gbm"]
-    sigma: Amount
-    drift: Signed = Decimal(0)
-    dt: Annotated[Int, Field(gt=0)]
+    sigma: Annotated[Amount, Field(le=MAX_SIGMA)]
+    drift: Annotated[Signed, Field(ge=-MAX_SIGMA, le=MAX_SIGMA)] = Decimal(0)
+    dt: Annotated[Int, Field(gt=0, le=MAX_DT)]
     count: Annotated[Int, Field(ge=1, le=MAX_PATH_POINTS)]
     seed: NonNegInt | None = None
 
@@ -326,7 +330,7 @@ class CsvPath(Strict):
     model: Literal["csv"]
     file: str
     column: str
-    dt: Annotated[Int, Field(gt=0)]
+    dt: Annotated[Int, Field(gt=0, le=MAX_DT)]
     limit: Annotated[Int, Field(ge=1, le=MAX_PATH_POINTS)] | None = None
 
 

@@ -139,7 +139,7 @@ def _reason(doc: SourceDoc, loc: Loc, err: dict[str, Any]) -> str:
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         sym = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}[kind]
         bound = next(iter(ctx.values()))
-        return f"must be {sym} {bound}, got {_show(value)}"
+        return f"must be {sym} {_show(bound) if isinstance(bound, Decimal) else bound}, got {_show(value)}"
     if kind == "too_short":
         return "must not be empty" if ctx.get("min_length") == 1 else \
             f"needs at least {ctx.get('min_length')} items"

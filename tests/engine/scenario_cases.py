@@ -184,3 +184,16 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("expect-account-check-without-account", make(append="expect:\n  - {final_equity: 3}\n"),
      "15: expect[0]: final_equity needs an account"),
 ]
+
+CASES += [
+    ("path-sigma-too-large", make(append="paths:\n  WETH: {model: gbm, sigma: 25, dt: 60, count: 3}\n"),
+     "15: paths.WETH.sigma: must be ≤ 20, got 25"),
+    ("path-count-zero", make(append="paths:\n  WETH: {model: gbm, sigma: 1, dt: 60, count: 0}\n"),
+     "15: paths.WETH.count: must be ≥ 1, got 0"),
+    ("borrow-scale-without-count",
+     make({9: "  - name: alice\n    borrow_scale: {first: 0.5, last: 1}"}),
+     "9: accounts[0]: borrow_scale only applies to a template with count"),
+    ("relative-price-rounds-to-zero", make({4: weth(price="0.00000001"), 13: "  - {prices: {WETH: \"-99.9%\"}}"}),
+     "13: steps[0].prices.WETH: -99.9% takes WETH from 0.00000001 to 0 at the feed's 8 decimals; "
+     "a price must stay above 0"),
+]

@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from marginlab.errors import ScenarioError
+from marginlab.plan import MODES, build_plan
 from marginlab.validate import parse_scenario_text
 
 from scenario_cases import BASE
@@ -26,7 +27,9 @@ values = st.recursive(scalars, lambda inner: st.one_of(
 
 def _accepts_or_reports(text: str | bytes) -> None:
     try:
-        parse_scenario_text(text, "fuzz.yaml")
+        scenario, doc = parse_scenario_text(text, "fuzz.yaml")
+        for mode in MODES:  # what `marginlab check` does next: paths, generated accounts, price rounding
+            build_plan(scenario, doc, mode)
     except ScenarioError as exc:
         assert exc.issues, "a ScenarioError must carry at least one issue"
         for issue in exc.issues:
