@@ -129,3 +129,49 @@ def test_a_node_killed_mid_replay_ends_with_exit_3_and_the_partial_timeline(tmp_
     assert 0 < len(timeline["steps"]) < 600
     assert timeline["error"].startswith("chain died")
     assert "chain-died" in (out / "report.md").read_text()
+
+
+EVERY_VERB = """\
+name: every-verb
+markets:
+  - {symbol: WETH, decimals: 18, price: 2000, asset_weight: {init: 0.8, maint: 0.85}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05}
+  - {symbol: USDC, decimals: 6, price: 1, asset_weight: {init: 0.9, maint: 0.95}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.02}
+liquidity:
+  - {name: lp, deposits: {USDC: 100000}}
+accounts:
+  - name: alice
+    margin: isolated
+    positions:
+      - {deposit: {WETH: 1}, borrow: {USDC: 1500}}
+      - {deposit: {USDC: 100}}
+  - {name: bob, positions: [{deposit: {USDC: 10}}]}
+steps:
+  - {action: {account: alice, position: 1, deposit: {USDC: 50}}}
+  - {action: {account: alice, position: 1, withdraw: {USDC: 20}}}
+  - {action: {account: alice, position: 1, transfer: {to_position: 0, amounts: {USDC: 30}}}}
+  - {action: {account: alice, position: 0, repay: {USDC: 100}}}
+  - {action: {account: alice, position: 0, borrow: {USDC: 100}}}
+  - {prices: {WETH: 1700}}
+  - {action: {account: bob, liquidate: {account: alice, position: 0, debt: USDC, collateral: WETH, amount: 200}}}
+keeper: {enabled: false}
+expect:
+  - {account: alice, position: 0, liquidations: 1}
+  - {account: alice, balances: {USDC: -1170}}  # -1500 +30 +100 -100 +200 (sub 0) and +100 (sub 1)
+  - {account: bob, balances: {WETH: "> 0.1"}}
+"""
+
+
+def test_every_action_verb_replays_with_exact_balances(tmp_path, capsys):
+    scenario = tmp_path / "verbs.yaml"
+    scenario.write_text(EVERY_VERB)
+    code = replay(str(scenario), "--out", str(tmp_path / "o"), "--no-charts")
+    assert code == 0, capsys.readouterr().err
+    timeline = json.loads((tmp_path / "o" / "timeline.json").read_text())
+    calls = [a["call"] for s in timeline["steps"] for a in s["actions"]]
+    assert calls == ["deposit(50 USDC, sub 1)", "withdraw(20 USDC, sub 1)", "transfer(30 USDC, sub 1 → sub 0)",
+                     "repay(100 USDC, sub 0)", "borrow(100 USDC, sub 0)",
+                     "liquidate(alice/0, repay 200 USDC for WETH)"]
+    final = timeline["steps"][-1]["accounts"]
+    assert final["alice/1"]["balances"] == {"USDC": "100000000"}
+    (liq,) = timeline["liquidations"]
+    assert (liq["liquidator"], liq["repaid"]) == ("bob", "200000000")
