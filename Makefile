@@ -5,6 +5,8 @@
 #   make test              the whole test suite (CHAIN=anvil to run it on Anvil)
 #   make test-fast         unit + engine tests only (daily work)
 #   make test-engine       the Python-only tests (no chain, seconds)
+#   make test-stateful     stateful invariant machines, 3,000 steps (make test runs a 420-step profile)
+#   make fuzz              stateful invariant machines, 78,000 steps (hours; CHAIN=anvil is faster)
 #   make compile           compile the contracts
 #   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
@@ -36,10 +38,10 @@ endif
 
 PYTEST_ARGS ?=
 
-.PHONY: help setup compile test test-fast test-engine demo deploy gas clean distclean
+.PHONY: help setup compile test test-fast test-stateful fuzz test-engine demo deploy gas clean distclean
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- set-up
 $(STAMPS)/venv: requirements.txt pyproject.toml
@@ -77,6 +79,13 @@ test: setup
 
 test-fast: setup
 	brownie test tests/unit tests/engine tests/toolchain --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
+
+# The stateful machines at RELIABILITY's CI profile (3,000 steps) and deep profile (78,000 steps).
+test-stateful: setup
+	MARGINLAB_FUZZ=ci brownie test tests/stateful --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
+
+fuzz: setup
+	MARGINLAB_FUZZ=deep brownie test tests/stateful --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
 
 test-engine: setup
 	$(PY) -m pytest -p no:pytest-brownie tests/engine $(PYTEST_ARGS)

@@ -33,19 +33,14 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
-def isolation(request):
-    """Revert the chain after every test that touched it (brownie's fn_isolation), and only those."""
-    if "fn_isolation" in request.fixturenames or not _uses_chain(request):
-        yield
-        return
-    fn_isolation = request.getfixturevalue("fn_isolation")  # noqa: F841 - the fixture does the work
+def isolation(fn_isolation):
+    """Revert the chain after every test (brownie's fn_isolation).
+
+    Requested statically, so pytest sets up brownie's module_isolation before any module-scoped deploy fixture;
+    fetching it lazily inside the test would reset the chain *after* those deployments and wipe them. The
+    Python-only tests pay one snapshot and one revert each, a few milliseconds.
+    """
     yield
-
-
-def _uses_chain(request) -> bool:
-    # Python-only tests (tests/engine, tests/toolchain) must not start or snapshot a chain.
-    path = str(request.node.fspath)
-    return "/tests/engine/" not in path and "/tests/toolchain/" not in path
 
 
 @pytest.fixture(scope="session")
