@@ -41,7 +41,7 @@ PYTEST_ARGS ?=
 .PHONY: help setup compile test test-fast test-stateful fuzz test-engine demo deploy gas clean distclean
 
 help:
-	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- set-up
 $(STAMPS)/venv: requirements.txt pyproject.toml
