@@ -246,7 +246,11 @@ class Chain:
             node = start_node(options.backend, options.port)
             url = node.url
             backend = options.backend
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": options.request_timeout}))
+        provider = Web3.HTTPProvider(url, request_kwargs={"timeout": options.request_timeout})
+        # web3's provider retries a failed request five times: a dead node would take minutes to notice and
+        # a hung one 5 × the timeout. One attempt, then the failure is classified (died / timed out).
+        provider.middlewares = ()  # type: ignore[assignment]
+        w3 = Web3(provider)
         chain = cls(w3, url, backend, decoder, node)
         try:
             chain_id = chain.rpc(lambda: w3.eth.chain_id)

@@ -76,10 +76,12 @@ def _replay(args: argparse.Namespace) -> int:
     from .plan import build_plan
     from .validate import load_scenario
 
+    from .compare import compare_plans
+
     scenario, doc = load_scenario(args.file)
     out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
-    modes = ["cross", "isolated"] if args.compare else ["as-written"]
-    plans = {mode: build_plan(scenario, doc, mode) for mode in modes}  # every input error before any chain work
+    # Every input error (paths, price rounding) surfaces here, before any chain work.
+    plans = compare_plans(scenario, doc) if args.compare else {"as-written": build_plan(scenario, doc)}
 
     from .chain import ChainOptions
     from .runner import run_plans

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .charts import write_charts
+from .compare import compare_rows
 from .metrics import OwnerSummary, owner_summary, owners, state_equity, total_bad_debt, usd_value, wad_to_decimal
 from .numbers import fmt_decimal, from_units
 from .timeline import StepRecord, Timeline, write_timeline_json
@@ -221,17 +222,12 @@ def write_report(timeline: Timeline, folder: Path, *, charts: bool = True) -> No
 
 def render_compare(timelines: dict[str, Timeline]) -> str:
     """Side by side per owner: one row per (owner, margin mode)."""
-    modes = list(timelines)
-    first = timelines[modes[0]]
+    first = next(iter(timelines.values()))
     lines = [f"# Compare: {first.scenario} — cross vs isolated margin", "",
              f"Seed {first.seed}. Each account replayed with all positions in one sub-account (cross) and with "
              f"each position in its own sub-account (isolated); everything else identical.", ""]
-    rows = []
-    for owner in owners(first):
-        for mode in modes:
-            s = owner_summary(timelines[mode], owner)
-            rows.append([owner, mode, str(s.liquidations), _usd(s.collateral_seized), _usd(s.bad_debt),
-                         _usd(s.end_equity), _d(s.max_leverage, 2)])
+    rows = [[r.account, r.mode, str(r.liquidations), _usd(r.collateral_lost), _usd(r.bad_debt),
+             _usd(r.end_equity), _d(r.max_leverage, 2)] for r in compare_rows(timelines)]
     lines += _table(["account", "margin", "liquidations", "collateral lost to liquidators (USD)", "bad debt (USD)",
                      "end equity (USD)", "max leverage held"], rows)
     lines += ["", "| run | status | liquidations | bad debt (USD) | expectations | report |", "|---|---|---|---|---|---|"]

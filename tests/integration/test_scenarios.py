@@ -22,6 +22,14 @@ CHAIN = os.environ.get("MARGINLAB_CHAIN") or os.environ.get("CHAIN") or "ganache
 COMPARED = {"hedged-book", "drain"}
 
 
+
+@pytest.fixture(autouse=True)
+def isolation():
+    """Overrides the root conftest's brownie snapshot: these tests start their own node through marginlab,
+    so they need neither brownie's chain nor its plugin."""
+    yield
+
+
 def replay(*args: str) -> int:
     return main(["replay", *args, "--chain", CHAIN, "--quiet"])
 

@@ -39,6 +39,13 @@ def scenario(tmp_path):
     return write
 
 
+@pytest.fixture(autouse=True)
+def isolation():
+    """Overrides the root conftest's brownie snapshot: these tests start their own node through marginlab,
+    so they need neither brownie's chain nor its plugin."""
+    yield
+
+
 def run(*args: str) -> int:
     return main(["replay", *args, "--quiet", "--no-charts"])
 
