@@ -11,6 +11,10 @@ import socket
 import pytest
 from brownie._config import CONFIG
 
+from marginlab.brownie_compat import patch_brownie_for_anvil
+
+patch_brownie_for_anvil()
+
 
 def _free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
