@@ -39,13 +39,30 @@ def test_every_example_scenario_is_exercised():
     assert {"hedged-book", "drain", "gap-crash", "slow-bleed", "cascade-50", "stale-oracle"} <= names
 
 
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    """Replay each example once per module (with --compare where its expectations need both margins)."""
+    cache: dict[str, tuple[int, str, Path]] = {}
+
+    def get(name: str) -> tuple[int, str, Path]:
+        if name not in cache:
+            out = tmp_path_factory.mktemp(name)
+            extra = ["--compare"] if name in COMPARED else []
+            args = ["replay", str(ROOT / "scenarios" / f"{name}.yaml"), "--out", str(out), "--no-charts",
+                    "--chain", CHAIN, "--quiet", *extra]
+            proc = subprocess.run([sys.executable, "-m", "marginlab", *args], cwd=ROOT, capture_output=True,
+                                  text=True, timeout=900)
+            cache[name] = (proc.returncode, proc.stderr, out)
+        return cache[name]
+    return get
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_example_scenario_replays_and_its_expectations_hold(scenario, tmp_path, capsys):
-    extra = ["--compare"] if scenario.stem in COMPARED else []
-    code = replay(str(scenario), "--out", str(tmp_path), "--no-charts", *extra)
-    err = capsys.readouterr().err
+def test_example_scenario_replays_and_its_expectations_hold(scenario, replayed):
+    code, err, out = replayed(scenario.stem)
     assert code == 0, err
-    folders = [tmp_path / "cross", tmp_path / "isolated"] if extra else [tmp_path]
+    assert "Traceback" not in err
+    folders = [out / "cross", out / "isolated"] if scenario.stem in COMPARED else [out]
     for folder in folders:
         timeline = json.loads((folder / "timeline.json").read_text())
         assert timeline["status"] == "complete"
@@ -53,14 +70,14 @@ def test_example_scenario_replays_and_its_expectations_hold(scenario, tmp_path, 
         assert all(e["passed"] for e in timeline["expectations"])
 
 
-def test_hedged_book_survives_in_cross_and_is_liquidated_in_isolated(tmp_path, capsys):
-    assert replay(str(ROOT / "scenarios" / "hedged-book.yaml"), "--out", str(tmp_path), "--compare",
-                  "--no-charts") == 0
-    cross = json.loads((tmp_path / "cross" / "timeline.json").read_text())
-    isolated = json.loads((tmp_path / "isolated" / "timeline.json").read_text())
+def test_hedged_book_survives_in_cross_and_is_liquidated_in_isolated(replayed):
+    code, err, out = replayed("hedged-book")
+    assert code == 0, err
+    cross = json.loads((out / "cross" / "timeline.json").read_text())
+    isolated = json.loads((out / "isolated" / "timeline.json").read_text())
     assert [x for x in cross["liquidations"] if x["account"] == "alice"] == []
     assert {x["sub_id"] for x in isolated["liquidations"] if x["account"] == "alice"} == {0, 1}
-    table = (tmp_path / "compare.md").read_text()
+    table = (out / "compare.md").read_text()
     assert "| alice | cross | 0 |" in table
     assert "| alice | isolated | 2 |" in table
 
