@@ -1,20 +1,38 @@
 """Fixes for eth-brownie 1.21.0 talking to Anvil 1.x, applied by tests/conftest.py (and any script that needs
-`chain.mine()` on Anvil).
+them) through one idempotent call, `patch_brownie_for_anvil()`. Each fix is a no-op on Ganache.
 
-brownie's Anvil backend mines with `evm_mine [1]`, meaning "one block"; Anvil 1.x reads that parameter as a
-*timestamp* and answers `Timestamp error: 1 is lower than previous block's timestamp`, so every
-`chain.mine()` failed on Anvil. Mining with no parameter (and setting the next timestamp first when asked) is
-what both mean.
+1. Mining. brownie's Anvil backend mines with `evm_mine [1]`, meaning "one block"; Anvil 1.x reads that
+   parameter as a *timestamp* and answers `Timestamp error: 1 is lower than previous block's timestamp`, so
+   every `chain.mine()` failed on Anvil. Mining with no parameter (and setting the next timestamp first when
+   asked) is what both mean.
+
+2. Revert reasons and return values of mined transactions. brownie reads both from `debug_traceTransaction`'s
+   opcode steps (`structLogs`): the memory at the final REVERT or RETURN. Anvil records opcode steps only when
+   started with `--steps-tracing` (slower for every transaction); without it, it answers with empty
+   `structLogs` but still gives the transaction's raw output in `returnValue`. brownie treats an empty trace as
+   "nothing to find", so on Anvil every reverted transaction raised `VirtualMachineError: revert` with
+   `revert_msg` None (custom errors never decoded, `brownie.reverts(revert_pattern=...)` failed) and every
+   `tx.return_value` was None. The patch decodes `returnValue` exactly as brownie decodes the REVERT/RETURN
+   memory: revert data through `decode_typed_error` (custom errors of every loaded contract ABI as
+   "Name: arg, ...", `Error(string)` as the string, panics by code — the same message Ganache gives), return
+   data through the called function's ABI.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
+
+_PATCHED = "_marginlab"
 
 
 def patch_brownie_for_anvil() -> None:
+    _patch_mine()
+    _patch_trace_without_steps()
+
+
+def _patch_mine() -> None:
     from brownie.network.rpc import anvil
 
-    if getattr(anvil.mine, "_marginlab", False):
+    if getattr(anvil.mine, _PATCHED, False):
         return
 
     def mine(timestamp: Optional[int] = None) -> None:
@@ -22,5 +40,63 @@ def patch_brownie_for_anvil() -> None:
             anvil._request("evm_setNextBlockTimestamp", [timestamp])
         anvil._request("evm_mine", [])
 
-    mine._marginlab = True  # type: ignore[attr-defined]
+    setattr(mine, _PATCHED, True)
     anvil.mine = mine
+
+
+def _patch_trace_without_steps() -> None:
+    from brownie.network.transaction import TransactionReceipt
+
+    original = TransactionReceipt._get_trace
+    if getattr(original, _PATCHED, False):
+        return
+
+    def _get_trace(self: TransactionReceipt) -> None:
+        fresh = self._raw_trace is None
+        original(self)
+        # brownie left an empty trace for a call it would have traced (plain ETH transfers are skipped): the node
+        # recorded no opcode steps. Fall back to the raw output the node reports alongside.
+        if fresh and self._raw_trace == [] and not (self.input == "0x" and self.gas_used == 21000):
+            _apply_return_value(self)
+
+    setattr(_get_trace, _PATCHED, True)
+    TransactionReceipt._get_trace = _get_trace
+
+
+def _apply_return_value(tx: Any) -> None:
+    from brownie.exceptions import decode_typed_error
+    from brownie.network import state
+    from brownie.network.web3 import web3
+    from hexbytes import HexBytes
+
+    response = web3.provider.make_request(  # type: ignore[attr-defined]
+        "debug_traceTransaction",
+        (tx.txid, {"disableStorage": True, "disableStack": True, "disableMemory": True}),
+    )
+    output = (response.get("result") or {}).get("returnValue")
+    if output is None:  # not Anvil's answer: leave brownie's result alone
+        return
+    data = HexBytes(output)
+    if not tx.status:
+        # brownie's _reverted_trace: decoded revert data, or "" for a bare revert / invalid opcode / out of gas.
+        if tx._revert_msg is None:
+            tx._revert_msg = decode_typed_error(_hexstr(data)) if data else ""
+        if tx._dev_revert_msg is None:
+            tx._dev_revert_msg = ""
+        return
+    # brownie's _confirmed_trace: decode what the called function returned.
+    tx._modified_state = None  # unknown without opcode steps (brownie had set False)
+    if tx.contract_address or not data:
+        return
+    contract = state._find_contract(tx.receiver)
+    fn = contract.get_method_object(tx.input) if contract else None
+    if fn is not None:
+        try:
+            tx._return_value = fn.decode_output(data)
+        except Exception:  # output that does not fit the ABI: brownie would leave it unset as well
+            pass
+
+
+def _hexstr(data: bytes) -> str:
+    """0x-prefixed hex whatever the hexbytes version (1.x drops the prefix from .hex())."""
+    return "0x" + bytes(data).hex()
