@@ -27,6 +27,8 @@ export PATH := $(CURDIR)/tools/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)
 export SOLCX_BINARY_PATH := $(CURDIR)/.toolchain/solcx
 export MPLBACKEND := Agg
 export PYTHONDONTWRITEBYTECODE := 1
+# The scenario-engine tests start their own nodes; they follow CHAIN too.
+export MARGINLAB_CHAIN := $(CHAIN)
 
 ifeq ($(CHAIN),ganache)
 BROWNIE_NETWORK := development
