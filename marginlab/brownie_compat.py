@@ -16,6 +16,13 @@ them) through one idempotent call, `patch_brownie_for_anvil()`. Each fix is a no
    memory: revert data through `decode_typed_error` (custom errors of every loaded contract ABI as
    "Name: arg, ...", `Error(string)` as the string, panics by code — the same message Ganache gives), return
    data through the called function's ABI.
+
+3. The time offset. `chain.time()` is wall time plus `chain._time_offset`, which brownie sets to what the
+   backend's `sleep(seconds)` returns and refreshes with `sleep(0)` after every transaction, snapshot revert
+   and timestamped mine. `evm_increaseTime` answers with the *total* offset on Ganache and on Anvil alike, but
+   brownie's Anvil backend returns its own argument instead, so the first transaction after `chain.sleep(x)`
+   reset the offset to 0: `chain.time()` fell behind the chain's block time by every sleep so far (a feed
+   "updated an hour ago" by `chain.time()` was a year old on chain). The patch returns the node's answer.
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ _PATCHED = "_marginlab"
 def patch_brownie_for_anvil() -> None:
     _patch_mine()
     _patch_trace_without_steps()
+    _patch_sleep()
 
 
 def _patch_mine() -> None:
@@ -42,6 +50,22 @@ def _patch_mine() -> None:
 
     setattr(mine, _PATCHED, True)
     anvil.mine = mine
+
+
+def _patch_sleep() -> None:
+    from brownie.network.rpc import anvil
+
+    if getattr(anvil.sleep, _PATCHED, False):
+        return
+
+    def sleep(seconds: int) -> int:
+        # Anvil's evm_increaseTime returns the total offset after the increase (an int, possibly negative after
+        # evm_revert), as Ganache's does.
+        offset = anvil._request("evm_increaseTime", [hex(seconds)])
+        return int(offset, 16) if isinstance(offset, str) else int(offset)
+
+    setattr(sleep, _PATCHED, True)
+    anvil.sleep = sleep
 
 
 def _patch_trace_without_steps() -> None:
