@@ -200,6 +200,24 @@ def revert_data(exc: BaseException) -> bytes | None:
     return None
 
 
+# --------------------------------------------------------------------------------------------------- provider
+
+class CountingProvider(Web3.HTTPProvider):  # type: ignore[misc,name-defined]
+    """HTTP provider that counts JSON-RPC requests per method (the benchmark reports RPCs per step)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.counts: dict[str, int] = {}
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        self.counts[str(method)] = self.counts.get(str(method), 0) + 1
+        return super().make_request(method, params)
+
+
 # --------------------------------------------------------------------------------------------------- signers
 
 @dataclass
@@ -246,11 +264,14 @@ class Chain:
             node = start_node(options.backend, options.port)
             url = node.url
             backend = options.backend
-        provider = Web3.HTTPProvider(url, request_kwargs={"timeout": options.request_timeout})
+        provider = CountingProvider(url, request_kwargs={"timeout": options.request_timeout})
         # web3's provider retries a failed request five times: a dead node would take minutes to notice and
         # a hung one 5 × the timeout. One attempt, then the failure is classified (died / timed out).
         provider.middlewares = ()  # type: ignore[assignment]
         w3 = Web3(provider)
+        # web3's default middleware asks the node for eth_chainId before every call and estimate (validation)
+        # and resolves names; every request we send is fully formed, so each call is exactly one RPC.
+        w3.middleware_onion.clear()
         chain = cls(w3, url, backend, decoder, node)
         try:
             chain_id = chain.rpc(lambda: w3.eth.chain_id)
@@ -337,10 +358,18 @@ class Chain:
                 raise ChainError(f"call {fn} failed: {_short(exc)}") from None
             raise TxReverted(self.decoder.decode(data)) from None
 
-    def transact(self, signer: Signer, contract: Contract, fn: str, *args: Any) -> dict[str, Any]:
-        """Send ``contract.fn(*args)`` with gas learnt per function (see :meth:`send`)."""
+    def transact(self, signer: Signer, contract: Contract, fn: str, *args: Any, gas: int | None = None,
+                 learn_gas: bool = True) -> dict[str, Any]:
+        """Send ``contract.fn(*args)`` with gas learnt per function (see :meth:`send`); ``gas``: this limit,
+        no estimate; ``learn_gas=False``: estimate every time (batches whose gas depends on their length)."""
         data = getattr(contract.functions, fn)(*args)._encode_transaction_data()
-        return self.send(signer, contract.address, data, label=fn, gas_key=(contract.address, fn))
+        if gas is not None:
+            try:
+                return self._send_signed(signer, contract.address, data, min(gas, GAS_CAP), fn)
+            except _OutOfGas as exc:
+                raise TxReverted(f"out of gas at the given limit {gas}: {exc}") from None
+        return self.send(signer, contract.address, data, label=fn,
+                         gas_key=(contract.address, fn) if learn_gas else None)
 
     def send(self, signer: Signer, to: str | None, data: str, label: str,
              gas_key: tuple[str, str] | None = None) -> dict[str, Any]:
@@ -458,11 +487,12 @@ class Chain:
         else:
             self._raw("evm_setNextBlockTimestamp", [target])
             self._raw("evm_mine", [])
-        now = self.latest_timestamp()
+        block = self.rpc(lambda: self.w3.eth.get_block("latest"))
+        now = int(block["timestamp"])
         # Our own nodes have pinned clocks; a node we merely connected to may tick on its own.
         if now != target and not (self.remote and now > target):
             raise ChainError(f"advancing time by {seconds} s reached {now}, expected {target}")
-        self.last_block = self.rpc(lambda: self.w3.eth.block_number)
+        self.last_block = int(block["number"])
 
     def _raw(self, method: str, params: list[Any]) -> Any:
         response = self.rpc(lambda: self.w3.provider.make_request(method, params))  # type: ignore[arg-type]

@@ -1,8 +1,12 @@
 """Replay a plan on a chain: deploy a fresh protocol, open the accounts, apply every step, run the keeper and
 record a :class:`~marginlab.timeline.Timeline`. The engine never formats reports; it only records numbers.
 
-RPC budget per step: the step's own transactions, one ``accountStates`` batch read per keeper round (one round
-when nobody is liquidatable) and one ``marketState`` read per market.
+RPC budget per step (see ``make bench``): one transaction for all price updates (``SimBatcher.setAnswers``), the
+step's own actions, one ``SimBatcher.snapshot`` read per keeper round (every sub-account's ``accountStates`` and
+every market's state in one call; one round when nobody is liquidatable) and one ``SimKeeper.run`` transaction
+per keeper round that liquidates (all of the round's liquidations and settlements, in order). Set-up mints and
+deposits for every account through the batcher in a few transactions; only borrows are sent by the owners.
+A transaction costs three RPCs (send, receipt, nonce check).
 """
 from __future__ import annotations
 
@@ -29,6 +33,12 @@ KEEPER_SUB_ID = 0
 # Tokens minted to the keeper once per market: it never runs dry, so liquidations are limited only by policy.
 KEEPER_FLOAT_WHOLE_TOKENS = 10**15
 MAX_KEEPER_ROUNDS = 200
+# Set-up deposits per batcher transaction (~150k gas each: mint + first deposit), well under the block gas limit,
+# sent with a fixed generous limit: Ganache estimates a transaction by running it many times (timed out here).
+SETUP_BATCH, DEPOSIT_GAS, MINT_BATCH, MINT_GAS = 60, 260_000, 200, 90_000
+# Gas for a keeper round: no estimate (Ganache runs a liquidation ~10 times to estimate it); gas price is 0, so
+# a generous limit costs nothing. Above the costliest liquidation in bench/gas.json (8 assets: ~490k).
+KEEPER_GAS_BASE, KEEPER_GAS_PER_OP = 200_000, 900_000
 
 ProgressFn = Callable[[int, int], None]
 
@@ -39,7 +49,9 @@ class Protocol:
     router: Contract
     tokens: dict[str, Contract]
     feeds: dict[str, Contract]
+    batcher: Contract
     symbol_of: dict[str, str] = field(default_factory=dict)  # token address (lower case) → symbol
+    keeper_bot: Contract | None = None
 
 
 class Replay:
@@ -65,6 +77,8 @@ class Replay:
             markets=[_market_info(m) for m in plan.scenario.markets], sub_accounts=self.sub_accounts)
         self._step_actions: list[ActionRecord] = []
         self._last_states: dict[str, SubAccountState] | None = None
+        self._markets_seen: tuple[tuple[int, int], dict[str, MarketState]] | None = None
+        self._pending_answers: dict[str, int] = {}  # feed symbol → answer, written by the next flush
         self.valuation_error: str | None = None
 
     # ------------------------------------------------------------------------------------------------ run
@@ -96,11 +110,15 @@ class Replay:
         art = self.artifacts
         tokens: dict[str, Contract] = {}
         feeds: dict[str, Contract] = {}
+        # The batcher deploys tokens and feeds, so it may mint and write rounds for all of them in one call.
+        batcher = self.chain.deploy(deployer, art, "SimBatcher")
         for m in self.plan.scenario.markets:
-            tokens[m.symbol] = self.chain.deploy(deployer, art, "SimToken", f"marginlab {m.symbol}", m.symbol,
-                                                 m.decimals)
-            feeds[m.symbol] = self.chain.deploy(deployer, art, "SettableAggregator", m.feed_decimals,
-                                                self._feed_units(m.symbol, self.prices[m.symbol]))
+            tokens[m.symbol] = self.chain.contract(self._created(self.chain.transact(
+                deployer, batcher, "createToken", f"marginlab {m.symbol}", m.symbol, m.decimals), batcher),
+                art.abi("SimToken"))
+            feeds[m.symbol] = self.chain.contract(self._created(self.chain.transact(
+                deployer, batcher, "createFeed", m.feed_decimals, self._feed_units(m.symbol, self.prices[m.symbol])),
+                batcher), art.abi("SettableAggregator"))
             self.rounds[m.symbol] = 1
         router = self.chain.deploy(deployer, art, "OracleRouter", deployer.address)
         for m in self.plan.scenario.markets:
@@ -120,8 +138,15 @@ class Replay:
         for sym, token in tokens.items():
             self.chain.decoder.labels[token.address.lower()] = sym
         self.chain.decoder.labels[vault.address.lower()] = "vault"
-        self.protocol = Protocol(vault, router, tokens, feeds,
+        self.protocol = Protocol(vault, router, tokens, feeds, batcher,
                                  {t.address.lower(): s for s, t in tokens.items()})
+        self.chain.decoder.labels[batcher.address.lower()] = "batcher"
+
+    def _created(self, receipt: dict[str, Any], batcher: Contract) -> str:
+        events = batcher.events.Created().process_receipt(receipt, errors=DISCARD)
+        if len(events) != 1:
+            raise ChainError("the batcher created no contract")
+        return str(events[0]["args"]["created"])
 
     def _feed_units(self, symbol: str, price: Decimal) -> int:
         return to_units(price, self.markets[symbol].feed_decimals)
@@ -139,26 +164,62 @@ class Replay:
         proto = self._proto()
         deployer = self._signer(DEPLOYER)
         keeper = self._signer(KEEPER)
-        for sym, token in proto.tokens.items():
-            self.chain.transact(deployer, token, "mint", keeper.address,
-                                KEEPER_FLOAT_WHOLE_TOKENS * 10 ** self.markets[sym].decimals)
-            self._approve(keeper, sym)
+        bot = self.chain.deploy(keeper, self.artifacts, "SimKeeper", proto.vault.address)
+        proto.keeper_bot = bot
+        self.names[bot.address.lower()] = KEEPER  # the liquidator in Liquidated events
+        self.chain.decoder.labels[bot.address.lower()] = KEEPER
+        self.chain.transact(keeper, bot, "approveAll", [t.address for t in proto.tokens.values()])
+        self._mint([(sym, bot.address, KEEPER_FLOAT_WHOLE_TOKENS * 10 ** self.markets[sym].decimals)
+                    for sym in proto.tokens])
+        # Deposits paid from outside the actor's wallet are minted and deposited by the batcher for the owner,
+        # many per transaction (no mint/approve/deposit per actor): the same balances, far fewer round trips.
+        batched: list[tuple[str, int, str, int]] = []
         for lp in self.plan.liquidity:
             for sym, amount in lp.deposits.items():
-                self._deposit(lp.name, 0, sym, amount, step=-1)
+                if amount > 0:
+                    batched.append((lp.name, 0, sym, amount))
+        wallet_deposits: list[tuple[str, int, str, int]] = []
         for acct in self.plan.accounts:
-            signer = self._signer(acct.name)
-            for sym, amount in acct.wallet.items():
-                self.chain.transact(deployer, proto.tokens[sym], "mint", signer.address, amount)
             for i, pos in enumerate(acct.positions):
                 for sym, amount in pos.deposit.items():
-                    self._deposit(acct.name, acct.sub_id(i), sym, amount, step=-1)
+                    if amount <= 0:
+                        continue
+                    item = (acct.name, acct.sub_id(i), sym, amount)
+                    (wallet_deposits if self._wallet_minted(acct.name, sym) else batched).append(item)
+        for start in range(0, len(batched), SETUP_BATCH):
+            chunk = batched[start:start + SETUP_BATCH]
+            try:
+                self.chain.transact(deployer, proto.batcher, "depositFor", proto.vault.address,
+                                    [proto.tokens[sym].address for _, _, sym, _ in chunk],
+                                    [self._signer(name).address for name, _, _, _ in chunk],
+                                    [sub for _, sub, _, _ in chunk], [amount for _, _, _, amount in chunk],
+                                    gas=200_000 + DEPOSIT_GAS * len(chunk))
+            except TxReverted:
+                # Say which deposit fails: send this chunk one by one, the way an actor would.
+                for name, sub, sym, amount in chunk:
+                    self._deposit(name, sub, sym, amount, step=-1)
+        self._mint([(sym, self._signer(a.name).address, amount) for a in self.plan.accounts
+                    for sym, amount in a.wallet.items()])
+        for name, sub, sym, amount in wallet_deposits:
+            self._deposit(name, sub, sym, amount, step=-1)
+        for acct in self.plan.accounts:
+            signer = self._signer(acct.name)
             for i, pos in enumerate(acct.positions):
                 for sym, amount in pos.borrow.items():
                     if amount > 0:
                         self._tx(-1, acct.name, f"borrow({_amt(amount, sym, self.markets)}, sub {acct.sub_id(i)})",
                                  signer, proto.vault, "borrow", acct.sub_id(i), proto.tokens[sym].address, amount,
                                  signer.address)
+
+    def _mint(self, items: list[tuple[str, str, int]]) -> None:
+        """Mint (symbol, to, amount) for each item, many per batcher transaction."""
+        proto = self._proto()
+        items = [i for i in items if i[2] > 0]
+        for start in range(0, len(items), MINT_BATCH):
+            chunk = items[start:start + MINT_BATCH]
+            self.chain.transact(self._signer(DEPLOYER), proto.batcher, "mint",
+                                [proto.tokens[sym].address for sym, _, _ in chunk], [to for _, to, _ in chunk],
+                                [amount for _, _, amount in chunk], gas=100_000 + MINT_GAS * len(chunk))
 
     def _proto(self) -> Protocol:
         assert self.protocol is not None, "deploy first"
@@ -177,7 +238,7 @@ class Replay:
         proto = self._proto()
         have = 0 if empty_wallet else self.chain.call(proto.tokens[sym], "balanceOf", signer.address)
         if have < amount:
-            self.chain.transact(self._signer(DEPLOYER), proto.tokens[sym], "mint", signer.address, amount - have)
+            self._mint([(sym, signer.address, amount - have)])
         self._approve(signer, sym)
 
     def _wallet_minted(self, name: str, sym: str) -> bool:
@@ -219,17 +280,34 @@ class Replay:
             self.prices[sym] = price
             if sym not in self.faults:
                 self._push_price(sym)
+        self._flush_prices()
         for action in step.actions:
             self._action(step.index, action)
         self._run_keeper(step.index)
         self.timeline.steps.append(self._record(step.index, step.source, step.label, self._step_actions))
 
     def _push_price(self, sym: str) -> None:
-        proto = self._proto()
-        self.chain.transact(self._signer(DEPLOYER), proto.feeds[sym], "setAnswer",
-                            self._feed_units(sym, self.prices[sym]))
-        self.rounds[sym] += 1
+        self._queue_answer(sym, self._feed_units(sym, self.prices[sym]))
         self.pushed_at[sym] = self.sim_time
+
+    def _queue_answer(self, sym: str, answer: int) -> None:
+        """A new round for ``sym``; all queued rounds go out in one transaction (:meth:`_flush_prices`). Two
+        rounds for one feed in a step are written in order (the first flushed before the second is queued)."""
+        if sym in self._pending_answers:
+            self._flush_prices()
+        self._pending_answers[sym] = answer
+        self.rounds[sym] += 1
+
+    def _flush_prices(self) -> None:
+        if not self._pending_answers:
+            return
+        proto = self._proto()
+        pending, self._pending_answers = self._pending_answers, {}
+        data = proto.batcher.functions.setAnswers([proto.feeds[s].address for s in pending],
+                                                  list(pending.values()))._encode_transaction_data()
+        # Gas depends on the number of feeds only: learnt per count, like any other function.
+        self.chain.send(self._signer(DEPLOYER), proto.batcher.address, data, "setAnswers",
+                        gas_key=(proto.batcher.address, f"setAnswers/{len(pending)}"))
 
     def _set_fault(self, sym: str, fault: str) -> None:
         proto = self._proto()
@@ -242,15 +320,15 @@ class Replay:
             return
         self.faults[sym] = fault
         if fault == "stale":
+            self._flush_prices()
             heartbeat = self.markets[sym].heartbeat
             updated = max(1, self.chain.latest_timestamp() - heartbeat - 1)
             round_id = self.rounds[sym] + 1
-            self.chain.transact(deployer, feed, "setRoundData", round_id, units, updated, updated, round_id)
+            self.chain.transact(deployer, proto.batcher, "setRoundData", feed.address, round_id, units, updated,
+                                updated, round_id)
             self.rounds[sym] = round_id
         else:
-            answer = 0 if fault == "zero" else -units
-            self.chain.transact(deployer, feed, "setAnswer", answer)
-            self.rounds[sym] += 1
+            self._queue_answer(sym, 0 if fault == "zero" else -units)
 
     def _action(self, step: int, act: PlannedAction) -> None:
         proto = self._proto()
@@ -321,10 +399,9 @@ class Replay:
         them (a price feed is faulted): the keeper then sees nothing, like a real keeper whose reads revert."""
         proto = self._proto()
         owners, subs, refs = self._tracked(keys)
-        try:
-            raw = self.chain.call(proto.vault, "accountStates", owners, subs) if owners else []
-        except TxReverted as exc:
-            self.valuation_error = exc.reason
+        ok, err, raw = self._snapshot(owners, subs)
+        if not ok:
+            self.valuation_error = self.chain.decoder.decode(err)
             return None
         out: dict[str, SubAccountState] = {}
         for ref, st in zip(refs, raw):
@@ -334,6 +411,25 @@ class Replay:
             out[ref.key] = SubAccountState(ordered, int(h_init), int(h_maint), None if hf == UINT256_MAX else int(hf),
                                            int(coll), int(debt))
         return out
+
+    def _snapshot(self, owners: list[str], subs: list[int]) -> tuple[bool, bytes, list[Any]]:
+        """One call: the sub-accounts' states and every market's state, which is kept for this step's record
+        as long as no transaction or block follows."""
+        proto = self._proto()
+        tokens = list(proto.tokens.values())
+        ok, err, raw, markets = self.chain.call(proto.batcher, "snapshot", proto.vault.address, owners, subs,
+                                                [t.address for t in tokens])
+        states: dict[str, MarketState] = {}
+        for sym, ms in zip(proto.tokens, markets):
+            (_t, _d, dep_idx, bor_idx, _ds, _bs, total_dep, total_bor, reserves, util, bor_rate, sup_rate,
+             _last) = ms
+            states[sym] = MarketState(int(total_dep), int(total_bor), int(reserves), int(dep_idx), int(bor_idx),
+                                      int(util), int(bor_rate) * SECONDS_PER_YEAR, int(sup_rate) * SECONDS_PER_YEAR)
+        self._markets_seen = (self._chain_mark(), states)
+        return bool(ok), bytes(err), list(raw)
+
+    def _chain_mark(self) -> tuple[int, int]:
+        return (self.chain.tx_count, self.chain.last_block)
 
     def _keeper_state(self, step: int, states: dict[str, SubAccountState]) -> KeeperState:
         markets = {s: MarketView(s, m.decimals, self.prices[s], m.liquidation_bonus, m.protocol_share)
@@ -351,8 +447,7 @@ class Replay:
                 actions = self.keeper.update(self.rng, self._keeper_state(step, states))
                 if not actions:
                     break
-                for action in actions:
-                    self._keeper_action(step, action)
+                self._keeper_round(step, actions)
                 # Within one block only the sub-accounts acted on can have changed: re-read just those.
                 touched = self._read_states({a.key for a in actions})
                 if touched is None:
@@ -361,24 +456,65 @@ class Replay:
                 states = {**states, **touched}
         self._last_states = states
 
+    def _keeper_round(self, step: int, actions: list[Liquidate | SettleBadDebt]) -> None:
+        """All of a round's actions in one ``SimKeeper.run`` transaction, in the keeper's order; each action the
+        vault rejects is reported by a ``Failed`` event and the keeper gives up on that sub-account, exactly as
+        when they were sent one by one (they run in the same order on the same state)."""
+        proto = self._proto()
+        assert proto.keeper_bot is not None
+        ops = []
+        for action in actions:
+            owner = self._signer(action.owner).address
+            if isinstance(action, Liquidate):
+                ops.append((False, owner, action.sub_id, proto.tokens[action.debt].address,
+                            proto.tokens[action.collateral].address))
+            else:
+                zero = "0x" + "00" * 20
+                ops.append((True, owner, action.sub_id, zero, zero))
+        gas = KEEPER_GAS_BASE + KEEPER_GAS_PER_OP * len(ops)
+        if gas > 29_000_000 and len(actions) > 1:
+            half = len(actions) // 2
+            self._keeper_round(step, actions[:half])
+            self._keeper_round(step, actions[half:])
+            return
+        try:
+            receipt = self.chain.transact(self._signer(KEEPER), proto.keeper_bot, "run", ops, KEEPER_SUB_ID, gas=gas)
+        except TxReverted:
+            # Should not happen (the bot catches the vault's reverts); fall back to one action per transaction.
+            for action in actions:
+                self._keeper_action(step, action)
+            return
+        failed = {int(ev["args"]["index"]): self.chain.decoder.decode(bytes(ev["args"]["reason"]))
+                  for ev in proto.keeper_bot.events.Failed().process_receipt(receipt, errors=DISCARD)}
+        for i, action in enumerate(actions):
+            if i in failed:
+                self.keeper.give_up(action.key)
+                self._step_actions.append(ActionRecord(step, KEEPER, _keeper_label(action), False, "keeper",
+                                                       failed[i]))
+        self._collect_events(step, receipt)
+
     def _keeper_action(self, step: int, action: Liquidate | SettleBadDebt) -> None:
         proto = self._proto()
+        assert proto.keeper_bot is not None
         keeper = self._signer(KEEPER)
         owner = self._signer(action.owner).address
+        label = _keeper_label(action)
+        zero = "0x" + "00" * 20
         if isinstance(action, Liquidate):
-            label = f"liquidate({action.key}, {action.debt} debt for {action.collateral})"
-            args: tuple[Any, ...] = (owner, action.sub_id, proto.tokens[action.debt].address,
-                                     proto.tokens[action.collateral].address, UINT256_MAX, KEEPER_SUB_ID)
-            fn = "liquidate"
+            op = (False, owner, action.sub_id, proto.tokens[action.debt].address,
+                  proto.tokens[action.collateral].address)
         else:
-            label = f"settleBadDebt({action.key})"
-            args = (owner, action.sub_id)
-            fn = "settleBadDebt"
+            op = (True, owner, action.sub_id, zero, zero)
         try:
-            receipt = self.chain.transact(keeper, proto.vault, fn, *args)
+            receipt = self.chain.transact(keeper, proto.keeper_bot, "run", [op], KEEPER_SUB_ID, learn_gas=False)
         except TxReverted as exc:
             self.keeper.give_up(action.key)
             self._step_actions.append(ActionRecord(step, KEEPER, label, False, "keeper", exc.reason))
+            return
+        for ev in proto.keeper_bot.events.Failed().process_receipt(receipt, errors=DISCARD):
+            self.keeper.give_up(action.key)
+            self._step_actions.append(ActionRecord(step, KEEPER, label, False, "keeper",
+                                                   self.chain.decoder.decode(bytes(ev["args"]["reason"]))))
             return
         self._collect_events(step, receipt)
 
@@ -421,18 +557,22 @@ class Replay:
             note = f"accounts not valued: accountStates reverted with {self.valuation_error}"
             previous = self.timeline.records[-1].accounts if self.timeline.records else {}
             states = dict(previous)
-        proto = self._proto()
-        markets: dict[str, MarketState] = {}
-        for sym, token in proto.tokens.items():
-            ms = self.chain.call(proto.vault, "marketState", token.address)
-            (_t, _d, dep_idx, bor_idx, _ds, _bs, total_dep, total_bor, reserves, util, bor_rate, sup_rate,
-             _last) = ms
-            markets[sym] = MarketState(int(total_dep), int(total_bor), int(reserves), int(dep_idx), int(bor_idx),
-                                       int(util), int(bor_rate) * SECONDS_PER_YEAR, int(sup_rate) * SECONDS_PER_YEAR)
+        seen = self._markets_seen
+        if seen is None or seen[0] != self._chain_mark():
+            self._snapshot([], [])
+            seen = self._markets_seen
+        assert seen is not None
+        markets = dict(seen[1])
         return StepRecord(index=index, source=source, label=label, time=self.sim_time,
                           prices={s: plain(p) for s, p in self.prices.items()},
                           oracle=dict(sorted(self.faults.items())), accounts=states, markets=markets,
                           actions=list(actions), note=note)
+
+
+def _keeper_label(action: Liquidate | SettleBadDebt) -> str:
+    if isinstance(action, Liquidate):
+        return f"liquidate({action.key}, {action.debt} debt for {action.collateral})"
+    return f"settleBadDebt({action.key})"
 
 
 def _hf(value: int) -> int | None:

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IVault} from "../../interfaces/IVault.sol";
+import {SettableAggregator} from "./SettableAggregator.sol";
+import {SimToken} from "./SimToken.sol";
+
+/// @title SimBatcher
+/// @notice The simulator's helper: it deploys (and so owns) the test tokens and price feeds, writes every feed's
+/// answer in one transaction, mints and deposits for many accounts in one transaction, and reads all
+/// sub-accounts and markets in one call. Simulation only; never part of the protocol.
+contract SimBatcher {
+    /// @notice A token or feed was created by this batcher.
+    event Created(address indexed created);
+
+    /// @notice Only the deployer may write.
+    error NotOwner(address caller);
+    /// @notice Array arguments of different lengths.
+    error LengthMismatch();
+
+    address public immutable owner;
+
+    constructor() {
+        owner = msg.sender;
+    }
+
+    modifier onlyOwner() {
+        if (msg.sender != owner) revert NotOwner(msg.sender);
+        _;
+    }
+
+    function createToken(string calldata name, string calldata symbol, uint8 decimals) external onlyOwner {
+        emit Created(address(new SimToken(name, symbol, decimals)));
+    }
+
+    function createFeed(uint8 decimals, int256 answer) external onlyOwner {
+        emit Created(address(new SettableAggregator(decimals, answer)));
+    }
+
+    /// @notice One new round per feed, in order.
+    function setAnswers(address[] calldata feeds, int256[] calldata answers) external onlyOwner {
+        if (feeds.length != answers.length) revert LengthMismatch();
+        for (uint256 i; i < feeds.length; ++i) SettableAggregator(feeds[i]).setAnswer(answers[i]);
+    }
+
+    function setRoundData(address feed, uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt,
+        uint80 answeredInRound) external onlyOwner {
+        SettableAggregator(feed).setRoundData(roundId, answer, startedAt, updatedAt, answeredInRound);
+    }
+
+    /// @notice Mint `amounts[i]` of `tokens[i]` to `to[i]`.
+    function mint(address[] calldata tokens, address[] calldata to, uint256[] calldata amounts) external onlyOwner {
+        if (tokens.length != to.length || to.length != amounts.length) revert LengthMismatch();
+        for (uint256 i; i < tokens.length; ++i) SimToken(tokens[i]).mint(to[i], amounts[i]);
+    }
+
+    /// @notice For each i: mint `amounts[i]` of `tokens[i]` here and deposit it into `(owners[i], subIds[i])`.
+    function depositFor(
+        IVault vault,
+        address[] calldata tokens,
+        address[] calldata owners,
+        uint8[] calldata subIds,
+        uint256[] calldata amounts
+    ) external onlyOwner {
+        uint256 n = tokens.length;
+        if (owners.length != n || subIds.length != n || amounts.length != n) revert LengthMismatch();
+        for (uint256 i; i < n; ++i) {
+            address token = tokens[i];
+            SimToken(token).mint(address(this), amounts[i]);
+            if (IERC20(token).allowance(address(this), address(vault)) < amounts[i]) {
+                IERC20(token).approve(address(vault), type(uint256).max);
+            }
+            vault.deposit(owners[i], subIds[i], token, amounts[i]);
+        }
+    }
+
+    /// @notice Every sub-account's state and every market's state in one call. `ok` is false (with the revert
+    /// data in `err` and no account states) when the vault cannot value the sub-accounts, e.g. a faulted feed.
+    function snapshot(IVault vault, address[] calldata owners, uint8[] calldata subIds, address[] calldata tokens)
+        external
+        view
+        returns (bool ok, bytes memory err, IVault.AccountState[] memory accounts, IVault.MarketState[] memory markets)
+    {
+        if (owners.length > 0) {
+            try vault.accountStates(owners, subIds) returns (IVault.AccountState[] memory states) {
+                accounts = states;
+                ok = true;
+            } catch (bytes memory data) {
+                err = data;
+            }
+        } else {
+            ok = true;
+        }
+        markets = new IVault.MarketState[](tokens.length);
+        for (uint256 i; i < tokens.length; ++i) markets[i] = vault.marketState(tokens[i]);
+    }
+}

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IVault} from "../../interfaces/IVault.sol";
+
+/// @title SimKeeper
+/// @notice The simulator's liquidation bot: runs one keeper round (liquidations and bad-debt settlements) in one
+/// transaction, in order. A call the vault rejects is reported (`Failed`) and the rest go on; a failure without
+/// revert data (out of gas) reverts everything, so a too-low gas limit can never pass for a vault decision.
+/// Simulation only.
+contract SimKeeper {
+    struct Op {
+        bool settle; // false: liquidate(owner, subId, debt, coll, max, liquidatorSubId); true: settleBadDebt
+        address owner;
+        uint8 subId;
+        address debtToken;
+        address collToken;
+    }
+
+    /// @notice Op `index` reverted with `reason` (the vault's custom error).
+    event Failed(uint256 indexed index, bytes reason);
+
+    error NotOwner(address caller);
+    error OpOutOfGas(uint256 index);
+
+    address public immutable owner;
+    IVault public immutable vault;
+
+    constructor(IVault vault_) {
+        owner = msg.sender;
+        vault = vault_;
+    }
+
+    /// @notice Let the vault pull each of `tokens` (the float this keeper repays debts from).
+    function approveAll(address[] calldata tokens) external {
+        if (msg.sender != owner) revert NotOwner(msg.sender);
+        for (uint256 i; i < tokens.length; ++i) IERC20(tokens[i]).approve(address(vault), type(uint256).max);
+    }
+
+    function run(Op[] calldata ops, uint8 liquidatorSubId) external {
+        if (msg.sender != owner) revert NotOwner(msg.sender);
+        for (uint256 i; i < ops.length; ++i) {
+            Op calldata op = ops[i];
+            if (op.settle) {
+                try vault.settleBadDebt(op.owner, op.subId) {} catch (bytes memory reason) {
+                    _failed(i, reason);
+                }
+            } else {
+                try vault.liquidate(op.owner, op.subId, op.debtToken, op.collToken, type(uint256).max,
+                    liquidatorSubId) {} catch (bytes memory reason) {
+                    _failed(i, reason);
+                }
+            }
+        }
+    }
+
+    function _failed(uint256 i, bytes memory reason) internal {
+        if (reason.length == 0) revert OpOutOfGas(i);
+        emit Failed(i, reason);
+    }
+}
