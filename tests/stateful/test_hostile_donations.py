@@ -16,7 +16,7 @@ import pytest
 from hypothesis import strategies as st
 
 from chainkit import build, deploy_protocol
-from conftest import run_machine
+from machine_runner import run_machine
 from vault_machine import STEPS, CoreRules, who_name
 
 FEE_BPS = 100

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 
 from chainkit import deploy_protocol, sim_token, WAD
-from conftest import run_machine
+from machine_runner import run_machine
 from vault_machine import LiquidationRules
 
 MARKETS = (("USDC", 6, 1), ("WBTC", 8, 60_000), ("WETH", 18, 2_000))

@@ -1,0 +1,49 @@
+"""Profiles and the runner of the stateful machines (see conftest.py for the profiles).
+
+A module of its own, not conftest.py: `make test` collects tests/unit as well, whose conftest.py is the
+module Python knows as `conftest` by the time the machines are imported, so `from conftest import
+run_machine` failed there (it worked only when tests/stateful ran alone).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from vault_machine import TIMING
+
+#: (max_examples, stateful_step_count) per machine and profile.
+PROFILES = {
+    "smoke": {"core": (4, 50), "liquidation": (4, 50), "hostile": (4, 50)},
+    "quick": {"core": (4, 40), "liquidation": (4, 40), "hostile": (3, 40)},
+    "ci": {"core": (24, 50), "liquidation": (20, 50), "hostile": (16, 50)},
+    "deep": {"core": (500, 60), "liquidation": (450, 60), "hostile": (350, 60)},
+}
+_started = time.monotonic()
+
+
+def profile_name() -> str:
+    name = os.environ.get("MARGINLAB_FUZZ", "quick").strip() or "quick"
+    if name not in PROFILES:
+        raise pytest.UsageError(f"MARGINLAB_FUZZ={name!r}: choose one of {sorted(PROFILES)}")
+    return name
+
+
+def settings_for(machine: str) -> dict:
+    examples, steps = PROFILES[profile_name()][machine]
+    return {"max_examples": examples, "stateful_step_count": steps, "deadline": None}
+
+
+def run_machine(state_machine, rules, *args, machine: str, **kwargs):
+    """state_machine(...) that prints the last (shrunk) sequence as scenario-like YAML when it fails."""
+    started = time.monotonic()
+    try:
+        state_machine(rules, *args, settings=settings_for(machine), **kwargs)
+    except BaseException:
+        last = getattr(rules, "LAST", None)
+        if last is not None:
+            print("\n" + last.yaml())
+        raise
+    finally:
+        TIMING["seconds"] += time.monotonic() - started
