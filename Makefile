@@ -8,6 +8,7 @@
 #   make test-stateful     stateful invariant machines, 3,000 steps (make test runs a 420-step profile)
 #   make fuzz              stateful invariant machines, 78,000 steps (hours; CHAIN=anvil is faster)
 #   make compile           compile the contracts
+#   make lint              slither over the contracts (its own venv, .venv-lint); fails on a Medium or High finding
 #   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
 #   make clean             remove build output (keeps the venv and node_modules)
@@ -20,6 +21,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 CHAIN ?= ganache
 VENV := .venv
+LINT_VENV := .venv-lint
 STAMPS := .toolchain/stamps
 PY := $(VENV)/bin/python
 
@@ -40,10 +42,10 @@ endif
 
 PYTEST_ARGS ?=
 
-.PHONY: help setup compile test test-fast test-stateful fuzz test-engine demo deploy gas clean distclean
+.PHONY: help setup compile lint test test-fast test-stateful fuzz test-engine demo deploy gas clean distclean
 
 help:
-	@sed -n '4,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,15p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- set-up
 $(STAMPS)/venv: requirements.txt pyproject.toml
@@ -74,6 +76,20 @@ setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/solc
 # ---------------------------------------------------------------- build
 compile: setup
 	@brownie compile
+
+# ---------------------------------------------------------------- static analysis
+# slither in its own venv: slither-analyzer 0.11 needs web3 7, eth-brownie 1.21 pins web3 6.11. It compiles through
+# the same solc as brownie (the wrapper answers --combined-json); settings and the justified filters are in
+# slither.config.json, per-finding justifications next to the code (// slither-disable-next-line).
+$(STAMPS)/lint-venv: requirements-lint.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(LINT_VENV)/bin/python || { echo "setup: creating $(LINT_VENV) for slither"; $(PYTHON) -m venv $(LINT_VENV); }
+	@echo "setup: installing pinned lint packages (requirements-lint.txt)"
+	@$(LINT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lint.txt 2> >(grep -v "^WARNING: Location" >&2)
+	@touch $@
+
+lint: $(STAMPS)/lint-venv $(STAMPS)/solc
+	$(LINT_VENV)/bin/slither contracts/ --config-file slither.config.json --fail-medium
 
 # ---------------------------------------------------------------- tests
 test: setup
@@ -114,4 +130,4 @@ clean:
 	rm -rf build reports/demo
 
 distclean: clean
-	rm -rf $(VENV) node_modules .toolchain
+	rm -rf $(VENV) $(LINT_VENV) node_modules .toolchain

@@ -46,6 +46,7 @@ contract OracleRouter is IOracleRouter {
     function price(address asset) external view returns (uint256 wad) {
         Feed memory f = _feeds[asset];
         if (address(f.feed) == address(0)) revert NoFeed(asset);
+        // slither-disable-next-line unused-return -- startedAt is not needed: staleness is judged on updatedAt, completeness on answeredInRound (I20)
         (uint80 roundId, int256 answer,, uint256 updatedAt, uint80 answeredInRound) = f.feed.latestRoundData();
         if (answer <= 0) revert NonPositivePrice(answer);
         if (updatedAt == 0 || answeredInRound < roundId) revert IncompleteRound(roundId, answeredInRound, updatedAt);

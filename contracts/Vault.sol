@@ -162,6 +162,7 @@ contract Vault is VaultBase, ReentrancyGuard {
         uint256 key = _key(owner, subId);
         (uint256 debtRepaid, uint256 scaleAdded) = _credit(m, key, token, credited);
         // A deposit so small it buys no scale would be a silent donation.
+        // slither-disable-next-line incorrect-equality -- zero checks on our own computed amounts, not on a manipulable balance
         if (debtRepaid == 0 && scaleAdded == 0) revert ZeroAmount();
         if (scaleAdded > 0) {
             uint256 cap = m.params.supplyCap;
@@ -218,7 +219,9 @@ contract Vault is VaultBase, ReentrancyGuard {
         if (bal >= 0) revert NoDebt(token);
         uint256 debt = MarketMath.debtAmountUp(uint256(-bal), m.borrowIndex);
 
+        // slither-disable-next-line reentrancy-eth -- nonReentrant on every entry point; pull before credit so only what arrived is credited (fee-on-transfer); test_incidents_reentrancy.py
         repaid = _pull(token, amount < debt ? amount : debt);
+        // slither-disable-next-line incorrect-equality -- refuses a repay that moved nothing (fee-on-transfer ate it all)
         if (repaid == 0) revert ZeroAmount();
         _credit(m, key, token, repaid);
         emit Repay(msg.sender, owner, subId, token, repaid, _scaled[key][token]);
@@ -251,6 +254,7 @@ contract Vault is VaultBase, ReentrancyGuard {
     ) external nonReentrant returns (uint256, uint256) {
         if (liquidatePaused) revert LiquidationPaused();
         if (repayAmount == 0) revert ZeroAmount();
+        // slither-disable-next-line uninitialized-local -- a scratch struct filled field by field below
         Liquidation memory v;
         v.owner = owner;
         v.subId = subId;
@@ -268,12 +272,14 @@ contract Vault is VaultBase, ReentrancyGuard {
         uint256[] memory prices = new uint256[](MAX_MARKETS);
         _quoteLiquidation(v, md, mc, prices, repayAmount);
 
+        // slither-disable-next-line reentrancy-eth -- nonReentrant on every entry point; pull before credit so only what arrived is credited (fee-on-transfer); test_incidents_reentrancy.py
         uint256 received = _pull(debtToken, v.repaid);
         if (received < v.repaid) {
             // Fee-on-transfer debt token: seize only for what arrived.
             v.repaid = received;
             uint256 seized = LiquidationMath.seizeForRepayDown(received, v.pair);
             if (seized < v.seized) v.seized = seized; // never above the deposit cap applied in the quote
+            // slither-disable-next-line incorrect-equality -- refuses a liquidation that moves nothing; a donation can only make received larger
             if (received == 0 || v.seized == 0) revert NothingToLiquidate(received, v.seized);
         }
 
@@ -553,6 +559,7 @@ contract Vault is VaultBase, ReentrancyGuard {
     /* INTERNAL: INTEREST */
 
     function _accrue(Market storage m, address token) internal {
+        // slither-disable-next-line incorrect-equality -- exact timestamp match = already accrued this block; no attacker can make it wrongly true
         if (m.lastAccrual == block.timestamp) return;
         MarketMath.Accrual memory a = _previewAccrual(m);
         m.borrowIndex = a.borrowIndex;

@@ -70,10 +70,13 @@ abstract contract VaultBase is IVault {
     mapping(address owner => mapping(address operator => bool)) public isOperator;
 
     mapping(address token => Market) internal _markets;
+    // slither-disable-next-line uninitialized-state -- written by Vault.listMarket; VaultBase is abstract, so slither sees no writer here
     address[] internal _marketList;
     /// @dev Signed scaled balance per account key and token.
+    // slither-disable-next-line uninitialized-state -- written by Vault._credit/_debit (the derived contract); empty mapping = no balance is the intended start
     mapping(uint256 key => mapping(address token => int256)) internal _scaled;
     /// @dev Per account key: bit i (low half) = deposit in market i, bit 128 + i = debt in market i.
+    // slither-disable-next-line uninitialized-state -- written by Vault._credit/_debit (the derived contract); zero mask = no position is the intended start
     mapping(uint256 key => uint256) internal _masks;
 
     constructor(address governor_, address guardian_, IOracleRouter router_) {
@@ -193,6 +196,7 @@ abstract contract VaultBase is IVault {
         view
         returns (uint256 depositIndex, uint256 borrowIndex, uint256 reserves)
     {
+        // slither-disable-next-line incorrect-equality -- exact timestamp match = already accrued this block; no attacker can make it wrongly true
         if (m.lastAccrual == block.timestamp) return (m.depositIndex, m.borrowIndex, m.reserves);
         MarketMath.Accrual memory a = _previewAccrual(m);
         return (a.depositIndex, a.borrowIndex, m.reserves + a.reserveCut);
@@ -242,11 +246,14 @@ abstract contract VaultBase is IVault {
     function _accountState(uint256 key, uint256[] memory prices) internal view returns (AccountState memory s) {
         uint256 masks = _masks[key];
         uint256 held = (masks | (masks >> DEBT_SHIFT)) & LOW_MASK;
+        // slither-disable-next-line uninitialized-local -- a counter that starts at 0 by design
         uint256 n;
         for (uint256 bits = held; bits != 0; bits &= bits - 1) ++n;
         s.tokens = new address[](n);
         s.balances = new int256[](n);
+        // slither-disable-next-line uninitialized-local -- sums that start at 0 by design
         Health memory h;
+        // slither-disable-next-line uninitialized-local -- an output index that starts at 0 by design
         uint256 j;
         for (uint256 i; held != 0; ++i) {
             if (held & (1 << i) == 0) continue;
