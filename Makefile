@@ -11,6 +11,7 @@
 #   make lint              slither over the contracts (its own venv, .venv-lint); fails on a Medium or High finding
 #   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
+#   make bench             replay-throughput and cascade benchmarks on Ganache and Anvil → bench/results.json
 #   make clean             remove build output (keeps the venv and node_modules)
 #   make distclean         remove everything set-up made
 
@@ -42,7 +43,7 @@ endif
 
 PYTEST_ARGS ?=
 
-.PHONY: help setup compile lint test test-fast test-stateful fuzz test-engine demo deploy gas clean distclean
+.PHONY: help setup compile lint test test-fast test-stateful fuzz test-engine demo deploy gas bench clean distclean
 
 help:
 	@sed -n '4,15p' Makefile | sed 's/^# \{0,1\}//'
@@ -124,6 +125,11 @@ deploy: compile
 gas: compile
 	brownie run scripts/gas_table.py --network development
 	brownie run scripts/gas_table.py --network anvil
+
+# Replay throughput (N accounts × 50 steps vs the naive loop) and cascades, both chains, medians of 3;
+# BENCH_QUICK=1 for a short development run. Not part of make test.
+bench: compile
+	$(PY) -m marginlab.bench
 
 # ---------------------------------------------------------------- housekeeping
 clean:

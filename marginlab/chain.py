@@ -15,6 +15,7 @@ from typing import Any, Callable, TypeVar
 
 import requests
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
@@ -252,6 +253,8 @@ class Chain:
     remote: bool = False  # connected by URL: another process may also be using this chain
     _signers: dict[str, Signer] = field(default_factory=dict)
     _gas_hint: dict[tuple[str, str], int] = field(default_factory=dict)
+    _out_types: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _calldata: dict[Any, str] = field(default_factory=dict)
 
     # ---- lifecycle
     @classmethod
@@ -357,6 +360,33 @@ class Chain:
             if data is None:
                 raise ChainError(f"call {fn} failed: {_short(exc)}") from None
             raise TxReverted(self.decoder.decode(data)) from None
+
+    def call_fast(self, contract: Contract, fn: str, *args: Any) -> Any:
+        """:meth:`call` with a plain ``eth_call`` and ``eth_abi`` decoding: web3's result normalisers took 0.65 s
+        to decode 500 sub-account states that the node returned in 14 ms."""
+        key = (contract.address, fn)
+        if key not in self._out_types:
+            abi = next(i for i in contract.abi if i.get("type") == "function" and i.get("name") == fn)
+            ins = [_abi_type(o) for o in abi.get("inputs", [])]
+            selector = keccak(text=f"{fn}({','.join(ins)})")[:4]
+            self._out_types[key] = ([_abi_type(o) for o in abi.get("outputs", [])], ins, selector)
+        types, ins, selector = self._out_types[key]
+        memo_key = (key, _frozen(args))
+        data = self._calldata.get(memo_key)
+        if data is None:  # the same read (all sub-accounts) repeats every step: encode it once
+            data = "0x" + (selector + abi_encode(ins, list(args))).hex()
+            if len(self._calldata) > 64:
+                self._calldata.clear()
+            self._calldata[memo_key] = data
+        response = self.rpc(lambda: self.w3.provider.make_request(  # type: ignore[arg-type]
+            "eth_call", [{"to": contract.address, "data": data}, "latest"]))
+        if "error" in response:
+            data_bytes = revert_data(response["error"])
+            if data_bytes is None:
+                raise ChainError(f"call {fn} failed: {response['error']}")
+            raise TxReverted(self.decoder.decode(data_bytes))
+        out = abi_decode(types, bytes.fromhex(str(response["result"])[2:]))
+        return out[0] if len(out) == 1 else out
 
     def transact(self, signer: Signer, contract: Contract, fn: str, *args: Any, gas: int | None = None,
                  learn_gas: bool = True) -> dict[str, Any]:
@@ -499,6 +529,12 @@ class Chain:
         if "error" in response:
             raise ChainError(f"{method} failed: {response['error']}")
         return response.get("result")
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _short(exc: BaseException) -> str:

@@ -404,20 +404,25 @@ class Replay:
             self.valuation_error = self.chain.decoder.decode(err)
             return None
         out: dict[str, SubAccountState] = {}
-        for ref, st in zip(refs, raw):
-            tokens, balances, h_init, h_maint, hf, coll, debt = st
-            bal = {proto.symbol_of[t.lower()]: int(b) for t, b in zip(tokens, balances)}
+        symbols = list(proto.tokens)
+        words = [int.from_bytes(raw[i:i + 32], "big", signed=True) for i in range(0, len(raw), 32)]
+        k = 0
+        for ref in refs:  # the layout SimBatcher._pack writes
+            n = words[k]
+            bal = {symbols[words[k + 1 + 2 * t]]: words[k + 2 + 2 * t] for t in range(n)}
+            k += 1 + 2 * n
+            h_init, h_maint, hf, coll, debt = words[k:k + 5]
+            k += 5
             ordered = {s: bal[s] for s in self.markets if s in bal}
-            out[ref.key] = SubAccountState(ordered, int(h_init), int(h_maint), None if hf == UINT256_MAX else int(hf),
-                                           int(coll), int(debt))
+            out[ref.key] = SubAccountState(ordered, h_init, h_maint, None if hf == -1 else hf, coll, debt)
         return out
 
-    def _snapshot(self, owners: list[str], subs: list[int]) -> tuple[bool, bytes, list[Any]]:
+    def _snapshot(self, owners: list[str], subs: list[int]) -> tuple[bool, bytes, bytes]:
         """One call: the sub-accounts' states and every market's state, which is kept for this step's record
         as long as no transaction or block follows."""
         proto = self._proto()
         tokens = list(proto.tokens.values())
-        ok, err, raw, markets = self.chain.call(proto.batcher, "snapshot", proto.vault.address, owners, subs,
+        ok, err, raw, markets = self.chain.call_fast(proto.batcher, "snapshot", proto.vault.address, owners, subs,
                                                 [t.address for t in tokens])
         states: dict[str, MarketState] = {}
         for sym, ms in zip(proto.tokens, markets):
@@ -426,7 +431,7 @@ class Replay:
             states[sym] = MarketState(int(total_dep), int(total_bor), int(reserves), int(dep_idx), int(bor_idx),
                                       int(util), int(bor_rate) * SECONDS_PER_YEAR, int(sup_rate) * SECONDS_PER_YEAR)
         self._markets_seen = (self._chain_mark(), states)
-        return bool(ok), bytes(err), list(raw)
+        return bool(ok), bytes(err), bytes(raw)
 
     def _chain_mark(self) -> tuple[int, int]:
         return (self.chain.tx_count, self.chain.last_block)

@@ -80,11 +80,14 @@ contract SimBatcher {
     function snapshot(IVault vault, address[] calldata owners, uint8[] calldata subIds, address[] calldata tokens)
         external
         view
-        returns (bool ok, bytes memory err, IVault.AccountState[] memory accounts, IVault.MarketState[] memory markets)
+        returns (bool ok, bytes memory err, bytes memory accounts, IVault.MarketState[] memory markets)
     {
+        // `accounts` packs each sub-account as 32-byte words: n, then n × (index in `tokens`, balance), then
+        // healthInit, healthMaint, healthFactor, collateralValue, debtValue. Decoding nested ABI structs for
+        // thousands of sub-accounts cost the simulator more than the node took to compute them.
         if (owners.length > 0) {
             try vault.accountStates(owners, subIds) returns (IVault.AccountState[] memory states) {
-                accounts = states;
+                accounts = _pack(states, tokens);
                 ok = true;
             } catch (bytes memory data) {
                 err = data;
@@ -94,5 +97,32 @@ contract SimBatcher {
         }
         markets = new IVault.MarketState[](tokens.length);
         for (uint256 i; i < tokens.length; ++i) markets[i] = vault.marketState(tokens[i]);
+    }
+
+    function _pack(IVault.AccountState[] memory states, address[] calldata tokens)
+        internal
+        pure
+        returns (bytes memory out)
+    {
+        uint256 words;
+        for (uint256 i; i < states.length; ++i) words += 6 + 2 * states[i].tokens.length;
+        int256[] memory w = new int256[](words);
+        uint256 k;
+        for (uint256 i; i < states.length; ++i) {
+            IVault.AccountState memory st = states[i];
+            w[k++] = int256(st.tokens.length);
+            for (uint256 t; t < st.tokens.length; ++t) {
+                uint256 j;
+                while (j < tokens.length && tokens[j] != st.tokens[t]) ++j;
+                w[k++] = int256(j);
+                w[k++] = st.balances[t];
+            }
+            w[k++] = st.healthInit;
+            w[k++] = st.healthMaint;
+            w[k++] = int256(st.healthFactor); // type(uint256).max reads back as -1
+            w[k++] = int256(st.collateralValue);
+            w[k++] = int256(st.debtValue);
+        }
+        out = abi.encodePacked(w);
     }
 }
