@@ -37,6 +37,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="accept a chain id other than the local dev chains 1337 and 31337")
     replay.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     replay.add_argument("--quiet", action="store_true", help="no progress output")
+    sweep = sub.add_parser("sweep", help="replay one scenario over many seeds (and parameter values) and report "
+                                         "the distributions")
+    sweep.add_argument("file", type=Path)
+    sweep.add_argument("--seeds", type=int, default=10, help="replays per parameter combination (default 10)")
+    sweep.add_argument("--set", action="append", default=[], metavar="PATH=V1,V2",
+                       help="scenario field (dotted path, e.g. markets.0.liquidation_bonus) and values to sweep")
+    sweep.add_argument("--workers", type=int, default=1, help="parallel replays (default 1)")
+    sweep.add_argument("--engine", choices=("local", "dask"), default="local",
+                       help="local process pool, or Dask distributed (LocalCluster unless --scheduler)")
+    sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
+    sweep.add_argument("--out", type=Path, default=None, help=f"output folder (default: {DEFAULT_OUT}/sweep-<name>)")
     return p
 
 
@@ -45,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args.file)
+        if args.command == "sweep":
+            from .sweep import main_sweep
+            out = args.out if args.out is not None else DEFAULT_OUT / f"sweep-{args.file.stem}"
+            return main_sweep(args.file, args.seeds, args.set, args.workers, args.engine, out, args.scheduler)
         return _replay(args)
     except ScenarioError as exc:
         for issue in exc.issues:
