@@ -19,6 +19,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from .chain import Artifacts, Chain, Signer, TxReverted
+from .deployment import market_params
 from .errors import ChainError, ReplayRevert
 from .keeper import KeeperState, Liquidate, LiquidationKeeper, MarketView, SettleBadDebt, SubAccountView
 from .numbers import EXACT, UINT256_MAX, WAD, from_units, plain, to_units, wad
@@ -130,11 +131,8 @@ class Replay:
             key = (wad(m.irm.base), wad(m.irm.slope1), wad(m.irm.slope2), wad(m.irm.kink))
             if key not in irms:
                 irms[key] = self.chain.deploy(deployer, art, "InterestRateModel", *key).address
-            params = (wad(m.asset_weight.init), wad(m.asset_weight.maint), wad(m.liab_weight.init),
-                      wad(m.liab_weight.maint), wad(m.liquidation_bonus), wad(m.protocol_share),
-                      wad(m.reserve_factor), _cap(m.supply_cap, m.decimals), _cap(m.borrow_cap, m.decimals),
-                      irms[key])
-            self.chain.transact(deployer, vault, "listMarket", tokens[m.symbol].address, params)
+            self.chain.transact(deployer, vault, "listMarket", tokens[m.symbol].address,
+                                market_params(m, irms[key]))
         for sym, token in tokens.items():
             self.chain.decoder.labels[token.address.lower()] = sym
         self.chain.decoder.labels[vault.address.lower()] = "vault"
@@ -582,10 +580,6 @@ def _keeper_label(action: Liquidate | SettleBadDebt) -> str:
 
 def _hf(value: int) -> int | None:
     return None if int(value) == UINT256_MAX else int(value)
-
-
-def _cap(cap: Decimal | None, decimals: int) -> int:
-    return 0 if cap is None else to_units(cap, decimals)
 
 
 def _amt(units: int, sym: str, markets: dict[str, Market]) -> str:
