@@ -1,11 +1,11 @@
 """Profiles, step counting and failure output for the stateful machines.
 
-Profiles (MARGINLAB_FUZZ):
-- `quick` (default, in `make test`): at most 420 steps, about 5 minutes on Ganache at the measured ~1.4 steps/s,
-  so the whole suite stays inside its time budget;
-- `ci` (`make test-stateful`): at most 3,000 steps across the machines (RELIABILITY's CI profile; ~35 minutes
-  on Ganache today — too slow for `make test` until the machines get faster);
-- `deep` (`make fuzz`): at most 78,000 steps.
+Profiles (MARGINLAB_FUZZ; the table is in machine_runner.py):
+- `quick` (default): a few examples per machine, for the main `make test` session on CHAIN;
+- `ci`: RELIABILITY's CI profile, >= 3,000 steps across the machines (4,385, derandomized); `make test` runs it as a
+  second session on Anvil, which executes it in ~2.7 minutes where Ganache (~1.4 steps/s) would need ~35;
+  `make test-stateful` runs it on CHAIN;
+- `deep` (`make fuzz`): caps of 78,000 steps; use CHAIN=anvil.
 Each machine asks `settings_for(name)` for its hypothesis settings. The number of steps executed is printed at
 the end of the session.
 """
