@@ -31,12 +31,25 @@ def chart_prices(timeline: Timeline, path: Path) -> None:
     for m in timeline.markets:
         start = Decimal(m.price)
         ax.plot(xs, [float(Decimal(r.prices[m.symbol]) / start) for r in records], label=m.symbol)
-    ax.set_title("Prices relative to the start")
+    _finish(fig, ax, path, "Prices relative to the start", "price / initial price", "small")
+
+
+def _finish(fig, ax, path: Path, title: str, ylabel: str, legend_size: str) -> None:
+    """The axes, grid and legend every chart shares, then save."""
+    ax.set_title(title)
     ax.set_xlabel("step")
-    ax.set_ylabel("price / initial price")
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="best", fontsize=legend_size)
     _save(fig, path)
+
+
+def _cumulative(by_step: dict[int, float], steps: list[int]) -> list[float]:
+    total, out = 0.0, []
+    for i in steps:
+        total += by_step.get(i, 0.0)
+        out.append(total)
+    return out
 
 
 def chart_health(timeline: Timeline, path: Path) -> None:
@@ -58,12 +71,7 @@ def chart_health(timeline: Timeline, path: Path) -> None:
     if liq_x:
         ax.scatter(liq_x, liq_y, marker="x", color="red", zorder=5, label="liquidation")
     ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="liquidation line (1.0)")
-    ax.set_title(f"Health factor per sub-account (drawn at most {HF_DISPLAY_CAP})")
-    ax.set_xlabel("step")
-    ax.set_ylabel("health factor")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="x-small")
-    _save(fig, path)
+    _finish(fig, ax, path, f"Health factor per sub-account (drawn at most {HF_DISPLAY_CAP})", "health factor", "x-small")
 
 
 def chart_seized(timeline: Timeline, path: Path) -> None:
@@ -73,18 +81,9 @@ def chart_seized(timeline: Timeline, path: Path) -> None:
         by_step[x.step] = by_step.get(x.step, 0.0) + float(wad_to_decimal(x.seized_value))
     xs = [r.index for r in timeline.records]
     ax.bar(xs, [by_step.get(i, 0.0) for i in xs], color="tab:red", label="seized this step")
-    total = 0.0
-    cumulative = []
-    for i in xs:
-        total += by_step.get(i, 0.0)
-        cumulative.append(total)
+    cumulative = _cumulative(by_step, xs)
     ax.plot(xs, cumulative, color="black", label="cumulative")
-    ax.set_title("Collateral seized by liquidators (USD)")
-    ax.set_xlabel("step")
-    ax.set_ylabel("USD")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    _save(fig, path)
+    _finish(fig, ax, path, "Collateral seized by liquidators (USD)", "USD", "small")
 
 
 def chart_bad_debt(timeline: Timeline, path: Path) -> None:
@@ -94,11 +93,7 @@ def chart_bad_debt(timeline: Timeline, path: Path) -> None:
     by_step: dict[int, float] = {}
     for b in timeline.bad_debts:
         by_step[b.step] = by_step.get(b.step, 0.0) + float(wad_to_decimal(b.value))
-    total = 0.0
-    cumulative = []
-    for i in xs:
-        total += by_step.get(i, 0.0)
-        cumulative.append(total)
+    cumulative = _cumulative(by_step, xs)
     ax.plot(xs, cumulative, color="tab:red", label="bad debt settled (cumulative)")
     decimals = timeline.decimals()
     reserves = []
@@ -108,12 +103,7 @@ def chart_bad_debt(timeline: Timeline, path: Path) -> None:
             usd += Decimal(m.reserves).scaleb(-decimals[sym]) * Decimal(r.prices[sym])
         reserves.append(float(usd))
     ax.plot(xs, reserves, color="tab:green", label="reserves (all markets)")
-    ax.set_title("Bad debt and reserves (USD)")
-    ax.set_xlabel("step")
-    ax.set_ylabel("USD")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    _save(fig, path)
+    _finish(fig, ax, path, "Bad debt and reserves (USD)", "USD", "small")
 
 
 CHARTS = {
