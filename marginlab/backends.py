@@ -2,7 +2,8 @@
 
 Block timestamps are pinned (Ganache: ``--miner.timestampIncrement 0``; Anvil: a 0 s block interval) and the
 chain starts at a fixed date, so interest depends only on the scenario's ``advance`` steps and a replay is
-reproducible to the byte.
+reproducible to the byte. Anvil orders its mempool first in, first out (``--order fifo``): with automine off
+(``--mining per-step``) a block holds the step's transactions in the order they were sent.
 """
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def node_command(backend: str, port: int) -> list[str]:
     if backend == "anvil":
         return [find_binary("anvil"), "--block-base-fee-per-gas", "0", "--host", LOOPBACK, "--port", str(port),
                 "--chain-id", str(DEV_CHAIN_IDS["anvil"]), "--timestamp", str(GENESIS_TIME),
-                "--gas-limit", "30000000", "--silent"]
+                "--gas-limit", "30000000", "--order", "fifo", "--silent"]
     raise ChainError(f"unknown chain backend {backend!r}: use ganache or anvil")
 
 

@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--rpc-url", default=None, help="use an already running node instead of starting one")
     replay.add_argument("--allow-remote-chain", action="store_true",
                         help="accept a chain id other than the local dev chains 1337 and 31337")
+    replay.add_argument("--mining", choices=("auto", "per-step"), default="auto",
+                        help="auto (default): the node mines each transaction as it arrives; per-step: automine off, "
+                             "one evm_mine per step for all of its transactions (same timeline)")
     replay.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     replay.add_argument("--quiet", action="store_true", help="no progress output")
     sweep = sub.add_parser("sweep", help="replay one scenario over many seeds (and parameter values) and report "
@@ -47,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--engine", choices=("local", "dask"), default="local",
                        help="local process pool, or Dask distributed (LocalCluster unless --scheduler)")
     sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
+    sweep.add_argument("--mining", choices=("auto", "per-step"), default="auto",
+                       help="mining mode of every replay's node (see replay --mining)")
     sweep.add_argument("--out", type=Path, default=None, help=f"output folder (default: {DEFAULT_OUT}/sweep-<name>)")
     return p
 
@@ -59,7 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sweep":
             from .sweep import main_sweep
             out = args.out if args.out is not None else DEFAULT_OUT / f"sweep-{args.file.stem}"
-            return main_sweep(args.file, args.seeds, args.set, args.workers, args.engine, out, args.scheduler)
+            return main_sweep(args.file, args.seeds, args.set, args.workers, args.engine, out, args.scheduler,
+                              args.mining)
         return _replay(args)
     except ScenarioError as exc:
         for issue in exc.issues:
@@ -101,7 +107,8 @@ def _replay(args: argparse.Namespace) -> int:
     from .chain import ChainOptions
     from .runner import run_plans
 
-    options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain)
+    options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
+                           mining=args.mining)
     result = run_plans(plans, doc, out, options, charts=not args.no_charts, progress=not args.quiet)
     for line in result.messages:
         print(line, file=sys.stderr)

@@ -51,7 +51,8 @@ def combos(sets: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, values)) for values in itertools.product(*(sets[k] for k in keys))] or [{}]
 
 
-def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil") -> dict[str, Any]:
+def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil",
+            mining: str = "auto") -> dict[str, Any]:
     """One replay on a fresh node of its own; returns the three figures. Runs in a worker process."""
     from .chain import Artifacts, Chain, ChainOptions, RevertDecoder
     from .engine import Replay
@@ -65,7 +66,8 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
     scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), f"sweep-seed-{seed}")
     plan = build_plan(scenario, doc)
     artifacts = Artifacts()
-    chain = Chain.open(ChainOptions(backend=backend), RevertDecoder(artifacts.all_abis()))
+    chain = Chain.open(ChainOptions(backend=backend, mining=mining),  # type: ignore[arg-type]
+                       RevertDecoder(artifacts.all_abis()))
     try:
         timeline = Replay(plan, chain, artifacts).run()
     finally:
@@ -80,10 +82,10 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
 
 
 def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int = 1, engine: str = "local",
-              scheduler: str | None = None, backend: str = "anvil") -> list[dict[str, Any]]:
+              scheduler: str | None = None, backend: str = "anvil", mining: str = "auto") -> list[dict[str, Any]]:
     text = Path(file).read_text()
     base_seed = int(yaml.safe_load(text).get("seed", 0))
-    tasks = [(text, base_seed + i, c, backend) for c in combos(sets) for i in range(seeds)]
+    tasks = [(text, base_seed + i, c, backend, mining) for c in combos(sets) for i in range(seeds)]
     if engine == "dask":
         from dask.distributed import Client, LocalCluster
 
@@ -150,9 +152,9 @@ def write_report(results: list[dict[str, Any]], out: Path, title: str, elapsed: 
 
 
 def main_sweep(file: Path, seeds: int, set_args: list[str], workers: int, engine: str, out: Path,
-               scheduler: str | None = None) -> int:
+               scheduler: str | None = None, mining: str = "auto") -> int:
     t0 = time.perf_counter()
-    results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler)
+    results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, mining=mining)
     elapsed = time.perf_counter() - t0
     report = write_report(results, out, Path(file).stem, elapsed, engine, workers)
     print(f"{len(results)} replays in {elapsed:.1f} s → {report}")
