@@ -512,7 +512,7 @@ class LiquidationRules(CoreRules):
             ev = tx.events["Liquidated"]
             before = self.health_at(key, t)
             q = self.quote(key, d, c, requested, t)
-            assert (ev["repaid"], ev["seized"], ev["toLiquidator"], ev["protocolCut"]) == (q.repaid, q.seized, q.to_liquidator, q.protocol_cut)
+            assert (ev["repaid"], ev["seizedTotal"], ev["toLiquidator"], ev["protocolCut"]) == (q.repaid, q.seized, q.to_liquidator, q.protocol_cut)
             assert before.health_maint < 0  # I8
             # I10: seized value ≤ repaid value × (1 + bonus)
             bonus = mc.books.params.liquidation_bonus
