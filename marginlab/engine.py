@@ -55,6 +55,18 @@ class Protocol:
     keeper_bot: Contract | None = None
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One transaction of an action: what to call, and what it pays in (symbol, units or uint256 max, and the
+    sub-account whose debt ``all`` means) so the actor's wallet can be topped up first."""
+
+    label: str
+    contract: Contract
+    fn: str
+    args: tuple[Any, ...]
+    fund: tuple[str, int, str | None, int] | None = None
+
+
 class Replay:
     def __init__(self, plan: Plan, chain: Chain, artifacts: Artifacts, progress: ProgressFn | None = None) -> None:
         self.plan = plan
@@ -329,58 +341,84 @@ class Replay:
             self._queue_answer(sym, 0 if fault == "zero" else -units)
 
     def _action(self, step: int, act: PlannedAction) -> None:
-        proto = self._proto()
+        """Send the action's calls (one per asset) in order; a revert is recorded if the scenario expects one,
+        otherwise it ends the replay."""
         signer = self._signer(act.account)
-        m = self.markets
-        calls: list[tuple[str, str, tuple[Any, ...], str | None]] = []  # (label, fn, args, token to fund)
-        if act.verb == "deposit":
-            for sym, amount in act.amounts.items():
-                calls.append((f"deposit({_amt(amount, sym, m)}, sub {act.sub_id})", "deposit",
-                               (signer.address, act.sub_id, proto.tokens[sym].address, amount), sym))
-        elif act.verb == "withdraw":
-            for sym, amount in act.amounts.items():
-                calls.append((f"withdraw({_amt(amount, sym, m)}, sub {act.sub_id})", "withdraw",
-                              (act.sub_id, proto.tokens[sym].address, amount, signer.address), None))
-        elif act.verb == "borrow":
-            for sym, amount in act.amounts.items():
-                calls.append((f"borrow({_amt(amount, sym, m)}, sub {act.sub_id})", "borrow",
-                              (act.sub_id, proto.tokens[sym].address, amount, signer.address), None))
-        elif act.verb == "repay":
-            for sym, amount in act.amounts.items():
-                calls.append((f"repay({_amt(amount, sym, m)}, sub {act.sub_id})", "repay",
-                              (signer.address, act.sub_id, proto.tokens[sym].address, amount), sym))
-        elif act.verb == "transfer":
-            assert act.to_sub_id is not None
-            for sym, amount in act.amounts.items():
-                label = f"transfer({_amt(amount, sym, m)}, sub {act.sub_id} → sub {act.to_sub_id})"
-                if act.to_sub_id == act.sub_id:
-                    self._step_actions.append(ActionRecord(step, act.account, label + " skipped: same sub-account",
-                                                           True, act.source))
+        for call in self._action_calls(step, act, signer):
+            if call.fund is not None:
+                self._fund_call(signer, call)
+            try:
+                receipt = self.chain.transact(signer, call.contract, call.fn, *call.args)
+            except TxReverted as exc:
+                if act.expect_revert is not None:
+                    self._step_actions.append(ActionRecord(step, act.account, call.label, False, act.source,
+                                                           exc.reason, act.expect_revert))
                     continue
-                calls.append((label, "transfer", (act.sub_id, act.to_sub_id, proto.tokens[sym].address, amount),
-                              None))
+                raise ReplayRevert(step, act.account, call.label, exc.reason) from None
+            self._step_actions.append(ActionRecord(step, act.account, call.label, True, act.source, None,
+                                                   act.expect_revert))
+            self._collect_events(step, receipt)
+
+    def _action_calls(self, step: int, act: PlannedAction, signer: Signer) -> list[_Call]:
+        proto = self._proto()
+        vault, m = proto.vault, self.markets
+        token = {sym: t.address for sym, t in proto.tokens.items()}
+        # deposit and repay may pay into someone else's sub-account (owner:); every other verb acts on the actor's.
+        owner = self._signer(act.target).address if act.target is not None else signer.address
+        sub = act.target_sub_id if act.target is not None else act.sub_id
+        whose = f"{act.target}/{sub}" if act.target is not None else f"sub {sub}"
+        calls: list[_Call] = []
+        if act.verb in ("deposit", "repay"):
+            for sym, amount in act.amounts.items():
+                calls.append(_Call(f"{act.verb}({_amt(amount, sym, m)}, {whose})", vault, act.verb,
+                                   (owner, sub, token[sym], amount), (sym, amount, owner, sub)))
+        elif act.verb in ("withdraw", "borrow"):
+            for sym, amount in act.amounts.items():
+                calls.append(_Call(f"{act.verb}({_amt(amount, sym, m)}, {whose})", vault, act.verb,
+                                   (sub, token[sym], amount, signer.address)))
+        elif act.verb == "donate":
+            for sym, amount in act.amounts.items():
+                # Straight to the vault with an ERC-20 transfer: no deposit, no balance credited (I17).
+                calls.append(_Call(f"donate({_amt(amount, sym, m)} to the vault)", proto.tokens[sym], "transfer",
+                                   (vault.address, amount), (sym, amount, None, 0)))
+        elif act.verb == "transfer":
+            calls.extend(self._transfer_calls(step, act, token))
+        elif act.verb == "settle_bad_debt":
+            calls.append(_Call(f"settleBadDebt({whose})", vault, "settleBadDebt", (owner, sub)))
         else:
             assert act.debt and act.collateral and act.target is not None and act.target_sub_id is not None
             amount = act.amounts[act.debt]
-            target = self._signer(act.target)
-            calls.append((f"liquidate({act.target}/{act.target_sub_id}, repay {_amt(amount, act.debt, m)} "
-                          f"for {act.collateral})", "liquidate",
-                          (target.address, act.target_sub_id, proto.tokens[act.debt].address,
-                           proto.tokens[act.collateral].address, amount, act.sub_id), act.debt))
-        for label, fn, args, fund in calls:
-            if fund is not None:
-                self._fund(signer, fund, args[3] if fn != "liquidate" else args[4])
-            try:
-                receipt = self.chain.transact(signer, proto.vault, fn, *args)
-            except TxReverted as exc:
-                if act.expect_revert is not None:
-                    self._step_actions.append(ActionRecord(step, act.account, label, False, act.source,
-                                                           exc.reason, act.expect_revert))
-                    continue
-                raise ReplayRevert(step, act.account, label, exc.reason) from None
-            self._step_actions.append(ActionRecord(step, act.account, label, True, act.source, None,
-                                                   act.expect_revert))
-            self._collect_events(step, receipt)
+            calls.append(_Call(f"liquidate({whose}, repay {_amt(amount, act.debt, m)} for {act.collateral})",
+                               vault, "liquidate", (owner, sub, token[act.debt], token[act.collateral], amount,
+                                                    act.sub_id), (act.debt, amount, owner, sub)))
+        return calls
+
+    def _transfer_calls(self, step: int, act: PlannedAction, token: dict[str, str]) -> list[_Call]:
+        assert act.to_sub_id is not None
+        calls = []
+        for sym, amount in act.amounts.items():
+            label = f"transfer({_amt(amount, sym, self.markets)}, sub {act.sub_id} → sub {act.to_sub_id})"
+            # Positions that share a sub-account (every position in cross margin) have nothing to move; a
+            # scenario that expects the vault's SameSubAccount revert still sends it.
+            if act.to_sub_id == act.sub_id and act.expect_revert is None:
+                self._step_actions.append(ActionRecord(step, act.account, label + " skipped: same sub-account",
+                                                       True, act.source))
+                continue
+            calls.append(_Call(label, self._proto().vault, "transfer",
+                               (act.sub_id, act.to_sub_id, token[sym], amount)))
+        return calls
+
+    def _fund_call(self, signer: Signer, call: _Call) -> None:
+        """Mint what the call pays in; for ``all`` (uint256 max) that is the sub-account's debt right now, plus
+        a margin for the interest of the block the call is mined in."""
+        assert call.fund is not None
+        sym, amount, owner, sub = call.fund
+        if amount == UINT256_MAX:
+            assert owner is not None
+            proto = self._proto()
+            debt = -min(0, int(self.chain.call(proto.vault, "balanceOf", owner, sub, proto.tokens[sym].address)))
+            amount = debt + debt // 1000 + 1
+        self._fund(signer, sym, amount)
 
     # ------------------------------------------------------------------------------------------------ keeper
     def _tracked(self, keys: set[str] | None = None) -> tuple[list[str], list[int], list[SubAccountRef]]:
@@ -583,6 +621,8 @@ def _hf(value: int) -> int | None:
 
 
 def _amt(units: int, sym: str, markets: dict[str, Market]) -> str:
+    if units == UINT256_MAX:
+        return f"all {sym}"
     return f"{plain(from_units(units, markets[sym].decimals))} {sym}"
 
 

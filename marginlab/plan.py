@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import ScenarioError
-from .numbers import from_units, plain, quantize_places, to_units, units_floor
+from .numbers import UINT256_MAX, from_units, plain, quantize_places, to_units, units_floor
 from .paths import PathError, csv_prices, gbm_prices
-from .scenario import Action, CsvPath, Expect, GbmPath, Scenario
+from .scenario import ALL, Action, CsvPath, Expect, GbmPath, Scenario
 from .validate import generated_names
 from .yamlsource import SourceDoc
 
@@ -108,8 +108,8 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
     decimals = {m.symbol: m.decimals for m in scenario.markets}
     feed = {m.symbol: m.feed_decimals for m in scenario.markets}
 
-    def units(amounts: dict[str, Decimal]) -> dict[str, int]:
-        return {s: to_units(a, decimals[s]) for s, a in amounts.items()}
+    def units(amounts: dict[str, Decimal | str]) -> dict[str, int]:
+        return {s: amount_units(a, decimals[s]) for s, a in amounts.items()}
 
     liquidity = tuple(PlannedLiquidity(lp.name, units(lp.deposits)) for lp in scenario.liquidity)
     accounts: list[PlannedAccount] = []
@@ -133,11 +133,21 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
         return acct.sub_id(position) if acct is not None else 0  # liquidity providers use sub-account 0
 
     def plan_action(act: Action, source: str) -> PlannedAction:
-        sub = sub_of(act.account, act.position)
         verb = act.verb
-        if verb in ("deposit", "withdraw", "borrow", "repay"):
+        if act.owner is not None:  # paying into someone else's sub-account: the target is the owner's
+            return PlannedAction(act.account, verb, 0, units(getattr(act, verb)), target=act.owner,
+                                 target_sub_id=sub_of(act.owner, act.position), expect_revert=act.expect_revert,
+                                 source=source)
+        sub = sub_of(act.account, act.position)
+        if verb in ("deposit", "withdraw", "borrow", "repay", "donate"):
             return PlannedAction(act.account, verb, sub, units(getattr(act, verb)),
                                  expect_revert=act.expect_revert, source=source)
+        if verb == "settle_bad_debt":
+            assert act.settle_bad_debt is not None
+            ref = act.settle_bad_debt
+            return PlannedAction(act.account, verb, sub, {}, target=ref.account,
+                                 target_sub_id=sub_of(ref.account, ref.position), expect_revert=act.expect_revert,
+                                 source=source)
         if verb == "transfer":
             assert act.transfer is not None
             return PlannedAction(act.account, verb, sub, units(act.transfer.amounts),
@@ -146,7 +156,7 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
         assert act.liquidate is not None
         liq = act.liquidate
         return PlannedAction(act.account, verb, sub_of(act.account, liq.to_position),
-                             {liq.debt: to_units(liq.amount, decimals[liq.debt])},
+                             {liq.debt: amount_units(liq.amount, decimals[liq.debt])},
                              target=liq.account, target_sub_id=sub_of(liq.account, liq.position),
                              debt=liq.debt, collateral=liq.collateral,
                              expect_revert=act.expect_revert, source=source)
@@ -195,6 +205,11 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
     if issues:
         raise ScenarioError(issues)
     return Plan(scenario, mode, initial, liquidity, tuple(accounts), tuple(steps), tuple(scenario.expect))
+
+
+def amount_units(amount: Decimal | str, decimals: int) -> int:
+    """Token units of a scenario amount; ``all`` is type(uint256).max, which the vault reads as "everything"."""
+    return UINT256_MAX if amount == ALL else to_units(Decimal(amount), decimals)
 
 
 def describe_amounts(amounts: dict[str, int], decimals: dict[str, int]) -> str:

@@ -27,7 +27,12 @@ DEFAULT_FEED_DECIMALS = 8
 DEFAULT_HEARTBEAT = 30 * 24 * 3600
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$"
 SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,15}$"
-VERBS = ("deposit", "withdraw", "borrow", "repay", "transfer", "liquidate")
+VERBS = ("deposit", "withdraw", "borrow", "repay", "transfer", "liquidate", "donate", "settle_bad_debt")
+#: Verbs that act on a sub-account the actor may not own (``owner:``): anyone may deposit into or repay for it.
+OWNER_VERBS = ("deposit", "repay")
+#: ``all`` instead of an amount: the whole balance (withdraw), the whole debt (repay), the close-factor cap
+#: (liquidate). The vault reads it as type(uint256).max.
+ALL = "all"
 ORACLE_FAULTS = ("ok", "stale", "zero", "negative")
 
 
@@ -47,6 +52,17 @@ def _amount(value: Any) -> Decimal:
     if dec < 0:
         raise _err("amount", f"amount must not be negative, got {plain(dec)}")
     return dec
+
+
+def _amount_or_all(value: Any) -> Decimal | str:
+    if isinstance(value, str) and value.strip() == ALL:
+        return ALL
+    try:
+        return _amount(value)
+    except PydanticCustomError as exc:
+        if isinstance(value, str):
+            raise _err("amount", f"expected an amount or all, got {value!r}") from None
+        raise exc
 
 
 def _positive(value: Any) -> Decimal:
@@ -87,6 +103,8 @@ NonNegInt = Annotated[Int, Field(ge=0)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 Symbol = Annotated[str, Field(pattern=SYMBOL_PATTERN)]
 AmountMap = dict[str, Amount]
+AmountOrAll = Annotated[Decimal | Literal["all"], BeforeValidator(_amount_or_all)]
+AmountOrAllMap = dict[str, AmountOrAll]
 
 
 class Strict(BaseModel):
@@ -260,19 +278,32 @@ class Liquidate(Strict):
     position: NonNegInt = 0
     debt: Symbol
     collateral: Symbol
-    amount: Amount
+    amount: AmountOrAll
     to_position: NonNegInt = 0
 
 
-class Action(Strict):
+class SubAccount(Strict):
+    """Someone's sub-account: ``position`` is an index into that account's positions (see ``margin``)."""
+
     account: Name
     position: NonNegInt = 0
+
+
+class Action(Strict):
+    """One transaction (one per asset) by ``account``. ``position`` picks the sub-account acted on: the actor's
+    own, or ``owner``'s for a deposit or repay made for someone else."""
+
+    account: Name
+    owner: Name | None = None
+    position: NonNegInt = 0
     deposit: AmountMap | None = None
-    withdraw: AmountMap | None = None
+    withdraw: AmountOrAllMap | None = None
     borrow: AmountMap | None = None
-    repay: AmountMap | None = None
+    repay: AmountOrAllMap | None = None
     transfer: Transfer | None = None
     liquidate: Liquidate | None = None
+    donate: AmountMap | None = None
+    settle_bad_debt: SubAccount | None = None
     expect_revert: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
 
     @model_validator(mode="after")
@@ -281,6 +312,9 @@ class Action(Strict):
         if len(given) != 1:
             shown = ", ".join(given) if given else "none"
             raise _err("verb", f"an action needs exactly one of {', '.join(VERBS)} (got {shown})")
+        if self.owner is not None and given[0] not in OWNER_VERBS:
+            raise _err("owner", f"owner applies to {' and '.join(OWNER_VERBS)} only (anyone may pay into someone "
+                                f"else's sub-account); {given[0]} acts on the actor's own")
         return self
 
     @property

@@ -367,9 +367,18 @@ def _scan_step(ctx: _Ctx, i: int, step: dict[str, Any]) -> None:
 
 
 def _scan_action(ctx: _Ctx, loc: Loc, act: dict[str, Any]) -> None:
-    _known_account(ctx, (*loc, "account"), act.get("account"), act.get("position", 0), (*loc, "position"))
-    for verb in ("deposit", "withdraw", "borrow", "repay"):
+    if act.get("owner") is not None:
+        # The actor only signs; `position` is the owner's.
+        _known_account(ctx, (*loc, "account"), act.get("account"))
+        _known_account(ctx, (*loc, "owner"), act.get("owner"), act.get("position", 0), (*loc, "position"))
+    else:
+        _known_account(ctx, (*loc, "account"), act.get("account"), act.get("position", 0), (*loc, "position"))
+    for verb in ("deposit", "withdraw", "borrow", "repay", "donate"):
         _amounts(ctx, (*loc, verb), act.get(verb))
+    settle = act.get("settle_bad_debt")
+    if isinstance(settle, dict):
+        _known_account(ctx, (*loc, "settle_bad_debt", "account"), settle.get("account"), settle.get("position", 0),
+                       (*loc, "settle_bad_debt", "position"))
     transfer = act.get("transfer")
     if isinstance(transfer, dict):
         _amounts(ctx, (*loc, "transfer", "amounts"), transfer.get("amounts"))

@@ -152,11 +152,11 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("action-unknown-asset", make({13: "  - {action: {account: alice, repay: {DAI: 1}}}"}),
      "13: steps[0].action.repay.DAI: unknown asset 'DAI' (markets: WETH, USDC)"),
     ("action-two-verbs", make({13: "  - {action: {account: alice, repay: {USDC: 1}, borrow: {USDC: 1}}}"}),
-     "13: steps[0].action: an action needs exactly one of deposit, withdraw, borrow, repay, transfer, liquidate "
-     "(got borrow, repay)"),
+     "13: steps[0].action: an action needs exactly one of deposit, withdraw, borrow, repay, transfer, liquidate, "
+     "donate, settle_bad_debt (got borrow, repay)"),
     ("action-no-verb", make({13: "  - {action: {account: alice}}"}),
-     "13: steps[0].action: an action needs exactly one of deposit, withdraw, borrow, repay, transfer, liquidate "
-     "(got none)"),
+     "13: steps[0].action: an action needs exactly one of deposit, withdraw, borrow, repay, transfer, liquidate, "
+     "donate, settle_bad_debt (got none)"),
     ("action-position-out-of-range", make({13: "  - {action: {account: alice, position: 2, repay: {USDC: 1}}}"}),
      "13: steps[0].action.position: alice has 1 position(s); index 2 is out of range"),
     ("oracle-unknown-fault", make({13: "  - {oracle: {WETH: broken}}"}),
@@ -196,4 +196,37 @@ CASES += [
     ("relative-price-rounds-to-zero", make({4: weth(price="0.00000001"), 13: "  - {prices: {WETH: \"-99.9%\"}}"}),
      "13: steps[0].prices.WETH: -99.9% takes WETH from 0.00000001 to 0 at the feed's 8 decimals; "
      "a price must stay above 0"),
+]
+
+# --- the verbs and fields a stateful machine's failure replay needs: donate, settle_bad_debt, owner:, all
+CASES += [
+    ("donate-negative", make({13: "  - {action: {account: alice, donate: {WETH: -1}}}"}),
+     "13: steps[0].action.donate.WETH: amount must not be negative, got -1"),
+    ("donate-unknown-asset", make({13: "  - {action: {account: alice, donate: {DOGE: 1}}}"}),
+     "13: steps[0].action.donate.DOGE: unknown asset 'DOGE' (markets: WETH, USDC)"),
+    ("donate-too-precise", make({13: "  - {action: {account: alice, donate: {USDC: 0.0000001}}}"}),
+     "13: steps[0].action.donate.USDC: 0.0000001 has more decimal places than USDC has (6)"),
+    ("donate-all", make({13: "  - {action: {account: alice, donate: {USDC: all}}}"}),
+     "13: steps[0].action.donate.USDC: expected an amount, got 'all'"),
+    ("donate-not-a-mapping", make({13: "  - {action: {account: alice, donate: 5}}"}),
+     "13: steps[0].action.donate: expected a mapping, got a number"),
+    ("settle-unknown-account", make({13: "  - {action: {account: lp, settle_bad_debt: {account: mallory}}}"}),
+     "13: steps[0].action.settle_bad_debt.account: unknown account 'mallory'"),
+    ("settle-position-out-of-range",
+     make({13: "  - {action: {account: lp, settle_bad_debt: {account: alice, position: 3}}}"}),
+     "13: steps[0].action.settle_bad_debt.position: alice has 1 position(s); index 3 is out of range"),
+    ("settle-unknown-key", make({13: "  - {action: {account: lp, settle_bad_debt: {account: alice, sub: 1}}}"}),
+     "13: steps[0].action.settle_bad_debt.sub: unknown field; expected one of: account, position"),
+    ("owner-on-borrow", make({13: "  - {action: {account: lp, owner: alice, borrow: {USDC: 1}}}"}),
+     "13: steps[0].action: owner applies to deposit and repay only (anyone may pay into someone else's "
+     "sub-account); borrow acts on the actor's own"),
+    ("owner-unknown", make({13: "  - {action: {account: lp, owner: mallory, repay: {USDC: 1}}}"}),
+     "13: steps[0].action.owner: unknown account 'mallory'"),
+    ("owner-position-out-of-range", make({13: "  - {action: {account: lp, owner: alice, position: 1, repay: {USDC: 1}}}"}),
+     "13: steps[0].action.position: alice has 1 position(s); index 1 is out of range"),
+    ("repay-all-misspelt", make({13: "  - {action: {account: alice, repay: {USDC: everything}}}"}),
+     "13: steps[0].action.repay.USDC: expected an amount or all, got 'everything'"),
+    ("liquidate-amount-negative",
+     make({13: "  - {action: {account: lp, liquidate: {account: alice, debt: USDC, collateral: WETH, amount: -2}}}"}),
+     "13: steps[0].action.liquidate.amount: amount must not be negative, got -2"),
 ]
