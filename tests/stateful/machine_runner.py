@@ -21,6 +21,8 @@ PROFILES = {
     "deep": {"core": (500, 60), "liquidation": (450, 60), "hostile": (350, 60)},
 }
 _started = time.monotonic()
+#: Printed on the line before the failing sequence's scenario file.
+FAILURE_MARK = "# ---- marginlab scenario of the failing sequence (save from the next line, then: marginlab replay FILE)"
 
 
 def profile_name() -> str:
@@ -38,15 +40,17 @@ def settings_for(machine: str) -> dict:
             "derandomize": profile_name() != "deep"}
 
 
-def run_machine(state_machine, rules, *args, machine: str, **kwargs):
-    """state_machine(...) that prints the last (shrunk) sequence as scenario-like YAML when it fails."""
+def run_machine(state_machine, rules, *args, machine: str, settings: dict | None = None, **kwargs):
+    """state_machine(...) that prints the last (shrunk) sequence as a scenario file when it fails: everything
+    from FAILURE_MARK on is a file `marginlab replay` runs (machine_scenario.py). `settings` override the
+    profile's hypothesis settings."""
     started = time.monotonic()
     try:
-        state_machine(rules, *args, settings=settings_for(machine), **kwargs)
+        state_machine(rules, *args, settings={**settings_for(machine), **(settings or {})}, **kwargs)
     except BaseException:
         last = getattr(rules, "LAST", None)
         if last is not None:
-            print("\n" + last.yaml())
+            print(f"\n{FAILURE_MARK}\n" + last.yaml())
         raise
     finally:
         TIMING["seconds"] += time.monotonic() - started

@@ -13,38 +13,22 @@ Not here: rebasing tokens (unsupported; their two outcomes are pinned in test_ho
 from __future__ import annotations
 
 import pytest
-from hypothesis import strategies as st
 
 from chainkit import build, deploy_protocol
 from machine_runner import run_machine
-from vault_machine import STEPS, CoreRules, who_name
+from vault_machine import CoreRules, DonationRules
 
 FEE_BPS = 100
 
 
-class HostileMachine(CoreRules):
+class HostileMachine(DonationRules, CoreRules):
     NAME = "hostile"
-    st_donation = st.sampled_from([1, 10**3, 10**6, 10**18])
+    REPLAY_NOTE = ("marginlab replay lists every market as a plain ERC-20: the fee-on-transfer, hook, revert-on-zero\n"
+                   "and no-return behaviours of FEE, HOOK, RZERO and NORET are not replayed (FEE credits 1 % more).")
 
     def setup(self):
         super().setup()
         HostileMachine.LAST = self
-
-    def rule_donate(self, st_user, st_market="st_market", st_donation="st_donation"):
-        STEPS[self.NAME] = STEPS.get(self.NAME, 0) + 1
-        who = self.users[st_user % len(self.users)]
-        sym = self._sym(st_market)
-        mm = self.m[sym]
-        # Users hold 1e9 whole tokens: 1e17 units of the 8-decimal HOOK, 1e15 of the 6-decimal RZERO, less than the
-        # largest donation, whose transfer then reverted (ERC20InsufficientBalance) on any chain.
-        amount = min(st_donation, mm.token.balanceOf(who))
-        if not amount:
-            return
-        mm.token.transfer(self.proto.vault, amount, {"from": who})
-        # Give the donor back what it gave away: the model treats wallets as never running dry, and a donor left
-        # with nothing made a later deposit revert (ERC20InsufficientBalance) where the model expected success.
-        self.proto.fund(sym, who, amount)
-        self.log.append({"donate": {"account": who_name(who), sym: self.whole(sym, amount)}})
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from eth_abi import decode as abi_decode
 
 import protocol_model as pm
 from chainkit import WAD, Books, check_books, feed_answer
+from marginlab.numbers import plain
 
 MAX = 2**256 - 1
 EITHER = "either"
@@ -104,14 +105,17 @@ class VaultMachine:
         head = chain[-1]
         cache_key = (id(self.proto), type(self).__name__, head.hash.hex())
         cached = VaultMachine._setup_cache.get(cache_key)
+        self.boundary: set[int] = set()  # indexes into self.log of actions the model called either way
         if cached is not None:
             self.m = copy.deepcopy(cached, {id(mm.token): mm.token for mm in cached.values()})
             self.log, self.slack = [], {}
             self._idx = {}
+            self.start = start_state(self.m)
             return
         self._setup_from_chain(head.timestamp)
         VaultMachine._setup_cache[cache_key] = copy.deepcopy(self.m, {id(mm.token): mm.token for mm in self.m.values()})
         self._idx = {}
+        self.start = start_state(self.m)
 
     def _setup_from_chain(self, t0: int) -> None:
         p = self.proto
@@ -170,6 +174,8 @@ class VaultMachine:
         """Send, compare with `expected` ('ok', an error name or EITHER), apply on success. True if it succeeded."""
         STEPS[self.NAME] = STEPS.get(self.NAME, 0) + 1
         self.log.append(record)
+        if expected == EITHER:
+            self.boundary.add(len(self.log) - 1)
         try:
             tx = send()
         except VirtualMachineError as e:
@@ -177,7 +183,7 @@ class VaultMachine:
             assert expected != "ok", f"{record}: the model expected success, the vault reverted {e.revert_msg}"
             if expected != EITHER:
                 assert name == expected, f"{record}: expected {expected}, got {e.revert_msg}"
-            record["reverted"] = name
+            record["action"]["expect_revert"] = name  # the replay must see the same revert
             return False
         assert expected in ("ok", EITHER), f"{record}: the model expected {expected}, the vault succeeded"
         apply(tx, tx.timestamp)
@@ -225,22 +231,24 @@ class VaultMachine:
         raise KeyError(token)
 
     # ------------------------------------------------------------------ failure output
+    #: Said at the top of the scenario file when the replay cannot reproduce something (hostile tokens).
+    REPLAY_NOTE = ""
+
     def yaml(self) -> str:
-        lines = [f"# shrunk sequence of {self.NAME}: replays on the scenario engine where actions map 1:1", "steps:"]
-        for r in self.log:
-            lines.append("  - " + _flow(r))
-        return "\n".join(lines)
+        """This example's sequence as a complete scenario file that `marginlab replay` runs (machine_scenario.py)."""
+        from machine_scenario import scenario_yaml
+        return scenario_yaml(self)
 
     def whole(self, sym: str, units: int) -> str:
-        return str(Decimal(units) / Decimal(10 ** self.m[sym].decimals))
+        """Units as exact whole tokens in plain notation (never 1E-18: a scenario amount is read from text)."""
+        return plain(Decimal(units) / Decimal(10 ** self.m[sym].decimals))
 
 
-def _flow(d: Any) -> str:
-    if isinstance(d, dict):
-        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in d.items()) + "}"
-    if isinstance(d, str):
-        return f'"{d}"' if any(c in d for c in ":{}[],#") else d
-    return str(d)
+def start_state(markets: dict[str, ModelMarket]) -> dict[str, tuple[int, dict]]:
+    """Per market, the feed price (WAD) and every holder's amount when the example starts: the state a replay
+    of its sequence has to set up before the first step."""
+    return {sym: (mm.price, {key: mm.books.amount_of(key) for key in mm.books.balances})
+            for sym, mm in markets.items()}
 
 
 # ------------------------------------------------------------------ model operations shared by the machines
@@ -307,7 +315,7 @@ class CoreRules(VaultMachine):
             assert ev["debtRepaid"] == ch.debt_repaid
             assert ev["scaledBalance"] == ch.scaled
 
-        self.act({"action": {"account": who_name(who), "sub": sub, "deposit": {sym: self.whole(sym, amount)}}}, expected,
+        self.act({"action": {"account": who_name(who), "position": sub, "deposit": {sym: self.whole(sym, amount)}}}, expected,
                  lambda: self.proto.vault.deposit(who, sub, mm.token, amount, {"from": who}), apply)
 
     # -------------------------------------------------- withdraw
@@ -331,7 +339,7 @@ class CoreRules(VaultMachine):
             if amount == MAX:
                 assert ch.scaled == 0
 
-        self.act({"action": {"account": who_name(who), "sub": sub, "withdraw": {sym: "all" if amount == MAX else self.whole(sym, amount)}}},
+        self.act({"action": {"account": who_name(who), "position": sub, "withdraw": {sym: "all" if amount == MAX else self.whole(sym, amount)}}},
                  expected, lambda: self.proto.vault.withdraw(sub, mm.token, amount, who, {"from": who}), apply)
 
     # -------------------------------------------------- borrow
@@ -350,7 +358,7 @@ class CoreRules(VaultMachine):
             ch = model_debit(mm, key, amount, t)
             assert (ev["fromDeposit"], ev["scaledBalance"]) == (ch.from_deposit, ch.scaled)
 
-        self.act({"action": {"account": who_name(who), "sub": sub, "borrow": {sym: self.whole(sym, amount)}}}, expected,
+        self.act({"action": {"account": who_name(who), "position": sub, "borrow": {sym: self.whole(sym, amount)}}}, expected,
                  lambda: self.proto.vault.borrow(sub, mm.token, amount, who, {"from": who}), apply)
 
     # -------------------------------------------------- repay
@@ -376,7 +384,8 @@ class CoreRules(VaultMachine):
             ch = mm.books.credit(key, ev["amount"])
             assert ev["scaledBalance"] == ch.scaled
 
-        self.act({"action": {"account": who_name(payer), "repay_for": f"{who_name(who)}/{sub}", "repay": {sym: "all" if amount == MAX else self.whole(sym, amount)}}},
+        owner = {} if payer == who else {"owner": who_name(who)}  # anyone may repay for a sub-account
+        self.act({"action": {"account": who_name(payer), **owner, "position": sub, "repay": {sym: "all" if amount == MAX else self.whole(sym, amount)}}},
                  expected, lambda: self.proto.vault.repay(who, sub, mm.token, amount, {"from": payer}), apply)
 
     # -------------------------------------------------- transfer between sub-accounts
@@ -400,7 +409,7 @@ class CoreRules(VaultMachine):
             model_debit(mm, key, amount, t)
             mm.books.credit((str(who), to), amount)
 
-        self.act({"action": {"account": who_name(who), "transfer": {sym: self.whole(sym, amount)}, "from_sub": sub, "to_sub": to}},
+        self.act({"action": {"account": who_name(who), "position": sub, "transfer": {"to_position": to, "amounts": {sym: self.whole(sym, amount)}}}},
                  expected, lambda: self.proto.vault.transfer(sub, to, mm.token, amount, {"from": who}), apply)
 
     # -------------------------------------------------- time
@@ -476,7 +485,8 @@ class LiquidationRules(CoreRules):
         sym = self._sym(st_market)
         new = max(self.m[sym].price * (100 + st_move) // 100, WAD // 100)
         set_price(self, sym, new)
-        self.log.append({"prices": {sym: str(Decimal(new) / WAD)}})
+        # The price the feed now answers (truncated to its decimals), which a replay's feed can answer exactly.
+        self.log.append({"prices": {sym: plain(Decimal(self.m[sym].price) / WAD)}})
 
     def rule_liquidate(self, st_user, st_sub, st_market="st_market", st_coll="st_coll", st_pct="st_pct"):
         who, sub, key = self._who(st_user, st_sub)
@@ -531,8 +541,8 @@ class LiquidationRules(CoreRules):
             if before.collateral_value >= pm.w_mul_up(before.debt_value, WAD + bonus) and after.debt_maint:
                 assert ev["healthFactorAfter"] >= ev["healthFactorBefore"], "I9"
 
-        self.act({"action": {"account": "liquidator", "liquidate": f"{who_name(who)}/{sub}", "debt": d, "collateral": c,
-                             "repay": "max" if requested == MAX else self.whole(d, requested)}},
+        self.act({"action": {"account": who_name(liq), "liquidate": {"account": who_name(who), "position": sub, "debt": d, "collateral": c,
+                                                                     "amount": "all" if requested == MAX else self.whole(d, requested)}}},
                  expected, lambda: self.proto.vault.liquidate(who, sub, md.token, mc.token, requested, 0, {"from": liq}), apply)
 
     def rule_settle_bad_debt(self, st_user, st_sub):
@@ -544,7 +554,7 @@ class LiquidationRules(CoreRules):
             expected = "AccountHasCollateral"
         else:
             expected = "ok"
-        self.act({"action": {"account": "rando", "settle_bad_debt": f"{who_name(who)}/{sub}"}}, expected,
+        self.act({"action": {"account": who_name(self.liquidator), "settle_bad_debt": {"account": who_name(who), "position": sub}}}, expected,
                  lambda: self.proto.vault.settleBadDebt(who, sub, {"from": self.liquidator}),
                  lambda tx, t: self.settle_model(key, t, tx))
 
@@ -590,3 +600,26 @@ class LiquidationRules(CoreRules):
         for who, sub in self.all_accounts():
             key = (str(who), sub)
             assert not (self.has_debt(key, books) and not self.has_deposit(key, books)), f"I13 orphan debt {key}"
+
+
+class DonationRules:
+    """A direct ERC-20 transfer of any listed token to the vault (a "donation"): no deposit, nothing credited.
+    Mixed into a machine; the exact model parity after the step is the I17 check (the model does nothing)."""
+
+    st_donation = st.sampled_from([1, 10**3, 10**6, 10**18])
+
+    def rule_donate(self, st_user, st_market="st_market", st_donation="st_donation"):
+        STEPS[self.NAME] = STEPS.get(self.NAME, 0) + 1
+        who = self.users[st_user % len(self.users)]
+        sym = self._sym(st_market)
+        mm = self.m[sym]
+        # Users hold 1e9 whole tokens: 1e17 units of an 8-decimal token, 1e15 of a 6-decimal one, less than the
+        # largest donation, whose transfer then reverted (ERC20InsufficientBalance) on any chain.
+        amount = min(st_donation, mm.token.balanceOf(who))
+        if not amount:
+            return
+        mm.token.transfer(self.proto.vault, amount, {"from": who})
+        # Give the donor back what it gave away: the model treats wallets as never running dry, and a donor left
+        # with nothing made a later deposit revert (ERC20InsufficientBalance) where the model expected success.
+        self.proto.fund(sym, who, amount)
+        self.log.append({"action": {"account": who_name(who), "donate": {sym: self.whole(sym, amount)}}})
