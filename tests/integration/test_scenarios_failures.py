@@ -144,6 +144,68 @@ def test_the_command_line_reports_chain_failures_without_a_traceback(tmp_path):
     assert proc.stderr.startswith("error: no node answers at")
 
 
+@pytest.fixture(scope="module")
+def shanghai_build(tmp_path_factory) -> Path:
+    """build/contracts with SimBatcher — the first contract a replay deploys — recompiled for evm_version
+    shanghai by the project's own compiler: its bytecode uses PUSH0, which istanbul does not have."""
+    import json
+    import shutil
+
+    import solcx
+
+    from marginlab.chain import find_build_dir
+
+    folder = tmp_path_factory.mktemp("shanghai") / "contracts"
+    shutil.copytree(find_build_dir(), folder)
+    source = "contracts/sim/SimBatcher.sol"
+    standard = {"language": "Solidity", "sources": {source: {"urls": [str(ROOT / source)]}},
+                "settings": {"evmVersion": "shanghai", "optimizer": {"enabled": True, "runs": 200},
+                             "remappings": ["@openzeppelin/=node_modules/@openzeppelin/",
+                                            "@chainlink/=node_modules/@chainlink/"],
+                             "outputSelection": {source: {"SimBatcher": ["evm.bytecode"]}}}}
+    out = solcx.compile_standard(standard, allow_paths=[str(ROOT)], base_path=str(ROOT), solc_version="0.8.24")
+    bytecode = out["contracts"][source]["SimBatcher"]["evm"]["bytecode"]
+    artifact = json.loads((folder / "SimBatcher.json").read_text())
+    # PUSH0 throughout the shanghai code; at most a stray one in the istanbul build, where a 0x5f byte of the
+    # metadata trailer disassembles as PUSH0 but never runs.
+    assert bytecode["opcodes"].split().count("PUSH0") >= 50
+    assert artifact["opcodes"].split().count("PUSH0") <= 2
+    artifact["bytecode"], artifact["compiler"]["evm_version"] = bytecode["object"], "shanghai"
+    (folder / "SimBatcher.json").write_text(json.dumps(artifact))
+    return folder
+
+
+@pytest.mark.parametrize("node", ["ganache", "anvil-istanbul"])
+def test_contracts_compiled_for_a_newer_evm_than_the_node_fail_with_the_artifact_and_the_fix(
+        node, shanghai_build, scenario, tmp_path, capsys, monkeypatch):
+    """Ganache runs istanbul here (backends.node_command); Anvil is started with --hardfork istanbul."""
+    monkeypatch.setenv("MARGINLAB_BUILD_DIR", str(shanghai_build))
+    out = tmp_path / "o"
+    if node == "ganache":
+        code = run(scenario(), "--chain", "ganache", "--out", str(out))
+    else:
+        port = free_port()
+        proc = subprocess.Popen([find_binary("anvil"), "--port", str(port), "--hardfork", "istanbul",
+                                 "--block-base-fee-per-gas", "0", "--silent"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            _wait_for(f"http://127.0.0.1:{port}")
+            code = run(scenario(), "--rpc-url", f"http://127.0.0.1:{port}", "--out", str(out))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "Traceback" not in err
+    first, second = err.splitlines()[:2]
+    assert first.startswith(f"error: {shanghai_build / 'SimBatcher.json'}: compiler.evm_version: SimBatcher was "
+                            f"compiled for 'shanghai' and hit an invalid opcode deploying on ")
+    assert "set compiler.evm_version: istanbul in brownie-config.yaml and run `make compile`" in first
+    assert second == f"the timeline up to the failure is in {out}/ (0 of 0 steps)"
+    import json
+    assert json.loads((out / "timeline.json").read_text())["status"] == "chain-error"
+
+
 def _wait_for(url: str) -> None:
     import time
 
