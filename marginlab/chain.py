@@ -1,9 +1,23 @@
 """A local dev chain seen through web3.py: start or connect, sign and send transactions, decode reverts.
 
-One transaction at a time, signed locally with a deterministic key per actor; the simulator keeps every
-signer's nonce itself and checks after each receipt that the node agrees (Ganache 7.9.2 was seen mining two
-transactions with one nonce). Gas is estimated and padded; the gas price is 0 (both dev chains allow it with a
-zero base fee), so actors need no ether.
+Transactions are signed locally with a deterministic key per actor; the simulator keeps every signer's nonce
+itself and checks after each receipt that the node agrees (Ganache 7.9.2 was seen mining two transactions with
+one nonce). Gas is estimated and padded; the gas price is 0 (both dev chains allow it with a zero base fee), so
+actors need no ether.
+
+Two mining modes (:data:`MINING_MODES`):
+
+- ``auto`` (default): the node mines every transaction in its own block as it arrives; each send waits for its
+  receipt.
+- ``per-step``: automine is off. Transactions the engine does not need an answer for at once are *submitted*
+  (:meth:`Chain.submit`): sent without waiting, in order. Before anything reads the chain (a call, a gas
+  estimate, a timestamp) and at the end of each step, :meth:`Chain.flush` mines one block with ``evm_mine`` and
+  fetches every receipt and nonce in one batched JSON-RPC request, checks that the block holds the transactions
+  in the order they were sent, and resolves them: statuses, decoded revert reasons (read from the transaction's
+  trace at its position in the block), events. A sending order the node will keep: Anvil runs with
+  ``--order fifo``; Ganache's miner orders pending transactions by gas price alone (ties in no set order), so
+  each submitted transaction bids one wei less than the one before it (``ORDER_PRICE_TOP`` − position) and its
+  sender is given ether for that with ``evm_setAccountBalance`` (ether appears nowhere in a timeline).
 """
 from __future__ import annotations
 
@@ -11,7 +25,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Literal, TypeVar
 
 import requests
 from eth_abi import decode as abi_decode
@@ -20,6 +34,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
+from web3._utils.method_formatters import receipt_formatter
+from web3._utils.request import make_post_request
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
 
@@ -27,6 +43,20 @@ from .backends import DEV_CHAIN_IDS, NodeProcess, start_node
 from .errors import ChainDied, ChainError
 
 REQUEST_TIMEOUT_S = 20.0
+MINING_MODES = ("auto", "per-step")
+MiningMode = Literal["auto", "per-step"]
+# per-step mining on Ganache: gas price of the first submitted transaction of a block; each later one bids 1 wei
+# less, so Ganache's price-ordered miner keeps the sending order. A block holds at most ~1,400 transactions
+# (30M gas / 21k), far fewer than this, so every bid stays positive.
+ORDER_PRICE_TOP = 10**6
+# Ether given to a Ganache sender before its first bid: 30M gas x 1e6 wei = 3e13 wei at most per transaction.
+ORDER_FUNDS = 10**24
+# per-step mining: a submitted transaction that reuses a learnt gas limit gets at least this much more. A learnt
+# limit that falls short is re-estimated and sent again in auto mining; in a block that already ran later
+# transactions after it, that cannot be undone, so the limit must not fall short: this is more than the costliest
+# vault operation measured (liquidating an 8-asset sub-account: ~490k, bench/gas.json). Gas is free (price 0,
+# or Ganache's ordering bids paid from ORDER_FUNDS); the price is block room (~50 such calls per 30M block).
+PER_STEP_GAS_HEADROOM = 500_000
 GAS_HEADROOM_NUM, GAS_HEADROOM_DEN = 12, 10  # estimate + 20 %
 # ... but at least this much more: an estimate is taken at the latest block's timestamp, and on a node whose
 # clock ticks (one we only connected to) the transaction can mine a second later and accrue interest first,
@@ -53,6 +83,7 @@ class ChainOptions:
     allow_remote: bool = False
     request_timeout: float = REQUEST_TIMEOUT_S
     port: int | None = None
+    mining: MiningMode = "auto"
 
 
 class _OutOfGas(Exception):
@@ -224,19 +255,36 @@ def revert_data(exc: BaseException) -> bytes | None:
 # --------------------------------------------------------------------------------------------------- provider
 
 class CountingProvider(Web3.HTTPProvider):  # type: ignore[misc,name-defined]
-    """HTTP provider that counts JSON-RPC requests per method (the benchmark reports RPCs per step)."""
+    """HTTP provider that counts JSON-RPC calls per method and HTTP round trips (the benchmark reports both per
+    step); :meth:`batch` sends several calls in one JSON-RPC batch request (one round trip)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.counts: dict[str, int] = {}
+        self.round_trips = 0
 
     @property
     def total(self) -> int:
+        """JSON-RPC calls, a batch counting once per call in it."""
         return sum(self.counts.values())
 
     def make_request(self, method: Any, params: Any) -> Any:
         self.counts[str(method)] = self.counts.get(str(method), 0) + 1
+        self.round_trips += 1
         return super().make_request(method, params)
+
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        """The responses, in the order of ``calls`` (each ``{"result": ...}`` or ``{"error": ...}``)."""
+        payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+        for method, _ in calls:
+            self.counts[method] = self.counts.get(method, 0) + 1
+        self.round_trips += 1
+        raw = make_post_request(self.endpoint_uri, json.dumps(payload).encode(), **self.get_request_kwargs())
+        answers = json.loads(raw)
+        if not isinstance(answers, list):  # a node that refuses batches answers with one error object
+            raise ChainError(f"the node refused a JSON-RPC batch request: {answers}")
+        by_id = {a.get("id"): a for a in answers}
+        return [by_id.get(i, {"error": "no answer"}) for i in range(len(calls))]
 
 
 # --------------------------------------------------------------------------------------------------- signers
@@ -257,6 +305,32 @@ def signer_key(role: str, name: str) -> bytes:
     return keccak(text=f"marginlab:{role}:{name}")
 
 
+@dataclass
+class PendingTx:
+    """A transaction sent (or about to be) whose outcome is known once it is mined: then exactly one of
+    ``receipt`` and ``error`` is set and ``on_done(self)`` runs."""
+    label: str
+    signer: Signer
+    to: str | None
+    data: str
+    gas: int
+    gas_key: tuple[str, str] | None = None
+    hinted: bool = False  # the gas limit is a learnt one (out of gas → re-estimate and send again)
+    on_done: Callable[[PendingTx], None] | None = None
+    blocking: bool = False  # a caller waits for it (send/transact): flush leaves its error to that caller
+    fixed: bool = False  # the caller gave the gas limit
+    tx: dict[str, Any] = field(default_factory=dict)
+    tx_hash: str = ""
+    receipt: dict[str, Any] | None = None
+    error: TxReverted | None = None
+
+    def result(self) -> dict[str, Any]:
+        if self.error is not None:
+            raise self.error
+        assert self.receipt is not None, "not mined yet"
+        return self.receipt
+
+
 # --------------------------------------------------------------------------------------------------- chain
 
 @dataclass
@@ -271,7 +345,14 @@ class Chain:
     tx_count: int = 0
     gas_price: int = 0
     remote: bool = False  # connected by URL: another process may also be using this chain
+    mining: MiningMode = "auto"
+    request_timeout: float = REQUEST_TIMEOUT_S
+    block_gas_limit: int = 30_000_000
     _signers: dict[str, Signer] = field(default_factory=dict)
+    _pending: list[PendingTx] = field(default_factory=list)  # per-step mining: sent, not yet mined, in order
+    _pending_gas: int = 0
+    _pending_time: int | None = None  # per-step mining: the timestamp the next block must have
+    _funded: set[str] = field(default_factory=set)  # Ganache senders given ether for their ordering bids
     _gas_hint: dict[tuple[str, str], int] = field(default_factory=dict)
     _out_types: dict[tuple[str, str], Any] = field(default_factory=dict)
     _calldata: dict[Any, str] = field(default_factory=dict)
@@ -295,7 +376,7 @@ class Chain:
         # web3's default middleware asks the node for eth_chainId before every call and estimate (validation)
         # and resolves names; every request we send is fully formed, so each call is exactly one RPC.
         w3.middleware_onion.clear()
-        chain = cls(w3, url, backend, decoder, node)
+        chain = cls(w3, url, backend, decoder, node, request_timeout=options.request_timeout)
         try:
             chain_id = chain.rpc(lambda: w3.eth.chain_id)
         except ChainDied as exc:
@@ -308,7 +389,9 @@ class Chain:
             chain.close()
             raise ChainError(f"chain id {chain_id} at {url} is not a local dev chain (1337, 31337); refusing to "
                              f"send transactions. Pass --allow-remote-chain if this really is a throwaway chain")
-        base_fee = chain.rpc(lambda: w3.eth.get_block("latest")).get("baseFeePerGas", 0) or 0
+        latest = chain.rpc(lambda: w3.eth.get_block("latest"))
+        chain.block_gas_limit = int(latest["gasLimit"])
+        base_fee = latest.get("baseFeePerGas", 0) or 0
         if base_fee:
             chain.close()
             raise ChainError(f"the chain at {url} has a base fee of {base_fee} wei; the simulator sends "
@@ -320,6 +403,13 @@ class Chain:
             version = str(chain.rpc(lambda: w3.client_version)).lower()
             chain.backend = "anvil" if "anvil" in version else "ganache"
             chain.remote = True
+        if options.mining not in MINING_MODES:
+            chain.close()
+            raise ChainError(f"unknown mining mode {options.mining!r}: use one of {', '.join(MINING_MODES)}")
+        if options.mining == "per-step":
+            chain._raw("miner_stop" if chain.backend == "ganache" else "evm_setAutomine",
+                       [] if chain.backend == "ganache" else [False])
+            chain.mining = "per-step"
         return chain
 
     def close(self) -> None:
@@ -350,9 +440,21 @@ class Chain:
         key = f"{role}:{name}"
         if key not in self._signers:
             account = Account.from_key(signer_key(role, name))
-            nonce = self.rpc(lambda: self.w3.eth.get_transaction_count(account.address))
+            if self._bids():
+                # Ether for its ordering bids now, with the nonce read: Ganache mines an (empty) block to set a
+                # balance, which here is set-up time, not in the middle of a step.
+                nonce_hex, _ = self._batch([("eth_getTransactionCount", [account.address, "latest"]),
+                                            ("evm_setAccountBalance", [account.address, hex(ORDER_FUNDS)])])
+                nonce = int(nonce_hex, 16)
+                self._funded.add(account.address)
+            else:
+                nonce = self.rpc(lambda: self.w3.eth.get_transaction_count(account.address))
             self._signers[key] = Signer(name, account, nonce)
         return self._signers[key]
+
+    def _bids(self) -> bool:
+        """Per-step mining on Ganache: submitted transactions bid descending gas prices to keep their order."""
+        return self.mining == "per-step" and self.backend == "ganache"
 
     # ---- contracts
     def contract(self, address: str, abi: list[dict[str, Any]]) -> Contract:
@@ -378,6 +480,7 @@ class Chain:
         return self.contract(address, artifacts.abi(name))
 
     def call(self, contract: Contract, fn: str, *args: Any) -> Any:
+        self.flush()  # per-step mining: a read sees every transaction sent before it
         try:
             return self.rpc(lambda: getattr(contract.functions, fn)(*args).call())
         except (ContractLogicError, ContractCustomError, ContractPanicError, ValueError) as exc:
@@ -396,6 +499,7 @@ class Chain:
             selector = keccak(text=f"{fn}({','.join(ins)})")[:4]
             self._out_types[key] = ([_abi_type(o) for o in abi.get("outputs", [])], ins, selector)
         types, ins, selector = self._out_types[key]
+        self.flush()
         memo_key = (key, _frozen(args))
         data = self._calldata.get(memo_key)
         if data is None:  # the same read (all sub-accounts) repeats every step: encode it once
@@ -419,12 +523,48 @@ class Chain:
         no estimate; ``learn_gas=False``: estimate every time (batches whose gas depends on their length)."""
         data = getattr(contract.functions, fn)(*args)._encode_transaction_data()
         if gas is not None:
-            try:
-                return self._send_signed(signer, contract.address, data, min(gas, GAS_CAP), fn)
-            except _OutOfGas as exc:
-                raise TxReverted(f"out of gas at the given limit {gas}: {exc}") from None
+            return self._send_fixed(signer, contract.address, data, min(gas, GAS_CAP), fn)
         return self.send(signer, contract.address, data, label=fn,
                          gas_key=(contract.address, fn) if learn_gas else None)
+
+    def _send_fixed(self, signer: Signer, to: str, data: str, gas: int, label: str) -> dict[str, Any]:
+        if self.mining == "per-step":
+            pending = self._enqueue(signer, to, data, label, None, fixed_gas=gas, blocking=True)
+            self.flush()
+            return pending.result()
+        try:
+            return self._send_signed(signer, to, data, gas, label)
+        except _OutOfGas as exc:
+            raise TxReverted(f"out of gas at the given limit {gas}: {exc}") from None
+
+    def submit(self, signer: Signer, contract: Contract, fn: str, *args: Any,
+               on_done: Callable[[PendingTx], None] | None = None) -> PendingTx:
+        """Send ``contract.fn(*args)`` (gas learnt per function) without waiting where the mining mode allows.
+
+        ``on_done(pending)`` runs once the outcome is known — at once in ``auto`` mining, at the next
+        :meth:`flush` in ``per-step`` — with ``pending.receipt`` or ``pending.error`` (a :class:`TxReverted`,
+        decoded as :meth:`transact` would) set. Without ``on_done`` a revert raises :class:`TxReverted` from
+        wherever the outcome becomes known (this call, or the read or flush that mines it)."""
+        data = getattr(contract.functions, fn)(*args)._encode_transaction_data()
+        return self.submit_data(signer, contract.address, data, fn, (contract.address, fn), on_done)
+
+    def submit_data(self, signer: Signer, to: str, data: str, label: str, gas_key: tuple[str, str] | None = None,
+                    on_done: Callable[[PendingTx], None] | None = None) -> PendingTx:
+        """:meth:`submit` for encoded calldata."""
+        if self.mining == "auto":
+            pending = PendingTx(label, signer, to, data, 0, gas_key, on_done=on_done)
+            try:
+                pending.receipt = self.send(signer, to, data, label, gas_key)
+            except TxReverted as exc:
+                pending.error = exc
+            self._finish([pending])
+            return pending
+        try:
+            pending = self._enqueue(signer, to, data, label, gas_key, on_done=on_done)
+        except TxReverted as exc:  # the gas estimate reverted: nothing was sent, as in auto mining
+            pending = PendingTx(label, signer, to, data, 0, gas_key, on_done=on_done, error=exc)
+            self._finish([pending])
+        return pending
 
     def send(self, signer: Signer, to: str | None, data: str, label: str,
              gas_key: tuple[str, str] | None = None) -> dict[str, Any]:
@@ -435,7 +575,13 @@ class Chain:
         estimate it (0.4 s each, measured), which dominated replay time. A reused limit that turns out too low
         (out of gas) is dropped and the transaction re-estimated and sent again, so a learnt limit can cost a
         retry but never a wrong result.
+
+        In per-step mining the transaction is mined at once, in one block after whatever was submitted before it.
         """
+        if self.mining == "per-step":
+            pending = self._enqueue(signer, to, data, label, gas_key, blocking=True)
+            self.flush()
+            return pending.result()
         hint = self._gas_hint.get(gas_key) if gas_key is not None else None
         if hint is None:
             estimate = self._estimate(signer, to, data, label)
@@ -453,6 +599,7 @@ class Chain:
             return self.send(signer, to, data, label, gas_key)
 
     def _estimate(self, signer: Signer, to: str | None, data: str, label: str) -> int:
+        self.flush()  # per-step mining: estimate on the state every transaction sent so far leaves
         tx: dict[str, Any] = {"from": signer.address, "data": data, "value": 0, "gasPrice": self.gas_price}
         if to is not None:
             tx["to"] = to
@@ -493,7 +640,7 @@ class Chain:
                                  else f"failed on chain: {_short(exc)}") from None
             raise ChainError(f"{label}: the node refused the transaction from {signer.name} with nonce "
                              f"{signer.nonce}: {_short(exc)}") from None
-        receipt = self.rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=REQUEST_TIMEOUT_S,
+        receipt = self.rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.request_timeout,
                                                                             poll_latency=0.01))
         if bytes(receipt["transactionHash"]) != expected_hash:
             raise ChainError(f"{label}: the receipt is for another transaction than the one sent")
@@ -511,10 +658,20 @@ class Chain:
             raise TxReverted(self._replay_reason(tx, signer, to))
         return dict(receipt)
 
+    @property
+    def chain_id(self) -> int:
+        """The node's chain id (read once)."""
+        return self._chain_id()
+
     def _chain_id(self) -> int:
         if not hasattr(self, "_cached_chain_id"):
             self._cached_chain_id = int(self.w3.eth.chain_id)
         return self._cached_chain_id
+
+    @property
+    def chain_id(self) -> int:
+        """The node's chain id (read once, when the chain is opened)."""
+        return self._chain_id()
 
     def _replay_reason(self, tx: dict[str, Any], signer: Signer, to: str | None) -> str:
         """A mined transaction failed after a successful estimate: re-run it as a call to read the reason."""
@@ -528,8 +685,159 @@ class Chain:
             return self.decoder.decode(data) if data is not None else _short(exc)
         return "reverted on chain (out of gas?)"
 
+    # ---- per-step mining
+    def _enqueue(self, signer: Signer, to: str | None, data: str, label: str, gas_key: tuple[str, str] | None,
+                 *, fixed_gas: int | None = None, blocking: bool = False,
+                 on_done: Callable[[PendingTx], None] | None = None) -> PendingTx:
+        """Sign and send one transaction without mining it; raises :class:`TxReverted` if its gas estimate
+        reverts (then nothing was sent)."""
+        hint = self._gas_hint.get(gas_key) if gas_key is not None and fixed_gas is None else None
+        if fixed_gas is not None:
+            gas = fixed_gas
+        elif hint is not None:
+            gas = padded_gas(hint) if blocking else min(max(padded_gas(hint), hint + PER_STEP_GAS_HEADROOM), GAS_CAP)
+        else:
+            estimate = self._estimate(signer, to, data, label)  # flushes: it sees every earlier transaction
+            if gas_key is not None:
+                self._gas_hint[gas_key] = max(estimate, self._gas_hint.get(gas_key, 0))
+            gas = padded_gas(estimate)
+        if self._pending_gas + gas > self.block_gas_limit:
+            self.flush()  # the miner must take every pending transaction into one block, or it could reorder
+        pending = PendingTx(label, signer, to, data, gas, gas_key, hinted=hint is not None, on_done=on_done,
+                            blocking=blocking, fixed=fixed_gas is not None)
+        # Ganache orders by price: a blocking send is mined last (it triggers the flush), so it may bid 0.
+        price = ORDER_PRICE_TOP - len(self._pending) if self._bids() and not blocking else 0
+        self._send_pending(pending, price)
+        return pending
+
+    def _send_pending(self, pending: PendingTx, price: int) -> None:
+        signer = pending.signer
+        if price and signer.address not in self._funded:
+            self._raw("evm_setAccountBalance", [signer.address, hex(ORDER_FUNDS)])
+            self._funded.add(signer.address)
+        tx: dict[str, Any] = {"data": pending.data, "value": 0, "gasPrice": price, "gas": pending.gas,
+                              "nonce": signer.nonce, "chainId": self._chain_id()}
+        if pending.to is not None:
+            tx["to"] = pending.to
+        raw = signer.account.sign_transaction(tx).raw_transaction
+        try:
+            tx_hash = self.rpc(lambda: self.w3.eth.send_raw_transaction(raw))
+        except ValueError as exc:
+            raise ChainError(f"{pending.label}: the node refused the transaction from {signer.name} with nonce "
+                             f"{signer.nonce}: {_short(exc)}") from None
+        if bytes(tx_hash) != keccak(raw):
+            raise ChainError(f"{pending.label}: the node answered with another transaction hash than the one sent")
+        pending.tx, pending.tx_hash = tx, "0x" + keccak(raw).hex()
+        signer.nonce += 1
+        self._pending.append(pending)
+        self._pending_gas += pending.gas
+
+    def flush(self) -> None:
+        """Per-step mining: mine everything sent since the last flush (and a pending time change) into one block,
+        check it, and resolve every transaction in sending order (``on_done``; the first revert nobody handles
+        is raised). No-op in auto mining or with nothing pending."""
+        if self.mining != "per-step" or (not self._pending and self._pending_time is None):
+            return
+        batch, self._pending, self._pending_gas = self._pending, [], 0
+        target, self._pending_time = self._pending_time, None
+        receipts, block = self._mine(batch)
+        self._check_mined(batch, receipts, block, target)
+        for i, (pending, raw) in enumerate(zip(batch, receipts)):
+            self._resolve(pending, raw, last=i == len(batch) - 1)
+        self._finish(batch)
+
+    def _mine(self, batch: list[PendingTx]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """``evm_mine``, then every receipt, the senders' nonces and the block in one batch request; mines again
+        if the node left some pending (it should not: the batch fits the block's gas limit)."""
+        receipts: list[dict[str, Any] | None] = [None] * len(batch)
+        senders = sorted({p.signer.address for p in batch})
+        for _ in range(len(batch) + 1):
+            self._raw("evm_mine", [])
+            missing = [i for i, r in enumerate(receipts) if r is None]
+            calls = [("eth_getTransactionReceipt", [batch[i].tx_hash]) for i in missing]
+            calls += [("eth_getTransactionCount", [a, "latest"]) for a in senders]
+            calls.append(("eth_getBlockByNumber", ["latest", False]))
+            answers = self._batch(calls)
+            for i, answer in zip(missing, answers):
+                receipts[i] = answer
+            if all(r is not None for r in receipts):
+                counts = answers[len(missing):len(missing) + len(senders)]
+                for address, count in zip(senders, counts):
+                    signer = next(p.signer for p in batch if p.signer.address == address)
+                    if int(count, 16) != signer.nonce:
+                        raise ChainError(f"nonce mismatch for {signer.name}: sent up to nonce {signer.nonce - 1}, "
+                                         f"the node reports {int(count, 16)} transactions; the node mined a "
+                                         f"duplicate or lost one — replay on a fresh node")
+                return [r for r in receipts if r is not None], answers[-1]
+        raise ChainError(f"evm_mine left {sum(r is None for r in receipts)} of {len(batch)} transactions unmined")
+
+    def _check_mined(self, batch: list[PendingTx], receipts: list[dict[str, Any]], block: dict[str, Any],
+                     target: int | None) -> None:
+        """Same transactions, mined in the order sent; the block at the pending timestamp."""
+        position = (-1, -1)
+        for pending, receipt in zip(batch, receipts):
+            if str(receipt["transactionHash"]).lower() != pending.tx_hash:
+                raise ChainError(f"{pending.label}: the receipt is for another transaction than the one sent")
+            here = (int(receipt["blockNumber"], 16), int(receipt["transactionIndex"], 16))
+            if here <= position:
+                raise ChainError(f"{pending.label}: the node mined the step's transactions in another order than "
+                                 f"they were sent; replay with --mining auto")
+            position = here
+        now = int(block["timestamp"], 16)
+        if target is not None and now != target and not (self.remote and now > target):
+            raise ChainError(f"advancing time reached {now}, expected {target}")
+        self.last_block = int(block["number"], 16)
+        self.tx_count += len(batch)
+
+    def _resolve(self, pending: PendingTx, raw: dict[str, Any], last: bool) -> None:
+        receipt = dict(receipt_formatter(raw))
+        if receipt["status"] == 1:
+            pending.receipt = receipt
+            return
+        if int(receipt["gasUsed"]) < pending.gas:
+            pending.error = TxReverted(self._trace_reason(pending))
+        elif not pending.hinted:
+            how = "given" if pending.fixed else "estimated"
+            pending.error = TxReverted(f"out of gas at the {how} limit {pending.gas}: used all {pending.gas} gas")
+        elif last:  # a learnt limit too low, and nothing after it in the block: send again, as auto mining does
+            assert pending.gas_key is not None
+            self._gas_hint.pop(pending.gas_key, None)
+            try:
+                again = self._enqueue(pending.signer, pending.to, pending.data, pending.label, pending.gas_key,
+                                      blocking=True)
+                self.flush()
+                pending.receipt, pending.error = again.receipt, again.error
+            except TxReverted as exc:
+                pending.error = exc
+        else:
+            raise ChainError(f"{pending.label}: out of gas at the learnt limit {pending.gas}, and later "
+                             f"transactions of the same block already ran after it; replay with --mining auto")
+
+    def _trace_reason(self, pending: PendingTx) -> str:
+        """The revert data of a mined transaction, read from its trace (at its own position in the block)."""
+        options = {"disableStorage": True, "disableStack": True, "disableMemory": True} \
+            if self.backend == "anvil" else {"disableStorage": True}
+        data = _trace_revert_data(self._raw("debug_traceTransaction", [pending.tx_hash, options]) or {})
+        return self.decoder.decode(data) if data is not None else "reverted on chain (out of gas?)"
+
+    def _finish(self, batch: list[PendingTx]) -> None:
+        for pending in batch:
+            if pending.on_done is not None:
+                pending.on_done(pending)
+            elif pending.error is not None and not pending.blocking:
+                raise pending.error
+
+    def _batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        provider = self.w3.provider
+        answers = self.rpc(lambda: provider.batch(calls))  # type: ignore[attr-defined]
+        for (method, _), answer in zip(calls, answers):
+            if "error" in answer:
+                raise ChainError(f"{method} failed: {answer['error']}")
+        return [a.get("result") for a in answers]
+
     # ---- time
     def latest_timestamp(self) -> int:
+        self.flush()
         return int(self.rpc(lambda: self.w3.eth.get_block("latest"))["timestamp"])
 
     def advance(self, seconds: int) -> None:
@@ -539,10 +847,12 @@ class Chain:
         target = self.latest_timestamp() + seconds
         if self.backend == "ganache":
             self._raw("evm_increaseTime", [seconds])
-            self._raw("evm_mine", [])
         else:
             self._raw("evm_setNextBlockTimestamp", [target])
-            self._raw("evm_mine", [])
+        if self.mining == "per-step":  # the step's block (mined by the next flush) carries the new time
+            self._pending_time = target
+            return
+        self._raw("evm_mine", [])
         block = self.rpc(lambda: self.w3.eth.get_block("latest"))
         now = int(block["timestamp"])
         # Our own nodes have pinned clocks; a node we merely connected to may tick on its own.
@@ -555,6 +865,22 @@ class Chain:
         if "error" in response:
             raise ChainError(f"{method} failed: {response['error']}")
         return response.get("result")
+
+
+def _trace_revert_data(trace: dict[str, Any]) -> bytes | None:
+    """Revert data from ``debug_traceTransaction``: Anvil's ``returnValue``; Ganache leaves that empty, so the
+    memory the final REVERT returns (its stack holds offset and length; memory is a list of 32-byte words)."""
+    value = trace.get("returnValue")
+    if isinstance(value, str) and value.startswith("0x"):
+        return bytes.fromhex(value[2:])
+    logs = trace.get("structLogs") or []
+    if not logs or logs[-1].get("op") != "REVERT":
+        return None
+    stack, memory = logs[-1].get("stack") or [], logs[-1].get("memory") or []
+    if len(stack) < 2:
+        return None
+    offset, length = int(stack[-1], 16), int(stack[-2], 16)
+    return bytes.fromhex("".join(w[2:] if w.startswith("0x") else w for w in memory))[offset:offset + length]
 
 
 def _frozen(value: Any) -> Any:
