@@ -51,12 +51,15 @@ MiningMode = Literal["auto", "per-step"]
 ORDER_PRICE_TOP = 10**6
 # Ether given to a Ganache sender before its first bid: 30M gas x 1e6 wei = 3e13 wei at most per transaction.
 ORDER_FUNDS = 10**24
-# per-step mining: a submitted transaction that reuses a learnt gas limit gets at least this much more. A learnt
-# limit that falls short is re-estimated and sent again in auto mining; in a block that already ran later
-# transactions after it, that cannot be undone, so the limit must not fall short: this is more than the costliest
-# vault operation measured (liquidating an 8-asset sub-account: ~490k, bench/gas.json). Gas is free (price 0,
-# or Ganache's ordering bids paid from ORDER_FUNDS); the price is block room (~50 such calls per 30M block).
-PER_STEP_GAS_HEADROOM = 500_000
+# per-step mining: a submitted transaction that reuses a learnt gas limit (the largest estimate seen for that
+# function) may use up to twice it plus this. In auto mining a learnt limit that falls short is re-estimated and
+# sent again; in a block that already ran later transactions after it that cannot be undone (the flush then
+# stops with an error that says so; snapshots to roll back cost Anvil ~0.3 MB each, kept until reverted), so
+# the limit must not fall short: the spread between one function's cheapest and costliest calls in
+# bench/gas.json is below 2.5x (a transfer: 66k into an existing balance, 165k into a new one; liquidation: 2
+# to 8 assets, ~200k to ~490k). Gas is free (price 0, or Ganache's ordering bids paid from ORDER_FUNDS); the
+# cost is block room: ~75 borrows per 30M block.
+PER_STEP_GAS_HEADROOM = 100_000
 GAS_HEADROOM_NUM, GAS_HEADROOM_DEN = 12, 10  # estimate + 20 %
 # ... but at least this much more: an estimate is taken at the latest block's timestamp, and on a node whose
 # clock ticks (one we only connected to) the transaction can mine a second later and accrue interest first,
@@ -695,7 +698,8 @@ class Chain:
         if fixed_gas is not None:
             gas = fixed_gas
         elif hint is not None:
-            gas = padded_gas(hint) if blocking else min(max(padded_gas(hint), hint + PER_STEP_GAS_HEADROOM), GAS_CAP)
+            gas = padded_gas(hint) if blocking else min(max(padded_gas(hint), 2 * hint + PER_STEP_GAS_HEADROOM),
+                                                        GAS_CAP)
         else:
             estimate = self._estimate(signer, to, data, label)  # flushes: it sees every earlier transaction
             if gas_key is not None:
