@@ -18,7 +18,7 @@ from typing import Any, Callable
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from .chain import Artifacts, Chain, Signer, TxReverted
+from .chain import Artifacts, Chain, PendingTx, Signer, TxReverted
 from .deployment import market_params
 from .errors import ChainError, ReplayRevert
 from .keeper import KeeperState, Liquidate, LiquidationKeeper, MarketView, SettleBadDebt, SubAccountView
@@ -294,6 +294,7 @@ class Replay:
         for action in step.actions:
             self._action(step.index, action)
         self._run_keeper(step.index)
+        self.chain.flush()  # per-step mining: the step's block is mined (no-op when the keeper's read did it)
         self.timeline.steps.append(self._record(step.index, step.source, step.label, self._step_actions))
 
     def _push_price(self, sym: str) -> None:
@@ -315,9 +316,30 @@ class Replay:
         pending, self._pending_answers = self._pending_answers, {}
         data = proto.batcher.functions.setAnswers([proto.feeds[s].address for s in pending],
                                                   list(pending.values()))._encode_transaction_data()
-        # Gas depends on the number of feeds only: learnt per count, like any other function.
-        self.chain.send(self._signer(DEPLOYER), proto.batcher.address, data, "setAnswers",
-                        gas_key=(proto.batcher.address, f"setAnswers/{len(pending)}"))
+        # Gas depends on the number of feeds only: learnt per count, like any other function. Nothing reads its
+        # receipt: in per-step mining it joins the step's block; a revert is raised when that is mined.
+        self.chain.submit_data(self._signer(DEPLOYER), proto.batcher.address, data, "setAnswers",
+                               gas_key=(proto.batcher.address, f"setAnswers/{len(pending)}"))
+
+    def _submit_action(self, step: int, act: PlannedAction, signer: Signer, label: str, contract: Contract,
+                       fn: str, args: tuple[Any, ...]) -> None:
+        """Send one call of an action. Its record takes its place in the step's list now and is filled in when
+        the outcome is known (at once in auto mining, when the step's block is mined in per-step mining): a
+        revert is recorded if the scenario expects one, otherwise it ends the replay (:class:`ReplayRevert`)."""
+        slot = len(self._step_actions)
+        self._step_actions.append(ActionRecord(step, act.account, label, True, act.source, None, act.expect_revert))
+
+        def done(pending: PendingTx) -> None:
+            if pending.error is not None:
+                if act.expect_revert is None:
+                    raise ReplayRevert(step, act.account, label, pending.error.reason)
+                self._step_actions[slot] = ActionRecord(step, act.account, label, False, act.source,
+                                                        pending.error.reason, act.expect_revert)
+                return
+            assert pending.receipt is not None
+            self._collect_events(step, pending.receipt)
+
+        self.chain.submit(signer, contract, fn, *args, on_done=done)
 
     def _set_fault(self, sym: str, fault: str) -> None:
         proto = self._proto()
@@ -347,17 +369,7 @@ class Replay:
         for call in self._action_calls(step, act, signer):
             if call.fund is not None:
                 self._fund_call(signer, call)
-            try:
-                receipt = self.chain.transact(signer, call.contract, call.fn, *call.args)
-            except TxReverted as exc:
-                if act.expect_revert is not None:
-                    self._step_actions.append(ActionRecord(step, act.account, call.label, False, act.source,
-                                                           exc.reason, act.expect_revert))
-                    continue
-                raise ReplayRevert(step, act.account, call.label, exc.reason) from None
-            self._step_actions.append(ActionRecord(step, act.account, call.label, True, act.source, None,
-                                                   act.expect_revert))
-            self._collect_events(step, receipt)
+            self._submit_action(step, act, signer, call.label, call.contract, call.fn, call.args)
 
     def _action_calls(self, step: int, act: PlannedAction, signer: Signer) -> list[_Call]:
         proto = self._proto()
