@@ -11,7 +11,7 @@
 #   make lint              slither over the contracts (its own venv, .venv-lint); fails on a Medium or High finding
 #   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
-#   make bench             replay-throughput and cascade benchmarks on Ganache and Anvil → bench/results.json
+#   make bench             throughput, mining modes, cascades, sweep speed-up on Ganache and Anvil → bench/results.json
 #   make clean             remove build output (keeps the venv and node_modules)
 #   make distclean         remove everything set-up made
 
@@ -132,10 +132,14 @@ gas: compile
 	brownie run scripts/gas_table.py --network development
 	brownie run scripts/gas_table.py --network anvil
 
-# Replay throughput (N accounts × 50 steps vs the naive loop) and cascades, both chains, medians of 3;
-# BENCH_QUICK=1 for a short development run. Not part of make test.
+# Replay throughput (N accounts × 50 steps vs the naive loop), mining modes (auto vs per-step), cascades and
+# sweep speed-up (1 vs 2 workers), both chains, medians of 3 (fewer where the table says so): progress on stderr,
+# the table on stdout and with every figure in bench/results.json. About 30 minutes on an idle 2-core machine.
+# BENCH_QUICK=1 for a short development run; BENCH_ARGS="--chains anvil --parts replay,mining" for a subset.
+# Not part of make test.
+BENCH_ARGS ?=
 bench: compile
-	$(PY) -m marginlab.bench
+	$(PY) -m marginlab.bench $(BENCH_ARGS)
 
 # ---------------------------------------------------------------- housekeeping
 clean:
