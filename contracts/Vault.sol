@@ -6,6 +6,7 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 import {IVault} from "../interfaces/IVault.sol";
 import {IOracleRouter} from "../interfaces/IOracleRouter.sol";
@@ -67,8 +68,8 @@ contract Vault is VaultBase, ReentrancyGuard {
         _validateParams(p);
 
         m.params = p;
-        m.depositIndex = WAD;
-        m.borrowIndex = WAD;
+        m.depositIndex = uint128(WAD);
+        m.borrowIndex = uint128(WAD);
         m.lastAccrual = uint64(block.timestamp);
         m.decimals = dec;
         m.index = uint8(n);
@@ -123,7 +124,7 @@ contract Vault is VaultBase, ReentrancyGuard {
         _accrue(m, token);
         uint256 reserves = m.reserves;
         if (amount > reserves) revert InsufficientReserves(reserves, amount);
-        m.reserves = reserves - amount;
+        m.reserves = uint128(reserves - amount); // below the stored uint128 value
         // Reserves that are lent out (borrows above deposits) stay until repaid.
         uint256 available = _totalDeposits(m) + m.reserves;
         uint256 borrows = _totalBorrows(m);
@@ -145,6 +146,23 @@ contract Vault is VaultBase, ReentrancyGuard {
     function setOperator(address operator, bool approved) external {
         isOperator[msg.sender][operator] = approved;
         emit OperatorSet(msg.sender, operator, approved);
+    }
+
+    /// @inheritdoc IVault
+    function setOperatorWithSig(Authorization calldata auth, uint8 v, bytes32 r, bytes32 s) external {
+        if (block.timestamp > auth.deadline) revert SignatureExpired(auth.deadline);
+        uint256 expected = nonces[auth.owner];
+        if (auth.nonce != expected) revert InvalidNonce(expected, auth.nonce);
+        bytes32 domain = keccak256(abi.encode(DOMAIN_TYPEHASH, block.chainid, address(this)));
+        bytes32 structHash = keccak256(
+            abi.encode(AUTHORIZATION_TYPEHASH, auth.owner, auth.operator, auth.approved, auth.nonce, auth.deadline)
+        );
+        // ECDSA.recover refuses malleable (high-s) and malformed signatures.
+        address signer = ECDSA.recover(keccak256(abi.encodePacked("\x19\x01", domain, structHash)), v, r, s);
+        if (signer != auth.owner) revert InvalidSignature(signer, auth.owner);
+        nonces[auth.owner] = expected + 1;
+        isOperator[auth.owner][auth.operator] = auth.approved;
+        emit OperatorSet(auth.owner, auth.operator, auth.approved);
     }
 
     /// @inheritdoc IVault
@@ -269,8 +287,8 @@ contract Vault is VaultBase, ReentrancyGuard {
         _accrue(mc, collToken);
 
         // One price per asset for the whole call: health before, seizure and health after.
-        uint256[] memory prices = new uint256[](MAX_MARKETS);
-        _quoteLiquidation(v, md, mc, prices, repayAmount);
+        Cache memory cache = _newCache();
+        _quoteLiquidation(v, md, mc, cache, repayAmount);
 
         // slither-disable-next-line reentrancy-eth -- nonReentrant on every entry point; pull before credit so only what arrived is credited (fee-on-transfer); test_incidents_reentrancy.py
         uint256 received = _pull(debtToken, v.repaid);
@@ -287,11 +305,13 @@ contract Vault is VaultBase, ReentrancyGuard {
         _debit(mc, v.key, collToken, v.seized);
         (v.toLiquidator, v.protocolCut) =
             LiquidationMath.splitSeized(v.seized, v.pair.bonus, mc.params.protocolShare);
-        mc.reserves += v.protocolCut;
+        mc.reserves = (mc.reserves + v.protocolCut).toUint128();
         _credit(mc, v.liquidatorKey, collToken, v.toLiquidator);
 
-        if (_masks[v.key] >> DEBT_SHIFT != 0 && !_hasCollateral(v.key)) _settleBadDebt(v.key, owner, subId);
-        v.healthFactorAfter = _healthFactor(_health(v.key, prices));
+        // The cache stays valid: md and mc were accrued before it was filled and the other markets are not
+        // written until _settleBadDebt, after which the sub-account holds nothing left to value.
+        if (_masks[v.key] >> DEBT_SHIFT != 0 && !_hasCollateral(v.key, cache)) _settleBadDebt(v.key, owner, subId);
+        v.healthFactorAfter = _healthFactor(_health(v.key, cache));
         _emitLiquidated(v);
         return (v.repaid, v.seized);
     }
@@ -300,7 +320,7 @@ contract Vault is VaultBase, ReentrancyGuard {
     function settleBadDebt(address owner, uint8 subId) external nonReentrant {
         uint256 key = _key(owner, subId);
         if (_masks[key] >> DEBT_SHIFT == 0) revert AccountHasNoDebt();
-        if (_hasCollateral(key)) revert AccountHasCollateral();
+        if (_hasCollateral(key, _newCache())) revert AccountHasCollateral();
         _settleBadDebt(key, owner, subId);
     }
 
@@ -379,10 +399,10 @@ contract Vault is VaultBase, ReentrancyGuard {
         Liquidation memory v,
         Market storage md,
         Market storage mc,
-        uint256[] memory prices,
+        Cache memory cache,
         uint256 repayAmount
     ) internal view {
-        Health memory h = _health(v.key, prices);
+        Health memory h = _health(v.key, cache);
         if (h.collMaint >= h.debtMaint) revert AccountHealthy(_signedDiff(h.collMaint, h.debtMaint));
         v.healthFactorBefore = _healthFactor(h);
         int256 debtBal = _scaled[v.key][v.debtToken];
@@ -391,9 +411,9 @@ contract Vault is VaultBase, ReentrancyGuard {
         if (held == 0) revert NoCollateral(v.collToken);
 
         v.pair = LiquidationMath.Pair({
-            priceDebt: prices[md.index],
+            priceDebt: cache.prices[md.index],
             decimalsDebt: md.decimals,
-            priceColl: prices[mc.index],
+            priceColl: cache.prices[mc.index],
             decimalsColl: mc.decimals,
             bonus: mc.params.liquidationBonus
         });
@@ -446,7 +466,7 @@ contract Vault is VaultBase, ReentrancyGuard {
             address token = _marketList[i];
             Market storage m = _markets[token];
             _accrue(m, token);
-            m.totalDepositScale -= uint256(_scaled[key][token]);
+            m.totalDepositScale -= uint128(uint256(_scaled[key][token])); // an account's scale <= the total
             _writeBalance(key, token, m.index, 0);
         }
         uint256 debtBits = _masks[key] >> DEBT_SHIFT;
@@ -460,14 +480,14 @@ contract Vault is VaultBase, ReentrancyGuard {
             uint256 debt = MarketMath.debtAmountUp(scale, m.borrowIndex);
             uint256 covered = debt < m.reserves ? debt : m.reserves;
             uint256 socialised = debt - covered;
-            m.reserves -= covered;
-            m.totalBorrowScale -= scale;
+            m.reserves -= uint128(covered); // covered <= reserves
+            m.totalBorrowScale -= uint128(scale); // an account's scale <= the total
             _writeBalance(key, token, m.index, 0);
             if (socialised > 0) {
                 if (m.totalDepositScale == 0) {
                     socialised = 0; // nobody left to bear it; the event shows debt > covered + socialised
                 } else {
-                    m.depositIndex = MarketMath.socialise(m.depositIndex, m.totalDepositScale, socialised);
+                    m.depositIndex = MarketMath.socialise(m.depositIndex, m.totalDepositScale, socialised).toUint128();
                 }
             }
             emit BadDebtSettled(owner, subId, token, debt, covered, socialised, m.depositIndex);
@@ -487,13 +507,13 @@ contract Vault is VaultBase, ReentrancyGuard {
             uint256 scale = uint256(-bal);
             uint256 debt = MarketMath.debtAmountUp(scale, m.borrowIndex);
             if (amount >= debt) {
-                m.totalBorrowScale -= scale;
+                m.totalBorrowScale -= uint128(scale); // an account's scale <= the total
                 bal = 0;
                 debtRepaid = debt;
                 amount -= debt;
             } else {
                 uint256 s = MarketMath.toScaleDown(amount, m.borrowIndex);
-                m.totalBorrowScale -= s;
+                m.totalBorrowScale -= s.toUint128();
                 bal += s.toInt256();
                 debtRepaid = amount;
                 amount = 0;
@@ -501,7 +521,7 @@ contract Vault is VaultBase, ReentrancyGuard {
         }
         if (amount > 0) {
             scaleAdded = MarketMath.toScaleDown(amount, m.depositIndex);
-            m.totalDepositScale += scaleAdded;
+            m.totalDepositScale = (m.totalDepositScale + scaleAdded).toUint128();
             bal += scaleAdded.toInt256();
         }
         _writeBalance(key, token, m.index, bal);
@@ -519,13 +539,13 @@ contract Vault is VaultBase, ReentrancyGuard {
             uint256 scale = uint256(bal);
             uint256 held = MarketMath.depositAmountDown(scale, m.depositIndex);
             if (amount >= held) {
-                m.totalDepositScale -= scale;
+                m.totalDepositScale -= uint128(scale); // an account's scale <= the total
                 bal = 0;
                 fromDeposit = held;
                 amount -= held;
             } else {
                 uint256 s = MarketMath.toScaleUp(amount, m.depositIndex);
-                m.totalDepositScale -= s;
+                m.totalDepositScale -= s.toUint128();
                 bal -= s.toInt256();
                 fromDeposit = amount;
                 amount = 0;
@@ -533,7 +553,7 @@ contract Vault is VaultBase, ReentrancyGuard {
         }
         if (amount > 0) {
             uint256 s = MarketMath.toScaleUp(amount, m.borrowIndex);
-            m.totalBorrowScale += s;
+            m.totalBorrowScale = (m.totalBorrowScale + s).toUint128();
             bal -= s.toInt256();
             borrowed = amount;
         }
@@ -562,9 +582,9 @@ contract Vault is VaultBase, ReentrancyGuard {
         // slither-disable-next-line incorrect-equality -- exact timestamp match = already accrued this block; no attacker can make it wrongly true
         if (m.lastAccrual == block.timestamp) return;
         MarketMath.Accrual memory a = _previewAccrual(m);
-        m.borrowIndex = a.borrowIndex;
-        m.depositIndex = a.depositIndex;
-        m.reserves += a.reserveCut;
+        m.borrowIndex = a.borrowIndex.toUint128();
+        m.depositIndex = a.depositIndex.toUint128();
+        m.reserves = (m.reserves + a.reserveCut).toUint128();
         m.lastAccrual = uint64(block.timestamp);
         emit Accrued(token, a.borrowIndex, a.depositIndex, a.reserveCut, a.interest);
     }

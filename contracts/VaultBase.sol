@@ -29,17 +29,29 @@ abstract contract VaultBase is IVault {
     uint256 internal constant DEBT_SHIFT = 128;
     uint256 internal constant LOW_MASK = (1 << DEBT_SHIFT) - 1;
 
+    /// @dev Packed so that valuing a market reads three state slots besides its params: the two indexes,
+    /// the two total scales, and reserves with the accrual time and listing data. 2^128 is ~3.4e20 whole
+    /// tokens of 18 decimals; a write beyond it reverts (SafeCastOverflowedUintDowncast) rather than wraps.
     struct Market {
         MarketParams params;
-        uint256 depositIndex;
-        uint256 borrowIndex;
-        uint256 totalDepositScale;
-        uint256 totalBorrowScale;
-        uint256 reserves;
+        uint128 depositIndex;
+        uint128 borrowIndex;
+        uint128 totalDepositScale;
+        uint128 totalBorrowScale;
+        uint128 reserves;
         uint64 lastAccrual;
         uint8 decimals;
         uint8 index;
         bool listed;
+    }
+
+    /// @dev Per-call memo by market index: router prices and accrued indexes, so a call that values many
+    /// sub-accounts (or one sub-account twice) reads each feed and previews each market's interest once.
+    /// Zero = not read yet (the router never returns 0; a borrow index never falls below 1e18).
+    struct Cache {
+        uint256[] prices;
+        uint256[] depositIndex;
+        uint256[] borrowIndex;
     }
 
     /// @dev Health sums of one sub-account, USD WAD.
@@ -68,6 +80,12 @@ abstract contract VaultBase is IVault {
     bool public liquidatePaused;
     /// @inheritdoc IVault
     mapping(address owner => mapping(address operator => bool)) public isOperator;
+    /// @inheritdoc IVault
+    mapping(address owner => uint256) public nonces;
+
+    bytes32 internal constant DOMAIN_TYPEHASH = keccak256("EIP712Domain(uint256 chainId,address verifyingContract)");
+    bytes32 internal constant AUTHORIZATION_TYPEHASH =
+        keccak256("Authorization(address owner,address operator,bool approved,uint256 nonce,uint256 deadline)");
 
     mapping(address token => Market) internal _markets;
     // slither-disable-next-line uninitialized-state -- written by Vault.listMarket; VaultBase is abstract, so slither sees no writer here
@@ -134,7 +152,7 @@ abstract contract VaultBase is IVault {
 
     /// @inheritdoc IVault
     function accountState(address owner, uint8 subId) external view returns (AccountState memory) {
-        return _accountState(_key(owner, subId), new uint256[](MAX_MARKETS));
+        return _accountState(_key(owner, subId), _newCache());
     }
 
     /// @inheritdoc IVault
@@ -144,10 +162,10 @@ abstract contract VaultBase is IVault {
         returns (AccountState[] memory states)
     {
         if (owners.length != subIds.length) revert LengthMismatch(owners.length, subIds.length);
-        uint256[] memory prices = new uint256[](MAX_MARKETS);
+        Cache memory cache = _newCache();
         states = new AccountState[](owners.length);
         for (uint256 i; i < owners.length; ++i) {
-            states[i] = _accountState(_key(owners[i], subIds[i]), prices);
+            states[i] = _accountState(_key(owners[i], subIds[i]), cache);
         }
     }
 
@@ -158,12 +176,12 @@ abstract contract VaultBase is IVault {
         returns (bool[] memory result)
     {
         if (owners.length != subIds.length) revert LengthMismatch(owners.length, subIds.length);
-        uint256[] memory prices = new uint256[](MAX_MARKETS);
+        Cache memory cache = _newCache();
         result = new bool[](owners.length);
         for (uint256 i; i < owners.length; ++i) {
             uint256 key = _key(owners[i], subIds[i]);
             if (_masks[key] >> DEBT_SHIFT == 0) continue; // no debt: never liquidatable, needs no price
-            Health memory h = _health(key, prices);
+            Health memory h = _health(key, cache);
             result[i] = h.collMaint < h.debtMaint;
         }
     }
@@ -205,31 +223,28 @@ abstract contract VaultBase is IVault {
     /* INTERNAL: HEALTH */
 
     function _requireHealthy(uint256 key) internal view {
-        Health memory h = _health(key, new uint256[](MAX_MARKETS));
+        Health memory h = _health(key, _newCache());
         if (h.collInit < h.debtInit) revert AccountUnhealthy(_signedDiff(h.collInit, h.debtInit));
     }
 
-    /// @dev Health sums over the markets the account holds. `prices` caches router answers by market
-    /// index (0 = not fetched yet; the router never returns 0).
-    function _health(uint256 key, uint256[] memory prices) internal view returns (Health memory h) {
+    /// @dev Health sums over the markets the account holds, prices and indexes memoised in `cache`.
+    function _health(uint256 key, Cache memory cache) internal view returns (Health memory h) {
         uint256 masks = _masks[key];
         uint256 held = (masks | (masks >> DEBT_SHIFT)) & LOW_MASK;
         for (uint256 i; held != 0; ++i) {
             if (held & (1 << i) == 0) continue;
             held &= ~(1 << i);
             address token = _marketList[i];
-            _accumulate(h, _markets[token], _scaled[key][token], _price(prices, i, token));
+            _accumulate(h, _markets[token], _scaled[key][token], cache, i, token);
         }
     }
 
-    /// @dev Adds one balance to the health sums and returns its signed underlying amount.
-    function _accumulate(Health memory h, Market storage m, int256 scaled, uint256 price)
-        internal
-        view
-        returns (int256 amount)
-    {
-        (uint256 depositIndex, uint256 borrowIndex,) = _accruedIndexes(m);
+    /// @dev Adds one balance (market `i`) to the health sums and returns its signed underlying amount.
+    function _accumulate(Health memory h, Market storage m, int256 scaled, Cache memory cache, uint256 i,
+        address token) internal view returns (int256 amount) {
+        (uint256 depositIndex, uint256 borrowIndex) = _indexes(cache, i, m);
         amount = _underlying(scaled, depositIndex, borrowIndex);
+        uint256 price = _price(cache, i, token); // even for a zero amount: a held market needs a live feed
         if (amount > 0) {
             uint256 value = MarketMath.valueDown(uint256(amount), price, m.decimals);
             h.collateralValue += value;
@@ -243,7 +258,7 @@ abstract contract VaultBase is IVault {
         }
     }
 
-    function _accountState(uint256 key, uint256[] memory prices) internal view returns (AccountState memory s) {
+    function _accountState(uint256 key, Cache memory cache) internal view returns (AccountState memory s) {
         uint256 masks = _masks[key];
         uint256 held = (masks | (masks >> DEBT_SHIFT)) & LOW_MASK;
         // slither-disable-next-line uninitialized-local -- a counter that starts at 0 by design
@@ -260,7 +275,7 @@ abstract contract VaultBase is IVault {
             held &= ~(1 << i);
             address token = _marketList[i];
             s.tokens[j] = token;
-            s.balances[j] = _accumulate(h, _markets[token], _scaled[key][token], _price(prices, i, token));
+            s.balances[j] = _accumulate(h, _markets[token], _scaled[key][token], cache, i, token);
             ++j;
         }
         s.healthInit = _signedDiff(h.collInit, h.debtInit);
@@ -272,23 +287,46 @@ abstract contract VaultBase is IVault {
 
     /// @dev Whether any deposit of the account is worth at least one token unit. Deposit scale worth 0
     /// cannot be seized, so it must not keep a debt from being settled (I13).
-    function _hasCollateral(uint256 key) internal view returns (bool) {
+    function _hasCollateral(uint256 key, Cache memory cache) internal view returns (bool) {
         uint256 bits = _masks[key] & LOW_MASK;
         for (uint256 i; bits != 0; ++i) {
             if (bits & (1 << i) == 0) continue;
             bits &= ~(1 << i);
             address token = _marketList[i];
-            (uint256 depositIndex,,) = _accruedIndexes(_markets[token]);
+            (uint256 depositIndex,) = _indexes(cache, i, _markets[token]);
             if (MarketMath.depositAmountDown(uint256(_scaled[key][token]), depositIndex) > 0) return true;
         }
         return false;
     }
 
-    function _price(uint256[] memory prices, uint256 i, address token) internal view returns (uint256 p) {
-        p = prices[i];
+    function _newCache() internal pure returns (Cache memory cache) {
+        cache.prices = new uint256[](MAX_MARKETS);
+        cache.depositIndex = new uint256[](MAX_MARKETS);
+        cache.borrowIndex = new uint256[](MAX_MARKETS);
+    }
+
+    function _price(Cache memory cache, uint256 i, address token) internal view returns (uint256 p) {
+        p = cache.prices[i];
         if (p == 0) {
             p = router.price(token);
-            prices[i] = p;
+            cache.prices[i] = p;
+        }
+    }
+
+    /// @dev Market `i`'s indexes accrued to this block, previewed once per cache. Valid while the call
+    /// does not move that market's indexes after the first read (accrual in the same block does not).
+    function _indexes(Cache memory cache, uint256 i, Market storage m)
+        internal
+        view
+        returns (uint256 depositIndex, uint256 borrowIndex)
+    {
+        borrowIndex = cache.borrowIndex[i];
+        if (borrowIndex == 0) {
+            (depositIndex, borrowIndex,) = _accruedIndexes(m);
+            cache.depositIndex[i] = depositIndex;
+            cache.borrowIndex[i] = borrowIndex;
+        } else {
+            depositIndex = cache.depositIndex[i];
         }
     }
 

@@ -18,6 +18,15 @@ interface IVault {
     /// @dev Valid iff 0 < assetWeightInit <= assetWeightMaint < 1e18, 1e18 <= liabWeightMaint <=
     /// liabWeightInit, liquidationBonus > 0, assetWeightMaint * (1e18 + liquidationBonus) <= 1e36,
     /// protocolShare <= 1e18, reserveFactor < 1e18 and irm != 0.
+    /// @notice An owner's signed approval (or revocation) of an operator; see `setOperatorWithSig`.
+    struct Authorization {
+        address owner;
+        address operator;
+        bool approved;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
     struct MarketParams {
         uint64 assetWeightInit;
         uint64 assetWeightMaint;
@@ -173,6 +182,12 @@ interface IVault {
 
     /// @notice The caller is not the governor.
     error NotGovernor(address caller);
+    /// @notice A `setOperatorWithSig` authorization past its deadline.
+    error SignatureExpired(uint256 deadline);
+    /// @notice A `setOperatorWithSig` authorization whose nonce is not the owner's next one.
+    error InvalidNonce(uint256 expected, uint256 given);
+    /// @notice A `setOperatorWithSig` signature not made by the authorization's owner.
+    error InvalidSignature(address signer, address owner);
     /// @notice The caller is neither the guardian nor the governor.
     error NotGuardian(address caller);
     /// @notice The caller is neither `owner` nor an operator `owner` approved.
@@ -285,6 +300,14 @@ interface IVault {
     /// @notice Approve or revoke `operator` to withdraw, borrow and transfer for all of the caller's
     /// sub-accounts (via the `...From` functions).
     function setOperator(address operator, bool approved) external;
+    /// @notice `setOperator` on behalf of `auth.owner`, who signed `auth` as EIP-712 typed data
+    /// (domain: chainId and this vault; type `Authorization(address owner,address operator,bool approved,
+    /// uint256 nonce,uint256 deadline)`). Lets a bundler approve itself and act in one transaction.
+    /// @dev Reverts with `SignatureExpired` after `auth.deadline`, `InvalidNonce` unless `auth.nonce` is the
+    /// owner's next nonce (each signature works once), `InvalidSignature` unless `auth.owner` signed it.
+    function setOperatorWithSig(Authorization calldata auth, uint8 v, bytes32 r, bytes32 s) external;
+    /// @notice The next nonce `owner` must sign for `setOperatorWithSig`.
+    function nonces(address owner) external view returns (uint256);
     /// @notice Whether `operator` may act for `owner`.
     function isOperator(address owner, address operator) external view returns (bool);
 

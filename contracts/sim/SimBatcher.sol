@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IVault} from "../../interfaces/IVault.sol";
+import {IOracleRouter} from "../../interfaces/IOracleRouter.sol";
 import {SettableAggregator} from "./SettableAggregator.sol";
 import {SimToken} from "./SimToken.sol";
 
@@ -18,6 +19,8 @@ contract SimBatcher {
     error NotOwner(address caller);
     /// @notice Array arguments of different lengths.
     error LengthMismatch();
+    /// @notice A set-up borrow whose revocation is not the same owner's revocation.
+    error BadRevocation();
 
     address public immutable owner;
 
@@ -75,6 +78,42 @@ contract SimBatcher {
         }
     }
 
+    /// @notice An ECDSA signature, split.
+    struct Sig {
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
+    /// @notice One owner's set-up borrows: signed approval of this batcher as operator, the borrows (paid to
+    /// the owner, as if the owner had borrowed), then the owner's signed revocation.
+    struct OwnerBorrows {
+        IVault.Authorization grant;
+        Sig grantSig;
+        IVault.Authorization revoke;
+        Sig revokeSig;
+        uint8[] subIds;
+        address[] tokens;
+        uint256[] amounts;
+    }
+
+    /// @notice Borrow for many owners in one transaction, each authorised by the owner's own signatures
+    /// (`IVault.setOperatorWithSig`); the batcher is no operator of anyone afterwards.
+    function borrowFor(IVault vault, OwnerBorrows[] calldata items) external onlyOwner {
+        for (uint256 i; i < items.length; ++i) {
+            OwnerBorrows calldata it = items[i];
+            uint256 n = it.tokens.length;
+            if (it.subIds.length != n || it.amounts.length != n) revert LengthMismatch();
+            vault.setOperatorWithSig(it.grant, it.grantSig.v, it.grantSig.r, it.grantSig.s);
+            address owner_ = it.grant.owner;
+            if (it.revoke.owner != owner_ || it.revoke.operator != it.grant.operator || it.revoke.approved) {
+                revert BadRevocation();
+            }
+            for (uint256 k; k < n; ++k) vault.borrowFrom(owner_, it.subIds[k], it.tokens[k], it.amounts[k], owner_);
+            vault.setOperatorWithSig(it.revoke, it.revokeSig.v, it.revokeSig.r, it.revokeSig.s);
+        }
+    }
+
     /// @notice Every sub-account's state and every market's state in one call. `ok` is false (with the revert
     /// data in `err` and no account states) when the vault cannot value the sub-accounts, e.g. a faulted feed.
     function snapshot(IVault vault, address[] calldata owners, uint8[] calldata subIds, address[] calldata tokens)
@@ -97,6 +136,49 @@ contract SimBatcher {
         }
         markets = new IVault.MarketState[](tokens.length);
         for (uint256 i; i < tokens.length; ++i) markets[i] = vault.marketState(tokens[i]);
+    }
+
+    /// @notice What the simulator's mirror needs to value every sub-account itself, in one call: every market's
+    /// state (indexes accrued to this block) and parameters, each market's router price or the router's revert data, and the
+    /// signed scaled balances of the given sub-accounts (`scaled[i * tokens.length + t]`). Reads only; the
+    /// valuation is the vault's formula applied off-chain, checked against `snapshot` (see marginlab/mirror.py).
+    function mirror(IVault vault, address[] calldata owners, uint8[] calldata subIds, address[] calldata tokens)
+        external
+        view
+        returns (
+            IVault.MarketState[] memory markets,
+            IVault.MarketParams[] memory params,
+            uint256[] memory prices,
+            bytes[] memory priceErrors,
+            int256[] memory scaled
+        )
+    {
+        if (owners.length != subIds.length) revert LengthMismatch();
+        uint256 m = tokens.length;
+        IOracleRouter router = vault.router();
+        markets = new IVault.MarketState[](m);
+        params = new IVault.MarketParams[](m);
+        prices = new uint256[](m);
+        priceErrors = new bytes[](m);
+        for (uint256 t; t < m; ++t) {
+            markets[t] = vault.marketState(tokens[t]);
+            params[t] = vault.marketParams(tokens[t]);
+            try router.price(tokens[t]) returns (uint256 p) {
+                prices[t] = p;
+            } catch (bytes memory data) {
+                priceErrors[t] = data;
+            }
+        }
+        scaled = _scaledBalances(vault, owners, subIds, tokens);
+    }
+
+    function _scaledBalances(IVault vault, address[] calldata owners, uint8[] calldata subIds,
+        address[] calldata tokens) internal view returns (int256[] memory scaled) {
+        uint256 m = tokens.length;
+        scaled = new int256[](owners.length * m);
+        for (uint256 i; i < owners.length; ++i) {
+            for (uint256 t; t < m; ++t) scaled[i * m + t] = vault.scaledBalanceOf(owners[i], subIds[i], tokens[t]);
+        }
     }
 
     function _pack(IVault.AccountState[] memory states, address[] calldata tokens)
