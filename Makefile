@@ -42,6 +42,9 @@ $(error CHAIN must be ganache or anvil, not '$(CHAIN)')
 endif
 
 PYTEST_ARGS ?=
+# Test paths for make test (brownie test collects everything under the first one, so a subset goes here,
+# not in PYTEST_ARGS): make test TESTS="tests/unit tests/engine"
+TESTS ?= tests
 
 .PHONY: help setup compile lint test test-fast test-stateful fuzz test-engine demo deploy gas bench clean distclean
 
@@ -95,10 +98,10 @@ lint: $(STAMPS)/lint-venv $(STAMPS)/solc
 # ---------------------------------------------------------------- tests
 # The whole suite on CHAIN, then the stateful machines at RELIABILITY's CI profile (>= 3,000 steps) on Anvil:
 # Anvil runs them ~20x faster than Ganache (4,385 steps in 2.7 min vs ~1.4 steps/s), which keeps make test inside its budget.
-# With PYTEST_ARGS (a subset) only the first part runs.
+# With PYTEST_ARGS or TESTS (a subset) only the first part runs.
 test: setup
-	brownie test tests --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
-ifeq ($(strip $(PYTEST_ARGS)),)
+	brownie test $(TESTS) --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
+ifeq ($(strip $(PYTEST_ARGS))$(strip $(TESTS)),tests)
 	MARGINLAB_FUZZ=ci brownie test tests/stateful --network anvil
 endif
 

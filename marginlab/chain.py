@@ -45,6 +45,10 @@ from .errors import ChainDied, ChainError
 REQUEST_TIMEOUT_S = 20.0
 MINING_MODES = ("auto", "per-step")
 MiningMode = Literal["auto", "per-step"]
+# How the engine values sub-accounts: "chain" = the vault's batch view every keeper round (the node executes the
+# valuation); "mirror" = the vault's formulas in Python on balances, indexes and prices read in one call, checked
+# against the batch view every few steps and at the end (marginlab/mirror.py).
+ReadMode = Literal["chain", "mirror"]
 # per-step mining on Ganache: gas price of the first submitted transaction of a block; each later one bids 1 wei
 # less, so Ganache's price-ordered miner keeps the sending order. A block holds at most ~1,400 transactions
 # (30M gas / 21k), far fewer than this, so every bid stays positive.
@@ -87,6 +91,7 @@ class ChainOptions:
     request_timeout: float = REQUEST_TIMEOUT_S
     port: int | None = None
     mining: MiningMode = "auto"
+    reads: ReadMode = "chain"
 
 
 class _OutOfGas(Exception):
@@ -349,6 +354,7 @@ class Chain:
     gas_price: int = 0
     remote: bool = False  # connected by URL: another process may also be using this chain
     mining: MiningMode = "auto"
+    reads: ReadMode = "chain"
     request_timeout: float = REQUEST_TIMEOUT_S
     block_gas_limit: int = 30_000_000
     _signers: dict[str, Signer] = field(default_factory=dict)
@@ -380,6 +386,7 @@ class Chain:
         # and resolves names; every request we send is fully formed, so each call is exactly one RPC.
         w3.middleware_onion.clear()
         chain = cls(w3, url, backend, decoder, node, request_timeout=options.request_timeout)
+        chain.reads = options.reads
         try:
             chain_id = chain.rpc(lambda: w3.eth.chain_id)
         except ChainDied as exc:

@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--mining", choices=("auto", "per-step"), default="auto",
                         help="auto (default): the node mines each transaction as it arrives; per-step: automine off, "
                              "one evm_mine per step for all of its transactions (same timeline)")
+    replay.add_argument("--reads", choices=("chain", "mirror"), default="chain",
+                        help="chain (default): the vault values every sub-account each keeper round; mirror: the "
+                             "vault's formulas in Python on balances read only when they change, checked against "
+                             "the vault every few steps and at the end (same timeline, far fewer node cycles)")
     replay.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     replay.add_argument("--quiet", action="store_true", help="no progress output")
     sweep = sub.add_parser("sweep", help="replay one scenario over many seeds (and parameter values) and report "
@@ -108,7 +112,7 @@ def _replay(args: argparse.Namespace) -> int:
     from .runner import run_plans
 
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
-                           mining=args.mining)
+                           mining=args.mining, reads=args.reads)
     result = run_plans(plans, doc, out, options, charts=not args.no_charts, progress=not args.quiet)
     for line in result.messages:
         print(line, file=sys.stderr)

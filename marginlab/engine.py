@@ -5,7 +5,8 @@ RPC budget per step (see ``make bench``): one transaction for all price updates 
 step's own actions, one ``SimBatcher.snapshot`` read per keeper round (every sub-account's ``accountStates`` and
 every market's state in one call; one round when nobody is liquidatable) and one ``SimKeeper.run`` transaction
 per keeper round that liquidates (all of the round's liquidations and settlements, in order). Set-up mints and
-deposits for every account through the batcher in a few transactions; only borrows are sent by the owners.
+deposits and borrows for every account through the batcher in a few transactions (borrows authorised by each
+owner's EIP-712 signature, see :mod:`marginlab.authsig`).
 A transaction costs three RPCs (send, receipt, nonce check).
 """
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any, Callable
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from .authsig import sign_authorization
 from .chain import Artifacts, Chain, PendingTx, Signer, TxReverted
 from .deployment import market_params
 from .errors import ChainError, ReplayRevert
 from .keeper import KeeperState, Liquidate, LiquidationKeeper, MarketView, SettleBadDebt, SubAccountView
+from .mirror import PriceUnavailable, Quote, value_account
 from .numbers import EXACT, UINT256_MAX, WAD, from_units, plain, to_units, wad
 from .plan import Plan, PlannedAction, PlannedStep
 from .scenario import SECONDS_PER_YEAR, Market
@@ -37,9 +40,17 @@ MAX_KEEPER_ROUNDS = 200
 # Set-up deposits per batcher transaction (~150k gas each: mint + first deposit), well under the block gas limit,
 # sent with a fixed generous limit: Ganache estimates a transaction by running it many times (timed out here).
 SETUP_BATCH, DEPOSIT_GAS, MINT_BATCH, MINT_GAS = 60, 260_000, 200, 90_000
+# Set-up borrows per batcher transaction: a borrow values every market its sub-account holds (~200k gas), each
+# owner adds two signature checks and operator writes; 60 borrows stay well under the 30M block gas limit.
+BORROW_BATCH, BORROW_GAS, BORROW_OWNER_GAS = 60, 330_000, 120_000
+AUTH_DEADLINE = 2**64 - 1  # set-up signatures are used at once; a fixed deadline keeps replays identical
 # Gas for a keeper round: no estimate (Ganache runs a liquidation ~10 times to estimate it); gas price is 0, so
 # a generous limit costs nothing. Above the costliest liquidation in bench/gas.json (8 assets: ~490k).
 KEEPER_GAS_BASE, KEEPER_GAS_PER_OP = 200_000, 900_000
+# Mirror reads (--reads mirror) are checked against the vault's batch view after set-up, every this many steps
+# and after the last step (a difference stops the replay); every read also checks that the mirrored balances
+# add up to each market's total scales.
+MIRROR_VERIFY_EVERY = 50
 
 ProgressFn = Callable[[int, int], None]
 
@@ -82,6 +93,7 @@ class Replay:
         self.sim_time = 0
         self.keeper = LiquidationKeeper(plan.scenario.keeper)
         self.approved: set[tuple[str, str]] = set()
+        self.auth_nonces: dict[str, int] = {}  # setOperatorWithSig nonces the simulator's actors have used
         self.names: dict[str, str] = {}
         self.protocol: Protocol | None = None
         self.sub_accounts = self._sub_accounts()
@@ -93,6 +105,10 @@ class Replay:
         self._markets_seen: tuple[tuple[int, int], dict[str, MarketState]] | None = None
         self._pending_answers: dict[str, int] = {}  # feed symbol → answer, written by the next flush
         self.valuation_error: str | None = None
+        # Mirror reads: scaled balances per tracked sub-account (listing order) and those to re-read.
+        self._scaled: dict[str, list[int]] = {}
+        self._dirty: set[str] = {ref.key for ref in self.sub_accounts}
+        self._last_index = plan.steps[-1].index if plan.steps else -1
 
     # ------------------------------------------------------------------------------------------------ run
     def run(self) -> Timeline:
@@ -212,14 +228,50 @@ class Replay:
                     for sym, amount in a.wallet.items()])
         for name, sub, sym, amount in wallet_deposits:
             self._deposit(name, sub, sym, amount, step=-1)
-        for acct in self.plan.accounts:
-            signer = self._signer(acct.name)
-            for i, pos in enumerate(acct.positions):
-                for sym, amount in pos.borrow.items():
-                    if amount > 0:
-                        self._tx(-1, acct.name, f"borrow({_amt(amount, sym, self.markets)}, sub {acct.sub_id(i)})",
-                                 signer, proto.vault, "borrow", acct.sub_id(i), proto.tokens[sym].address, amount,
-                                 signer.address)
+        self._setup_borrows()
+
+    def _setup_borrows(self) -> None:
+        """Open every account's set-up borrows, many owners per ``SimBatcher.borrowFor`` transaction: each owner
+        signs (EIP-712, off-chain) an approval of the batcher as operator and its revocation, the batcher
+        borrows for it, paid to the owner. A chunk that reverts is re-sent one borrow at a time by the owners
+        themselves, so the error names the account and the borrow that failed."""
+        proto = self._proto()
+        owners = [(acct.name, [(acct.sub_id(i), sym, amount) for i, pos in enumerate(acct.positions)
+                               for sym, amount in pos.borrow.items() if amount > 0])
+                  for acct in self.plan.accounts]
+        owners = [(name, borrows) for name, borrows in owners if borrows]
+        start = 0
+        while start < len(owners):
+            chunk, ops = [], 0
+            while start < len(owners) and (not chunk or ops + len(owners[start][1]) <= BORROW_BATCH):
+                chunk.append(owners[start])
+                ops += len(owners[start][1])
+                start += 1
+            items = [self._borrow_item(name, borrows) for name, borrows in chunk]
+            try:
+                self.chain.transact(self._signer(DEPLOYER), proto.batcher, "borrowFor", proto.vault.address, items,
+                                    gas=200_000 + BORROW_OWNER_GAS * len(chunk) + BORROW_GAS * ops)
+            except TxReverted:
+                for name, borrows in chunk:
+                    self._borrow_alone(name, borrows)
+            else:
+                for name, _ in chunk:
+                    self.auth_nonces[name] = self.auth_nonces.get(name, 0) + 2
+
+    def _borrow_item(self, name: str, borrows: list[tuple[int, str, int]]) -> tuple[Any, ...]:
+        proto, signer = self._proto(), self._signer(name)
+        nonce = self.auth_nonces.get(name, 0)
+        grant, revoke = (sign_authorization(signer.account, proto.vault.address, self.chain.chain_id,
+                                            proto.batcher.address, approved, nonce + k, AUTH_DEADLINE)
+                         for k, approved in ((0, True), (1, False)))
+        return (grant.auth, grant.sig, revoke.auth, revoke.sig, [sub for sub, _, _ in borrows],
+                [proto.tokens[sym].address for _, sym, _ in borrows], [amount for _, _, amount in borrows])
+
+    def _borrow_alone(self, name: str, borrows: list[tuple[int, str, int]]) -> None:
+        proto, signer = self._proto(), self._signer(name)
+        for sub, sym, amount in borrows:
+            self._tx(-1, name, f"borrow({_amt(amount, sym, self.markets)}, sub {sub})", signer, proto.vault,
+                     "borrow", sub, proto.tokens[sym].address, amount, signer.address)
 
     def _mint(self, items: list[tuple[str, str, int]]) -> None:
         """Mint (symbol, to, amount) for each item, many per batcher transaction."""
@@ -293,6 +345,7 @@ class Replay:
         self._flush_prices()
         for action in step.actions:
             self._action(step.index, action)
+        self._touch(step.actions)
         self._run_keeper(step.index)
         self.chain.flush()  # per-step mining: the step's block is mined (no-op when the keeper's read did it)
         self.timeline.steps.append(self._record(step.index, step.source, step.label, self._step_actions))
@@ -445,6 +498,12 @@ class Replay:
     def _read_states(self, keys: set[str] | None = None) -> dict[str, SubAccountState] | None:
         """One batch read of the tracked sub-accounts (all, or ``keys``); ``None`` when the vault cannot value
         them (a price feed is faulted): the keeper then sees nothing, like a real keeper whose reads revert."""
+        if self.chain.reads == "mirror":
+            return self._mirror_states(keys)
+        return self._vault_states(keys)
+
+    def _vault_states(self, keys: set[str] | None = None) -> dict[str, SubAccountState] | None:
+        """:meth:`_read_states` by the vault's batch view: the node values every sub-account."""
         proto = self._proto()
         owners, subs, refs = self._tracked(keys)
         ok, err, raw = self._snapshot(owners, subs)
@@ -472,14 +531,85 @@ class Replay:
         tokens = list(proto.tokens.values())
         ok, err, raw, markets = self.chain.call_fast(proto.batcher, "snapshot", proto.vault.address, owners, subs,
                                                 [t.address for t in tokens])
+        self._markets_seen = (self._chain_mark(), self._market_states(markets))
+        return bool(ok), bytes(err), bytes(raw)
+
+    def _market_states(self, markets: list[Any]) -> dict[str, MarketState]:
         states: dict[str, MarketState] = {}
-        for sym, ms in zip(proto.tokens, markets):
+        for sym, ms in zip(self._proto().tokens, markets):
             (_t, _d, dep_idx, bor_idx, _ds, _bs, total_dep, total_bor, reserves, util, bor_rate, sup_rate,
              _last) = ms
             states[sym] = MarketState(int(total_dep), int(total_bor), int(reserves), int(dep_idx), int(bor_idx),
                                       int(util), int(bor_rate) * SECONDS_PER_YEAR, int(sup_rate) * SECONDS_PER_YEAR)
-        self._markets_seen = (self._chain_mark(), states)
-        return bool(ok), bytes(err), bytes(raw)
+        return states
+
+    # ------------------------------------------------------------------------------------------------ mirror
+    def _touch(self, actions: tuple[PlannedAction, ...] | list[PlannedAction]) -> None:
+        """Mark every sub-account of every owner an action names (actor, liquidation target) as possibly changed:
+        the mirror re-reads their scaled balances at its next read."""
+        names = {a.account for a in actions} | {a.target for a in actions if a.target}
+        self._dirty.update(ref.key for ref in self.sub_accounts if ref.owner in names)
+
+    def _mirror_states(self, keys: set[str] | None = None) -> dict[str, SubAccountState] | None:
+        """:meth:`_read_states` by the mirror: one ``SimBatcher.mirror`` call (markets, prices, and the scaled
+        balances of the sub-accounts marked changed), then the vault's valuation in Python."""
+        proto = self._proto()
+        assert proto.keeper_bot is not None
+        dirty = [ref for ref in self.sub_accounts if ref.key in self._dirty]
+        tokens = [t.address for t in proto.tokens.values()]
+        # The keeper bot's own sub-account (not tracked, credited by every liquidation) is read every time, so
+        # the tracked balances plus it must add up to the markets' total scales.
+        markets, params, prices, errors, scaled = self.chain.call_fast(
+            proto.batcher, "mirror", proto.vault.address,
+            [self._signer(r.owner).address for r in dirty] + [proto.keeper_bot.address],
+            [r.sub_id for r in dirty] + [KEEPER_SUB_ID], tokens)
+        m = len(tokens)
+        for j, ref in enumerate(dirty):
+            self._scaled[ref.key] = [int(x) for x in scaled[j * m:(j + 1) * m]]
+        self._dirty.clear()
+        self._check_totals(markets, [int(x) for x in scaled[len(dirty) * m:]])
+        self._markets_seen = (self._chain_mark(), self._market_states(markets))
+        quotes = [Quote(int(ms[1]), int(ms[2]), int(ms[3]), int(p[0]), int(p[1]), int(p[2]), int(p[3]), int(price),
+                        bytes(error)) for ms, p, price, error in zip(markets, params, prices, errors)]
+        symbols = list(proto.tokens)
+        out: dict[str, SubAccountState] = {}
+        for ref in self.sub_accounts:
+            if keys is not None and ref.key not in keys:
+                continue
+            try:
+                st = value_account(self._scaled[ref.key], quotes, symbols)
+            except PriceUnavailable as exc:
+                self.valuation_error = self.chain.decoder.decode(exc.data)
+                return None
+            st.balances = {s: st.balances[s] for s in self.markets if s in st.balances}
+            out[ref.key] = st
+        return out
+
+    def _check_totals(self, markets: list[Any], keeper_scaled: list[int]) -> None:
+        """Every read: the mirrored scaled balances (and the keeper's) must add up to each market's total deposit
+        and borrow scale (invariant I1), so a balance change the mirror missed stops the replay at once."""
+        for t, (sym, ms) in enumerate(zip(self._proto().tokens, markets)):
+            column = [bal[t] for bal in self._scaled.values()] + [keeper_scaled[t]]
+            deposits, borrows = sum(x for x in column if x > 0), -sum(x for x in column if x < 0)
+            if (deposits, borrows) != (int(ms[4]), int(ms[5])):
+                raise ChainError(f"the mirror lost track of a balance in {sym}: its sub-accounts add up to deposit "
+                                 f"scale {deposits} and borrow scale {borrows}, the vault holds {int(ms[4])} and "
+                                 f"{int(ms[5])}")
+
+    def _verify_mirror(self, index: int, states: dict[str, SubAccountState] | None) -> None:
+        """The mirror's valuation of every tracked sub-account must equal the vault's, read now in one call."""
+        mirror_error = self.valuation_error
+        chain_states = self._vault_states()
+        chain_error, self.valuation_error = self.valuation_error, mirror_error
+        where = "setup" if index < 0 else f"step {index}"
+        if (states is None) != (chain_states is None) or (states is None and mirror_error != chain_error):
+            raise ChainError(f"the mirror diverged from the vault at {where}: the vault's valuation "
+                             f"{'failed: ' + str(chain_error) if chain_states is None else 'succeeded'}, the "
+                             f"mirror's {'failed: ' + str(mirror_error) if states is None else 'succeeded'}")
+        for key, st in (states or {}).items():
+            if chain_states is not None and chain_states.get(key) != st:
+                raise ChainError(f"the mirror diverged from the vault at {where} for {key}: vault "
+                                 f"{chain_states.get(key)}, mirror {st}")
 
     def _chain_mark(self) -> tuple[int, int]:
         return (self.chain.tx_count, self.chain.last_block)
@@ -500,9 +630,13 @@ class Replay:
                 actions = self.keeper.update(self.rng, self._keeper_state(step, states))
                 if not actions:
                     break
+                bad_debts = len(self.timeline.bad_debts)
                 self._keeper_round(step, actions)
-                # Within one block only the sub-accounts acted on can have changed: re-read just those.
-                touched = self._read_states({a.key for a in actions})
+                self._dirty.update(a.key for a in actions)
+                # Within one block only the sub-accounts acted on can have changed, unless bad debt was socialised:
+                # that lowers a deposit index and so every depositor's balance. Re-read just those, or everyone.
+                everyone = len(self.timeline.bad_debts) > bad_debts
+                touched = self._read_states(None if everyone else {a.key for a in actions})
                 if touched is None:
                     states = None
                     break
@@ -604,6 +738,9 @@ class Replay:
         self.valuation_error = None
         states = self._last_states if self._last_states is not None and index >= 0 else self._read_states()
         self._last_states = None
+        if self.chain.reads == "mirror" and (index < 0 or index == self._last_index or
+                                             (index + 1) % MIRROR_VERIFY_EVERY == 0):
+            self._verify_mirror(index, states)
         note = None
         if states is None:
             # Balances cannot be valued this step: carry the last valued state and say why in the record.
