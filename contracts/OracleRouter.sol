@@ -38,6 +38,13 @@ contract OracleRouter is IOracleRouter {
         if (heartbeat == 0) revert ZeroHeartbeat();
         uint8 dec = feed.decimals();
         if (dec > MAX_FEED_DECIMALS) revert FeedDecimalsOutOfRange(dec);
+        // A contract with decimals() but no latestRoundData() (an ERC-20 LP token, a DEX pool) is refused here,
+        // not at the first price read. A call that returns too little data reverts outside the try, also a refusal.
+        // slither-disable-next-line unused-return -- only whether the feed answers matters at registration
+        try feed.latestRoundData() returns (uint80, int256, uint256, uint256, uint80) {}
+        catch {
+            revert NotAnAggregator(address(feed));
+        }
         _feeds[asset] = Feed({feed: feed, heartbeat: heartbeat, decimals: dec});
         emit FeedSet(asset, address(feed), heartbeat, dec);
     }

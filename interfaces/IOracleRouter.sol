@@ -27,6 +27,8 @@ interface IOracleRouter {
     error ZeroHeartbeat();
     /// @notice The feed reports more than 36 decimals.
     error FeedDecimalsOutOfRange(uint8 decimals);
+    /// @notice `feed` does not answer `latestRoundData()` (e.g. a DEX pool or a TWAP contract given by mistake).
+    error NotAnAggregator(address feed);
     /// @notice No feed is registered for `asset`.
     error NoFeed(address asset);
     /// @notice The feed answered 0 or less (or an answer that normalises to 0).
@@ -43,7 +45,8 @@ interface IOracleRouter {
     function setGovernor(address newGovernor) external;
 
     /// @notice Price `asset` with `feed`; rounds older than `heartbeat` seconds are rejected. Governor only.
-    /// @dev Reads and caches `feed.decimals()`, which must be at most 36.
+    /// @dev Reads and caches `feed.decimals()`, which must be at most 36, and requires `feed.latestRoundData()`
+    /// to answer (its values are judged on every read, not here: a feed may be briefly stale when registered).
     function setFeed(address asset, AggregatorV3Interface feed, uint32 heartbeat) external;
 
     /// @notice USD per one whole `asset` token, 18 decimals.

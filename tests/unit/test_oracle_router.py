@@ -145,3 +145,10 @@ def test_a_bad_collateral_feed_blocks_borrow_withdraw_and_liquidate_but_not_repa
     vault.repay(alice, 0, usdc, MAX, {"from": alice})
     vault.withdraw(0, weth, MAX, alice, {"from": alice})  # no debt: no price needed
     assert vault.accountState(alice, 0)["tokens"] == []
+
+
+def test_set_feed_refuses_a_contract_that_does_not_answer_latest_round_data(router, gov, asset):
+    not_a_feed = brownie.SimToken.deploy("POOL", "POOL", 18, {"from": gov})  # decimals(), no latestRoundData()
+    with brownie.reverts(revert_pattern=err("NotAnAggregator")):
+        router.setFeed(asset, not_a_feed, HEARTBEAT, {"from": gov})
+    assert not router.hasFeed(asset)
