@@ -528,11 +528,22 @@ class Replay:
         """One call: the sub-accounts' states and every market's state, which is kept for this step's record
         as long as no transaction or block follows."""
         proto = self._proto()
-        tokens = list(proto.tokens.values())
-        ok, err, raw, markets = self.chain.call_fast(proto.batcher, "snapshot", proto.vault.address, owners, subs,
-                                                [t.address for t in tokens])
-        self._markets_seen = (self._chain_mark(), self._market_states(markets))
-        return bool(ok), bytes(err), bytes(raw)
+        tokens = [t.address for t in proto.tokens.values()]
+        size = self._read_chunk()
+        chunks = [(proto.vault.address, owners[i:i + size], subs[i:i + size], tokens)
+                  for i in range(0, max(len(owners), 1), size)]
+        answers = self.chain.call_many(proto.batcher, "snapshot", chunks)
+        self._markets_seen = (self._chain_mark(), self._market_states(answers[-1][3]))
+        for ok, err, _raw, _markets in answers:  # the first sub-account that cannot be valued, as in one call
+            if not ok:
+                return False, bytes(err), b""
+        return True, b"", b"".join(bytes(raw) for _ok, _err, raw, _m in answers)
+
+    def _read_chunk(self) -> int:
+        """Sub-accounts per ``eth_call``: a node runs a call with at most its block gas limit (30M), and valuing
+        one sub-account costs up to ~10k gas plus ~12k per market on Anvil's cold-access schedule (bench/gas.json
+        family); a chunk stays near a third of the limit. All chunks of a read go in one JSON-RPC batch."""
+        return max(25, (self.chain.block_gas_limit // 3) // (10_000 + 12_000 * len(self.markets)))
 
     def _market_states(self, markets: list[Any]) -> dict[str, MarketState]:
         states: dict[str, MarketState] = {}
@@ -559,10 +570,14 @@ class Replay:
         tokens = [t.address for t in proto.tokens.values()]
         # The keeper bot's own sub-account (not tracked, credited by every liquidation) is read every time, so
         # the tracked balances plus it must add up to the markets' total scales.
-        markets, params, prices, errors, scaled = self.chain.call_fast(
-            proto.batcher, "mirror", proto.vault.address,
-            [self._signer(r.owner).address for r in dirty] + [proto.keeper_bot.address],
-            [r.sub_id for r in dirty] + [KEEPER_SUB_ID], tokens)
+        owners = [self._signer(r.owner).address for r in dirty] + [proto.keeper_bot.address]
+        subs = [r.sub_id for r in dirty] + [KEEPER_SUB_ID]
+        size = self._read_chunk()
+        answers = self.chain.call_many(proto.batcher, "mirror", [(proto.vault.address, owners[i:i + size],
+                                                                   subs[i:i + size], tokens)
+                                                                  for i in range(0, len(owners), size)])
+        markets, params, prices, errors, _ = answers[-1]
+        scaled = [x for answer in answers for x in answer[4]]
         m = len(tokens)
         for j, ref in enumerate(dirty):
             self._scaled[ref.key] = [int(x) for x in scaled[j * m:(j + 1) * m]]
