@@ -6,7 +6,7 @@
 #   make test-fast         unit + engine tests only (daily work)
 #   make test-engine       the Python-only tests (no chain, seconds)
 #   make test-stateful     stateful invariant machines at the CI profile (>= 3,000 steps) on CHAIN
-#   make fuzz              stateful invariant machines, 78,000 steps (hours; CHAIN=anvil is faster)
+#   make fuzz              stateful invariant machines, >= 75,000 steps (~1 h on Anvil: CHAIN=anvil)
 #   make compile           compile the contracts
 #   make lint              slither over the contracts (its own venv, .venv-lint); fails on a Medium or High finding
 #   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
@@ -108,7 +108,7 @@ endif
 test-fast: setup
 	brownie test tests/unit tests/engine tests/toolchain --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
 
-# The stateful machines at RELIABILITY's CI profile (3,000 steps) and deep profile (78,000 steps).
+# The stateful machines at RELIABILITY's CI profile (3,000 steps) and deep profile (>= 75,000 steps).
 test-stateful: setup
 	MARGINLAB_FUZZ=ci brownie test tests/stateful --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
 
