@@ -97,7 +97,7 @@ lint: $(STAMPS)/lint-venv $(STAMPS)/solc
 
 # ---------------------------------------------------------------- tests
 # The whole suite on CHAIN, then the stateful machines at RELIABILITY's CI profile (>= 3,000 steps) on Anvil:
-# Anvil runs them ~20x faster than Ganache (4,385 steps in 2.7 min vs ~1.4 steps/s), which keeps make test inside its budget.
+# Anvil runs them ~20x faster than Ganache (4,411 steps in ~3-6 min vs ~1.4 steps/s), which keeps make test inside its budget.
 # With PYTEST_ARGS or TESTS (a subset) only the first part runs.
 test: setup
 	brownie test $(TESTS) --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)

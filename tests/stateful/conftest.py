@@ -2,7 +2,7 @@
 
 Profiles (MARGINLAB_FUZZ; the table is in machine_runner.py):
 - `quick` (default): a few examples per machine, for the main `make test` session on CHAIN;
-- `ci`: RELIABILITY's CI profile, >= 3,000 steps across the machines (4,385, derandomized); `make test` runs it as a
+- `ci`: RELIABILITY's CI profile, >= 3,000 steps across the machines (4,411, derandomized); `make test` runs it as a
   second session on Anvil, which executes it in ~2.7 minutes where Ganache (~1.4 steps/s) would need ~35;
   `make test-stateful` runs it on CHAIN;
 - `deep` (`make fuzz`): caps of 120,000 steps (>= 75,000 run); use CHAIN=anvil.
