@@ -29,8 +29,8 @@ them) through one idempotent call, `patch_brownie_for_anvil()`. Each fix is a no
    dropped. Anvil answers the new transaction count before the receipt can be read (it returns the hash before
    the receipt exists), so a mined transaction was now and then reported dropped: the deep stateful profile
    failed that way in each of its three machines (Hypothesis then reports it as Flaky), the CI profile once in
-   several runs. The patch looks for the receipt for up to five seconds before accepting "dropped", and
-   confirms the transaction from it when it appears.
+   several runs. The patch waits for the receipt (up to five seconds) before brownie's loop starts, so the loop
+   finds it on its first pass; a transaction with no receipt by then gets brownie's own verdict.
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ DROPPED_GRACE_S = 5.0
 def _patch_dropped_race() -> None:
     import time
 
-    from brownie.network.transaction import Status, TransactionReceipt
+    from brownie.network.transaction import TransactionReceipt
     from brownie.network.web3 import web3
     from hexbytes import HexBytes
     from web3.exceptions import TransactionNotFound
@@ -64,21 +64,19 @@ def _patch_dropped_race() -> None:
 
     def _await_confirmation(self: TransactionReceipt, block_number: Optional[int] = None,
                             required_confs: int = 1) -> None:
-        original(self, block_number, required_confs)
-        if self.status != Status.Dropped:
-            return
+        # Wait for the receipt first: brownie's loop checks the nonce before it has seen a receipt and sets the
+        # "dropped" verdict (and wakes the sender's thread) at once, so it cannot be corrected afterwards.
         deadline = time.monotonic() + DROPPED_GRACE_S
-        while time.monotonic() < deadline:
+        while block_number is None and time.monotonic() < deadline:
             try:
                 receipt = web3.eth.get_transaction_receipt(HexBytes(self.txid))
             except TransactionNotFound:
                 receipt = None
             if receipt is not None and receipt["blockHash"] is not None:
-                self.status = Status.Pending
-                self._confirmed.clear()
-                original(self, receipt["blockNumber"], required_confs)
-                return
-            time.sleep(0.05)
+                block_number = receipt["blockNumber"]
+                break
+            time.sleep(0.02)
+        original(self, block_number, required_confs)
 
     setattr(_await_confirmation, _PATCHED, True)
     TransactionReceipt._await_confirmation = _await_confirmation
