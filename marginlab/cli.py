@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
     sweep.add_argument("--mining", choices=("auto", "per-step"), default="auto",
                        help="mining mode of every replay's node (see replay --mining)")
+    sweep.add_argument("--reads", choices=("chain", "mirror"), default="chain",
+                       help="how every replay reads account states (see replay --reads)")
     sweep.add_argument("--out", type=Path, default=None, help=f"output folder (default: {DEFAULT_OUT}/sweep-<name>)")
     return p
 
@@ -69,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .sweep import main_sweep
             out = args.out if args.out is not None else DEFAULT_OUT / f"sweep-{args.file.stem}"
             return main_sweep(args.file, args.seeds, args.set, args.workers, args.engine, out, args.scheduler,
-                              args.mining)
+                              args.mining, args.reads)
         return _replay(args)
     except ScenarioError as exc:
         for issue in exc.issues:

@@ -52,7 +52,7 @@ def combos(sets: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil",
-            mining: str = "auto") -> dict[str, Any]:
+            mining: str = "auto", reads: str = "chain") -> dict[str, Any]:
     """One replay on a fresh node of its own; returns the three figures. Runs in a worker process."""
     from .chain import Artifacts, Chain, ChainOptions, RevertDecoder
     from .engine import Replay
@@ -66,7 +66,7 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
     scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), f"sweep-seed-{seed}")
     plan = build_plan(scenario, doc)
     artifacts = Artifacts()
-    chain = Chain.open(ChainOptions(backend=backend, mining=mining),  # type: ignore[arg-type]
+    chain = Chain.open(ChainOptions(backend=backend, mining=mining, reads=reads),  # type: ignore[arg-type]
                        RevertDecoder(artifacts.all_abis()))
     try:
         timeline = Replay(plan, chain, artifacts).run()
@@ -82,10 +82,11 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
 
 
 def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int = 1, engine: str = "local",
-              scheduler: str | None = None, backend: str = "anvil", mining: str = "auto") -> list[dict[str, Any]]:
+              scheduler: str | None = None, backend: str = "anvil", mining: str = "auto",
+              reads: str = "chain") -> list[dict[str, Any]]:
     text = Path(file).read_text()
     base_seed = int(yaml.safe_load(text).get("seed", 0))
-    tasks = [(text, base_seed + i, c, backend, mining) for c in combos(sets) for i in range(seeds)]
+    tasks = [(text, base_seed + i, c, backend, mining, reads) for c in combos(sets) for i in range(seeds)]
     if engine == "dask":
         from dask.distributed import Client, LocalCluster
 
@@ -152,9 +153,10 @@ def write_report(results: list[dict[str, Any]], out: Path, title: str, elapsed: 
 
 
 def main_sweep(file: Path, seeds: int, set_args: list[str], workers: int, engine: str, out: Path,
-               scheduler: str | None = None, mining: str = "auto") -> int:
+               scheduler: str | None = None, mining: str = "auto", reads: str = "chain") -> int:
     t0 = time.perf_counter()
-    results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, mining=mining)
+    results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, mining=mining,
+                        reads=reads)
     elapsed = time.perf_counter() - t0
     report = write_report(results, out, Path(file).stem, elapsed, engine, workers)
     print(f"{len(results)} replays in {elapsed:.1f} s → {report}")

@@ -1,5 +1,5 @@
 """A small Monte Carlo sweep on Dask's LocalCluster gives the sequential run's numbers, and a report with
-histograms. Each replay starts its own Anvil node on a free port."""
+histograms, and so does a process-pool sweep with --reads mirror. Each replay starts its own Anvil node on a free port."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,6 +22,10 @@ def test_dask_sweep_equals_sequential_and_writes_histograms(tmp_path):
     sequential = run_sweep(SCENARIO, 4, {}, workers=1, engine="local")
     distributed = run_sweep(SCENARIO, 4, {}, workers=2, engine="dask")
     assert distributed == sequential
+    # --reads mirror values accounts in Python: every replay's figures must be the vault's own
+    mirrored = run_sweep(SCENARIO, 4, {}, workers=2, engine="local", reads="mirror")
+    assert mirrored == sequential
+    assert any(r["liquidations"] for r in sequential)  # the comparison covers liquidations, not only quiet paths
     assert [r["seed"] for r in sequential] == [7, 8, 9, 10]
     report = write_report(distributed, tmp_path, "hedged-book", 0.0, "dask", 2)
     text = report.read_text()
