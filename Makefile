@@ -98,11 +98,14 @@ lint: $(STAMPS)/lint-venv $(STAMPS)/solc
 # ---------------------------------------------------------------- tests
 # The whole suite on CHAIN, then the stateful machines at RELIABILITY's CI profile (>= 3,000 steps) on Anvil:
 # Anvil runs them ~20x faster than Ganache (4,411 steps in ~3-6 min vs ~1.4 steps/s), which keeps make test inside its budget.
-# With PYTEST_ARGS or TESTS (a subset) only the first part runs.
+# The whole suite runs in two lanes, one per core (tools/test_lanes.sh); it is compiled first so that the two
+# brownie processes only read build/. With PYTEST_ARGS or TESTS (a subset) it is one brownie run, nothing else.
+ifeq ($(strip $(PYTEST_ARGS))$(strip $(TESTS)),tests)
+test: compile
+	tools/test_lanes.sh $(BROWNIE_NETWORK)
+else
 test: setup
 	brownie test $(TESTS) --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
-ifeq ($(strip $(PYTEST_ARGS))$(strip $(TESTS)),tests)
-	MARGINLAB_FUZZ=ci brownie test tests/stateful --network anvil
 endif
 
 test-fast: setup
