@@ -380,14 +380,17 @@ class Replay:
         the outcome is known (at once in auto mining, when the step's block is mined in per-step mining): a
         revert is recorded if the scenario expects one, otherwise it ends the replay (:class:`ReplayRevert`)."""
         slot = len(self._step_actions)
-        self._step_actions.append(ActionRecord(step, act.account, label, True, act.source, None, act.expect_revert))
+        self._step_actions.append(ActionRecord(step, act.account, label, True, act.source, None, act.expect_revert,
+                                               act.may_revert))
 
         def done(pending: PendingTx) -> None:
             if pending.error is not None:
-                if act.expect_revert is None:
-                    raise ReplayRevert(step, act.account, label, pending.error.reason)
-                self._step_actions[slot] = ActionRecord(step, act.account, label, False, act.source,
-                                                        pending.error.reason, act.expect_revert)
+                reason = pending.error.reason
+                allowed = act.may_revert is not None and reason.split("(", 1)[0] == act.may_revert
+                if act.expect_revert is None and not allowed:
+                    raise ReplayRevert(step, act.account, label, reason)
+                self._step_actions[slot] = ActionRecord(step, act.account, label, False, act.source, reason,
+                                                        act.expect_revert, act.may_revert)
                 return
             assert pending.receipt is not None
             self._collect_events(step, pending.receipt)
@@ -465,7 +468,7 @@ class Replay:
             label = f"transfer({_amt(amount, sym, self.markets)}, sub {act.sub_id} → sub {act.to_sub_id})"
             # Positions that share a sub-account (every position in cross margin) have nothing to move; a
             # scenario that expects the vault's SameSubAccount revert still sends it.
-            if act.to_sub_id == act.sub_id and act.expect_revert is None:
+            if act.to_sub_id == act.sub_id and act.expect_revert is None and act.may_revert is None:
                 self._step_actions.append(ActionRecord(step, act.account, label + " skipped: same sub-account",
                                                        True, act.source))
                 continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import ScenarioError
 from .numbers import UINT256_MAX, from_units, plain, quantize_places, to_units, units_floor
@@ -60,6 +60,8 @@ class PlannedAction:
     debt: str | None = None
     collateral: str | None = None
     expect_revert: str | None = None
+    #: the action may succeed or revert with exactly this error (a boundary case); any other revert is unexpected
+    may_revert: str | None = None
     source: str = ""
 
 
@@ -134,32 +136,30 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
 
     def plan_action(act: Action, source: str) -> PlannedAction:
         verb = act.verb
+        outcome: dict[str, Any] = dict(expect_revert=act.expect_revert, may_revert=act.may_revert, source=source)
         if act.owner is not None:  # paying into someone else's sub-account: the target is the owner's
             return PlannedAction(act.account, verb, 0, units(getattr(act, verb)), target=act.owner,
-                                 target_sub_id=sub_of(act.owner, act.position), expect_revert=act.expect_revert,
-                                 source=source)
+                                 target_sub_id=sub_of(act.owner, act.position), **outcome)
         sub = sub_of(act.account, act.position)
         if verb in ("deposit", "withdraw", "borrow", "repay", "donate"):
-            return PlannedAction(act.account, verb, sub, units(getattr(act, verb)),
-                                 expect_revert=act.expect_revert, source=source)
+            return PlannedAction(act.account, verb, sub, units(getattr(act, verb)), **outcome)
         if verb == "settle_bad_debt":
             assert act.settle_bad_debt is not None
             ref = act.settle_bad_debt
             return PlannedAction(act.account, verb, sub, {}, target=ref.account,
-                                 target_sub_id=sub_of(ref.account, ref.position), expect_revert=act.expect_revert,
-                                 source=source)
+                                 target_sub_id=sub_of(ref.account, ref.position), **outcome)
         if verb == "transfer":
             assert act.transfer is not None
             return PlannedAction(act.account, verb, sub, units(act.transfer.amounts),
                                  to_sub_id=sub_of(act.account, act.transfer.to_position),
-                                 expect_revert=act.expect_revert, source=source)
+                                 **outcome)
         assert act.liquidate is not None
         liq = act.liquidate
         return PlannedAction(act.account, verb, sub_of(act.account, liq.to_position),
                              {liq.debt: amount_units(liq.amount, decimals[liq.debt])},
                              target=liq.account, target_sub_id=sub_of(liq.account, liq.position),
                              debt=liq.debt, collateral=liq.collateral,
-                             expect_revert=act.expect_revert, source=source)
+                             **outcome)
 
     prices = {m.symbol: m.price for m in scenario.markets}
     initial = dict(prices)

@@ -100,7 +100,7 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
     rows = []
     for r in records:
         acts = "; ".join(f"{a.account}: {a.call}" + ("" if a.ok else f" ⟂ {a.revert}"
-                                                      + (" (expected)" if a.expected_revert else ""))
+                                                      + (" (expected)" if a.expected_revert else " (allowed)" if a.may_revert else ""))
                          for a in r.actions)
         if r.oracle:
             acts = "; ".join([f"oracle {s} {v}" for s, v in r.oracle.items()] + ([acts] if acts else []))

@@ -101,6 +101,9 @@ Signed = Annotated[Decimal, BeforeValidator(_signed)]
 Int = Annotated[int, BeforeValidator(_strict_int)]
 NonNegInt = Annotated[Int, Field(ge=0)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+#: A custom error's name, as expect_revert and may_revert give it.
+ERROR_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+ErrorName = Annotated[str, Field(pattern=ERROR_NAME_PATTERN)]
 Symbol = Annotated[str, Field(pattern=SYMBOL_PATTERN)]
 AmountMap = dict[str, Amount]
 AmountOrAll = Annotated[Decimal | Literal["all"], BeforeValidator(_amount_or_all)]
@@ -304,7 +307,10 @@ class Action(Strict):
     liquidate: Liquidate | None = None
     donate: AmountMap | None = None
     settle_bad_debt: SubAccount | None = None
-    expect_revert: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    expect_revert: ErrorName | None = None
+    #: The action may succeed or revert with exactly this error; both are recorded, neither fails the replay.
+    #: For boundary cases, e.g. a borrow within a second of interest of the initial-margin limit.
+    may_revert: ErrorName | None = None
 
     @model_validator(mode="after")
     def _one_verb(self) -> Action:
@@ -315,6 +321,8 @@ class Action(Strict):
         if self.owner is not None and given[0] not in OWNER_VERBS:
             raise _err("owner", f"owner applies to {' and '.join(OWNER_VERBS)} only (anyone may pay into someone "
                                 f"else's sub-account); {given[0]} acts on the actor's own")
+        if self.expect_revert is not None and self.may_revert is not None:
+            raise _err("may_revert", "give expect_revert (the action must revert) or may_revert (it may), not both")
         return self
 
     @property

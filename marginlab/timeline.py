@@ -74,6 +74,7 @@ class ActionRecord:
     source: str
     revert: str | None = None
     expected_revert: str | None = None
+    may_revert: str | None = None
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import Issue, ScenarioError
 from .numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal, type_name
-from .scenario import VERBS, Account, CsvPath, GbmPath, Scenario
+from .scenario import ERROR_NAME_PATTERN, VERBS, Account, CsvPath, GbmPath, Scenario
 from .yamlsource import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
 
 INT256_MAX = 2**255 - 1
@@ -133,6 +133,8 @@ def _reason(doc: SourceDoc, loc: Loc, err: dict[str, Any]) -> str:
         return f"expected true or false, got {_show(value)}"
     if kind == "literal_error":
         return f"expected {ctx.get('expected', 'one of the allowed words')}, got {_show(value)}"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == ERROR_NAME_PATTERN:
+        return f"{_show(value)} is not an error name: use letters, digits and '_', not starting with a digit"
     if kind == "string_pattern_mismatch":
         return (f"{_show(value)} is not a valid name: use letters, digits, '_', '.' or '-', starting with a "
                 f"letter")

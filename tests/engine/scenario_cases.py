@@ -230,3 +230,14 @@ CASES += [
      make({13: "  - {action: {account: lp, liquidate: {account: alice, debt: USDC, collateral: WETH, amount: -2}}}"}),
      "13: steps[0].action.liquidate.amount: amount must not be negative, got -2"),
 ]
+
+# --- may_revert: a boundary action may succeed or revert with exactly the named error
+CASES += [
+    ("may-and-expect-revert",
+     make({13: "  - {action: {account: alice, borrow: {USDC: 1}, expect_revert: AccountUnhealthy, "
+               "may_revert: AccountUnhealthy}}"}),
+     "13: steps[0].action: give expect_revert (the action must revert) or may_revert (it may), not both"),
+    ("may-revert-not-an-error-name", make({13: "  - {action: {account: alice, borrow: {USDC: 1}, may_revert: 'no!'}}"}),
+     "13: steps[0].action.may_revert: 'no!' is not an error name: use letters, digits and '_', not starting with "
+     "a digit"),
+]

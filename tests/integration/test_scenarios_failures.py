@@ -77,6 +77,22 @@ def test_an_expected_revert_that_does_not_happen_fails(scenario, tmp_path, capsy
     assert "reverts with StalePrice (actual no revert)" in capsys.readouterr().err
 
 
+def test_may_revert_accepts_success_or_that_revert_and_records_which(scenario, tmp_path, capsys):
+    """may_revert (a boundary action the printed stateful-machine scenarios carry): success and the named revert
+    both pass and the timeline says which happened; any other revert is still unexpected (exit 3)."""
+    import json
+    path = scenario(steps="  - {action: {account: alice, borrow: {USDC: 1}, may_revert: AccountUnhealthy}}\n"
+                          "  - {action: {account: alice, borrow: {USDC: 20000}, may_revert: AccountUnhealthy}}\n")
+    assert run(path, "--chain", CHAIN, "--out", str(tmp_path / "o")) == 0
+    steps = json.loads((tmp_path / "o" / "timeline.json").read_text())["steps"]
+    acts = [a for st in steps for a in st["actions"] if a["may_revert"]]
+    assert [(a["ok"], (a["revert"] or "").split("(")[0]) for a in acts] == [(True, ""), (False, "AccountUnhealthy")]
+    assert "⟂ AccountUnhealthy(" in (tmp_path / "o" / "report.md").read_text()
+    other = scenario(steps="  - {action: {account: alice, repay: {WETH: 1}, may_revert: AccountUnhealthy}}\n")
+    assert run(other, "--chain", CHAIN, "--out", str(tmp_path / "p")) == 3
+    assert "reverted: NoDebt(WETH)" in capsys.readouterr().err
+
+
 def test_no_node_at_the_url_is_a_chain_failure_that_says_how_to_start_one(scenario, tmp_path, capsys):
     url = f"http://127.0.0.1:{free_port()}"
     assert run(scenario(), "--rpc-url", url, "--out", str(tmp_path / "o")) == 3
