@@ -11,8 +11,9 @@ needs around those steps:
   machine;
 - `keeper: {enabled: false}`: in the machine only the `liquidate` rule liquidates.
 
-What a replay cannot reproduce is said at the top of the file (the machine's REPLAY_NOTE), and an action whose
-outcome the model left open (within a second of interest of a limit) carries a comment.
+What a replay cannot reproduce is said at the top of the file (the machine's REPLAY_NOTE). An action whose
+outcome the model left open (within a second of interest of a limit) carries `may_revert: ERROR` instead of
+`expect_revert:`, so the replay accepts either outcome, and a comment.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from typing import Any
 from marginlab.numbers import plain
 
 WAD = 10**18
-BOUNDARY_NOTE = "# the model allowed either outcome (within a second of interest of the limit)"
+BOUNDARY_NOTE = "# may_revert: the model allowed either outcome (within a second of interest of the limit)"
 
 
 def scenario_yaml(machine: Any) -> str:

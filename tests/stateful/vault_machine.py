@@ -23,6 +23,15 @@ from marginlab.numbers import plain
 
 MAX = 2**256 - 1
 EITHER = "either"
+
+
+def either(error: str) -> str:
+    """The verdict 'either outcome', with the error the vault would give if it reverts (a replay's may_revert)."""
+    return f"{EITHER}:{error}"
+
+
+def is_either(expected: str) -> bool:
+    return expected.startswith(EITHER)
 #: Health within this relative band of zero is "either": the model prices at a guessed timestamp.
 HEALTH_BAND = 10**12  # 1e-6 of the debt value, WAD-relative
 
@@ -162,30 +171,35 @@ class VaultMachine:
 
     @staticmethod
     def health_verdict(h: pm.Health, error: str, init: bool = True) -> str:
-        """'ok', `error`, or EITHER when within HEALTH_BAND of the boundary."""
+        """'ok', `error`, or either(error) when within HEALTH_BAND of the boundary."""
         value = h.health_init if init else h.health_maint
         band = max(h.debt_value, h.collateral_value) // (WAD // HEALTH_BAND) + 10
         if abs(value) <= band:
-            return EITHER
+            return either(error)
         return "ok" if value >= 0 else error
 
     # ------------------------------------------------------------------ one checked action
     def act(self, record: dict, expected: str, send: Callable[[], Any], apply: Callable[[Any, int], None]) -> bool:
-        """Send, compare with `expected` ('ok', an error name or EITHER), apply on success. True if it succeeded."""
+        """Send, compare with `expected` ('ok', an error name or either(error)), apply on success. True if it
+        succeeded. The log records the outcome for the printed scenario: expect_revert, or may_revert at a boundary."""
         STEPS[self.NAME] = STEPS.get(self.NAME, 0) + 1
         self.log.append(record)
-        if expected == EITHER:
+        boundary = is_either(expected)
+        if boundary:
             self.boundary.add(len(self.log) - 1)
         try:
             tx = send()
         except VirtualMachineError as e:
             name = (e.revert_msg or "").split(":")[0].strip()
             assert expected != "ok", f"{record}: the model expected success, the vault reverted {e.revert_msg}"
-            if expected != EITHER:
+            if not boundary:
                 assert name == expected, f"{record}: expected {expected}, got {e.revert_msg}"
-            record["action"]["expect_revert"] = name  # the replay must see the same revert
+            # the replay must see the same revert; at a boundary, this revert or success
+            record["action"]["may_revert" if boundary else "expect_revert"] = name
             return False
-        assert expected in ("ok", EITHER), f"{record}: the model expected {expected}, the vault succeeded"
+        assert expected == "ok" or boundary, f"{record}: the model expected {expected}, the vault succeeded"
+        if boundary:
+            record["action"]["may_revert"] = expected.split(":", 1)[1]
         apply(tx, tx.timestamp)
         return True
 
@@ -431,9 +445,10 @@ class CoreRules(VaultMachine):
         b.debit(key, amount)
         if liquidity and b.total_borrows > b.total_deposits:
             gap = b.total_borrows - b.total_deposits
-            return EITHER if gap * 10**6 <= b.total_deposits + 10**6 else "InsufficientLiquidity"
+            return either("InsufficientLiquidity") if gap * 10**6 <= b.total_deposits + 10**6 \
+                else "InsufficientLiquidity"
         if liquidity and b.total_deposits - b.total_borrows <= b.total_deposits // 10**6 + 2:
-            return EITHER
+            return either("InsufficientLiquidity")
         if check_health_only_with_debt and not self.has_debt(key, markets):
             return "ok"
         return self.health_verdict(self.health_at(key, t, markets), "AccountUnhealthy")
@@ -503,11 +518,11 @@ class LiquidationRules(CoreRules):
         if requested == 0:
             expected = "ZeroAmount"
         else:
-            verdict = self.health_verdict(h, "liquidatable", init=False)
+            verdict = self.health_verdict(h, "AccountHealthy", init=False)
             if verdict == "ok":
                 expected = "AccountHealthy"
-            elif verdict == EITHER:
-                expected = EITHER
+            elif is_either(verdict):
+                expected = verdict
             elif debt == 0:
                 expected = "NoDebt"
             elif held == 0:
@@ -516,7 +531,7 @@ class LiquidationRules(CoreRules):
                 q = self.quote(key, d, c, requested, t)
                 expected = "NothingToLiquidate" if q.repaid == 0 or q.seized == 0 else "ok"
                 if q.repaid <= 2 or q.seized <= 2:
-                    expected = EITHER  # a second of interest can flip a dust quote
+                    expected = either("NothingToLiquidate")  # a second of interest can flip a dust quote
 
         def apply(tx, t):
             ev = tx.events["Liquidated"]
