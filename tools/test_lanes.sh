@@ -13,6 +13,10 @@ mkdir -p "$log_dir"
 lane2_log=$log_dir/integration.log
 start=$(date +%s)
 
+# brownie's first project load after a full compile prunes artifacts of unused dependencies (IERC20Permit,
+# ...) from build/contracts; two processes loading at once then race (FileNotFoundError). Load it once here.
+brownie compile > /dev/null
+
 # Its own process group (set -m), so that an interrupt can stop lane 2 and the node it started.
 set -m
 brownie test tests/integration --network "$network" > "$lane2_log" 2>&1 &

@@ -2,7 +2,7 @@
 import brownie
 
 import protocol_model as pm
-from conftest import err, market_books, model_health, open_position, set_params
+from unitkit import err, market_books, model_health, open_position, set_params
 
 
 def test_borrow_opens_debt_with_scale_rounded_up_and_sends_the_amount(proto, vault, usdc, alice, bob):

@@ -3,7 +3,7 @@ import brownie
 import pytest
 
 import protocol_model as pm
-from conftest import MAX, err, market_books, open_position, set_params
+from unitkit import MAX, err, market_books, open_position, set_params
 
 
 def test_deposit_credits_scale_rounded_down_and_emits_the_amount(proto, vault, weth, alice):

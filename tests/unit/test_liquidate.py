@@ -6,7 +6,7 @@ import brownie
 import pytest
 
 import protocol_model as pm
-from conftest import (
+from unitkit import (
     MAX,
     WAD,
     err,

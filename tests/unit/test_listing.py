@@ -3,7 +3,7 @@ import brownie
 import pytest
 
 import chainkit
-from conftest import MAX, WAD, err, market_books, open_position, set_params
+from unitkit import MAX, WAD, err, market_books, open_position, set_params
 
 P = chainkit.PARAM_ORDER
 

@@ -3,7 +3,7 @@ import brownie
 import pytest
 from brownie import chain
 
-from conftest import MAX, WAD, err, open_position
+from unitkit import MAX, WAD, err, open_position
 
 HEARTBEAT = 3600
 

@@ -2,7 +2,7 @@
 import brownie
 import pytest
 
-from conftest import MAX, err, open_position
+from unitkit import MAX, err, open_position
 
 
 def test_the_guardian_sets_each_flag_and_the_event_says_which(vault, guardian):

@@ -3,7 +3,7 @@ import brownie
 import pytest
 
 import protocol_model as pm
-from conftest import MAX, err, market_books, open_position
+from unitkit import MAX, err, market_books, open_position
 
 
 def test_repay_reduces_the_debt_scale_rounded_down(proto, vault, usdc, alice):

@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 import chainkit
-from conftest import err
+from unitkit import err
 from marginlab.authsig import sign_authorization
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -9,7 +9,7 @@ import brownie
 import pytest
 
 import protocol_model as pm
-from conftest import MAX, WAD, err, market_books, open_position
+from unitkit import MAX, WAD, err, market_books, open_position
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import brownie
 
 import protocol_model as pm
-from conftest import MAX, err, market_books, model_health, open_position
+from unitkit import MAX, err, market_books, model_health, open_position
 
 
 def test_transfer_moves_the_deposit_with_the_vaults_rounding(proto, vault, weth, alice):

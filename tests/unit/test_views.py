@@ -3,7 +3,7 @@ import brownie
 import pytest
 
 import protocol_model as pm
-from conftest import MAX, WAD, err, market_books, model_health, model_positions, open_position
+from unitkit import MAX, WAD, err, market_books, model_health, model_positions, open_position
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import brownie
 import pytest
 
 import protocol_model as pm
-from conftest import MAX, err, market_books, model_health, open_position, set_params
+from unitkit import MAX, err, market_books, model_health, open_position, set_params
 
 
 def test_withdraw_removes_scale_rounded_up_and_sends_the_amount(proto, vault, weth, alice, bob):

@@ -1,0 +1,139 @@
+"""Constants and helpers the unit tests share (their fixtures are in conftest.py).
+
+A module of its own: `make test` runs several test folders in one session, and each has a conftest.py, so
+`from conftest import ...` would find whichever conftest Python imported last (see tests/stateful/machine_runner.py).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import chainkit
+import protocol_model as pm
+
+WAD = pm.WAD
+MAX = pm.MAX_UINT256
+YEAR = chainkit.YEAR
+
+#: (symbol, decimals, price in USD, feed decimals, parameter overrides)
+MARKETS = (
+    ("WETH", 18, 2000, 8, dict(assetWeightInit=80 * WAD // 100, assetWeightMaint=85 * WAD // 100,
+                               liquidationBonus=5 * WAD // 100)),
+    ("WBTC", 8, 60000, 8, dict(assetWeightInit=75 * WAD // 100, assetWeightMaint=80 * WAD // 100,
+                               liabWeightInit=110 * WAD // 100, liabWeightMaint=105 * WAD // 100,
+                               liquidationBonus=7 * WAD // 100)),
+    ("USDC", 6, 1, 18, dict(assetWeightInit=90 * WAD // 100, assetWeightMaint=95 * WAD // 100,
+                            liquidationBonus=2 * WAD // 100, protocolShare=20 * WAD // 100)),
+)
+#: Liquidity the lp provides in every market (whole tokens).
+LP_LIQUIDITY = {"WETH": 1_000, "WBTC": 50, "USDC": 2_000_000}
+#: The warm-up borrower's sub-accounts: (sub, deposits, borrows), whole tokens.
+WARM_UP = (
+    (8, {"USDC": 1_000_000}, {"WETH": 200}),
+    (9, {"WETH": 600}, {"WBTC": 10, "USDC": 290_000}),
+)
+
+
+def err(name: str) -> str:
+    """`brownie.reverts(revert_pattern=err("AccountUnhealthy"))`: a custom error with any arguments."""
+    return chainkit.err(name)
+
+
+def open_position(p: chainkit.Protocol, owner: Any, sub: int, deposits: dict, borrows: dict | None = None) -> None:
+    """Deposit then borrow whole-token amounts in `(owner, sub)`."""
+    for symbol, amount in deposits.items():
+        p.vault.deposit(owner, sub, p[symbol].token, p[symbol].unit(amount), {"from": owner})
+    for symbol, amount in (borrows or {}).items():
+        p.vault.borrow(sub, p[symbol].token, p[symbol].unit(amount), owner, {"from": owner})
+
+
+def set_params(p: chainkit.Protocol, symbol: str, **overrides: Any) -> None:
+    """Change some of a market's parameters (names as in IVault.MarketParams)."""
+    current = dict(zip(chainkit.PARAM_ORDER, p.vault.marketParams(p[symbol].token)))
+    current.update(overrides)
+    p.vault.setMarketParams(p[symbol].token, tuple(current[k] for k in chainkit.PARAM_ORDER), {"from": p.gov})
+
+
+def model_params(p: chainkit.Protocol, symbol: str) -> pm.Params:
+    return pm.Params.from_chain(p.vault.marketParams(p[symbol].token))
+
+
+def model_positions(p: chainkit.Protocol, owner: Any, sub: int) -> list[pm.Position]:
+    positions = []
+    for symbol, m in p.markets.items():
+        amount = int(p.vault.balanceOf(owner, sub, m.token))
+        if amount:
+            positions.append(pm.Position(amount, int(p.router.price(m.token)), m.decimals, model_params(p, symbol)))
+    return positions
+
+
+def model_health(p: chainkit.Protocol, owner: Any, sub: int = 0) -> pm.Health:
+    """The model's Health of a sub-account from the chain's balances, indexes and prices."""
+    return pm.health(model_positions(p, owner, sub))
+
+
+def model_pair(p: chainkit.Protocol, debt: str, coll: str) -> pm.Pair:
+    return pm.Pair(
+        int(p.router.price(p[debt].token)),
+        p[debt].decimals,
+        int(p.router.price(p[coll].token)),
+        p[coll].decimals,
+        model_params(p, coll).liquidation_bonus,
+    )
+
+
+def model_liquidation(p: chainkit.Protocol, owner: Any, sub: int, debt: str, coll: str, requested: int) -> pm.LiquidationQuote:
+    """What `liquidate(owner, sub, debt, coll, requested, ...)` must repay, seize and split, per the model."""
+    return pm.quote_liquidation(
+        debt=-int(p.vault.balanceOf(owner, sub, p[debt].token)),
+        collateral=int(p.vault.balanceOf(owner, sub, p[coll].token)),
+        requested=requested,
+        health_factor=model_health(p, owner, sub).health_factor,
+        p=model_pair(p, debt, coll),
+        protocol_share=model_params(p, coll).protocol_share,
+        dust_value=int(p.vault.dustValue()),
+    )
+
+
+def market_books(p: chainkit.Protocol, symbol: str) -> dict:
+    """vault.marketState(token) as a dict keyed by the IVault.MarketState field names."""
+    return dict(p.vault.marketState(p[symbol].token).dict())
+
+
+def liquidate_as_model_says(
+    p: chainkit.Protocol, liquidator: Any, owner: Any, sub: int, debt: str, coll: str, requested: int, liq_sub: int = 0
+) -> tuple[Any, pm.LiquidationQuote]:
+    """Liquidate and assert, to the wei, the amounts, the balances of both sub-accounts, the reserves and the
+    event against the model. Returns the transaction and the model's quote. (Indexes are frozen: see above.)"""
+    q = model_liquidation(p, owner, sub, debt, coll, requested)
+    d, c = p[debt].token, p[coll].token
+    before = dict(
+        debt_scaled=int(p.vault.scaledBalanceOf(owner, sub, d)),
+        coll_scaled=int(p.vault.scaledBalanceOf(owner, sub, c)),
+        liq_scaled=int(p.vault.scaledBalanceOf(liquidator, liq_sub, c)),
+        reserves=market_books(p, coll)["reserves"],
+        paid=int(d.balanceOf(liquidator)),
+        hf=model_health(p, owner, sub).health_factor,
+    )
+    dbooks, cbooks = market_books(p, debt), market_books(p, coll)
+    tx = p.vault.liquidate(owner, sub, d, c, requested, liq_sub, {"from": liquidator})
+
+    assert tx.return_value == (q.repaid, q.seized)
+    assert int(d.balanceOf(liquidator)) == before["paid"] - q.repaid
+    ev = tx.events["Liquidated"]
+    assert (ev["liquidator"], ev["owner"], ev["subId"], ev["debtToken"], ev["collToken"]) == (liquidator, owner, sub, d, c)
+    assert (ev["repaid"], ev["seizedTotal"], ev["toLiquidator"], ev["protocolCut"]) == (
+        q.repaid, q.seized, q.to_liquidator, q.protocol_cut)
+    assert ev["healthFactorBefore"] == before["hf"]
+    settled = "BadDebtSettled" in tx.events
+    if not settled:
+        assert ev["healthFactorAfter"] == model_health(p, owner, sub).health_factor
+        expect_debt = pm.credit(before["debt_scaled"], q.repaid, dbooks["depositIndex"], dbooks["borrowIndex"]).scaled
+        assert p.vault.scaledBalanceOf(owner, sub, d) == expect_debt
+    expect_coll = pm.debit(before["coll_scaled"], q.seized, cbooks["depositIndex"], cbooks["borrowIndex"]).scaled
+    if not settled or pm.deposit_amount_down(expect_coll, cbooks["depositIndex"]) > 0:
+        assert p.vault.scaledBalanceOf(owner, sub, c) == expect_coll
+    expect_liq = pm.credit(before["liq_scaled"], q.to_liquidator, cbooks["depositIndex"], cbooks["borrowIndex"]).scaled
+    assert p.vault.scaledBalanceOf(liquidator, liq_sub, c) == expect_liq
+    if coll != debt and not settled:
+        assert market_books(p, coll)["reserves"] == before["reserves"] + q.protocol_cut
+    return tx, q
