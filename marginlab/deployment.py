@@ -93,7 +93,8 @@ def deploy(project: Any, web3: Any, deployer: Any, markets: list[Market], networ
         if _has_code(web3, d.tokens.get(m.symbol, "")) and d.tokens[m.symbol].lower() in listed:
             log.append(f"re-using market {m.symbol} ({d.tokens[m.symbol]})")
             continue
-        token = project.SimToken.deploy(f"marginlab {m.symbol}", m.symbol, m.decimals, tx)
+        token = getattr(project, m.token.contract).deploy(f"marginlab {m.symbol}", m.symbol, m.decimals,
+                                                          *m.token.constructor_extra, tx)
         feed = project.SettableAggregator.deploy(m.feed_decimals, to_units(Decimal(m.price), m.feed_decimals), tx)
         router.setFeed(token, feed, m.heartbeat, tx)
         vault.listMarket(token, market_params(m, d.irms[key]), tx)

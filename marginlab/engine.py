@@ -142,9 +142,8 @@ class Replay:
         # The batcher deploys tokens and feeds, so it may mint and write rounds for all of them in one call.
         batcher = self.chain.deploy(deployer, art, "SimBatcher")
         for m in self.plan.scenario.markets:
-            tokens[m.symbol] = self.chain.contract(self._created(self.chain.transact(
-                deployer, batcher, "createToken", f"marginlab {m.symbol}", m.symbol, m.decimals), batcher),
-                art.abi("SimToken"))
+            tokens[m.symbol] = self.chain.contract(self._created(self._create_token(deployer, batcher, m), batcher),
+                                                   art.abi(m.token.contract))
             feeds[m.symbol] = self.chain.contract(self._created(self.chain.transact(
                 deployer, batcher, "createFeed", m.feed_decimals, self._feed_units(m.symbol, self.prices[m.symbol])),
                 batcher), art.abi("SettableAggregator"))
@@ -167,6 +166,18 @@ class Replay:
         self.protocol = Protocol(vault, router, tokens, feeds, batcher,
                                  {t.address.lower(): s for s, t in tokens.items()})
         self.chain.decoder.labels[batcher.address.lower()] = "batcher"
+
+    def _create_token(self, deployer: Signer, batcher: Contract, m: Market) -> dict[str, Any]:
+        """Deploy the market's token through the batcher, so the batcher may mint it: a plain SimToken by
+        ``createToken``; a hostile test token (``token: {kind: ...}``) by ``createContract`` with its creation code,
+        which makes the batcher its deployer, the one account those tokens let mint."""
+        name = f"marginlab {m.symbol}"
+        if m.token.kind == "plain":
+            return self.chain.transact(deployer, batcher, "createToken", name, m.symbol, m.decimals)
+        art = self.artifacts
+        factory = self.chain.w3.eth.contract(abi=art.abi(m.token.contract), bytecode=art.bytecode(m.token.contract))
+        init_code = factory.constructor(name, m.symbol, m.decimals, *m.token.constructor_extra).data_in_transaction
+        return self.chain.transact(deployer, batcher, "createContract", bytes.fromhex(init_code[2:]))
 
     def _created(self, receipt: dict[str, Any], batcher: Contract) -> str:
         events = batcher.events.Created().process_receipt(receipt, errors=DISCARD)
@@ -796,7 +807,8 @@ def _amt(units: int, sym: str, markets: dict[str, Market]) -> str:
 def _market_info(m: Market) -> MarketInfo:
     return MarketInfo(m.symbol, m.decimals, m.feed_decimals, plain(m.price), plain(m.asset_weight.init),
                       plain(m.asset_weight.maint), plain(m.liab_weight.init), plain(m.liab_weight.maint),
-                      plain(m.liquidation_bonus), plain(m.protocol_share), plain(m.reserve_factor))
+                      plain(m.liquidation_bonus), plain(m.protocol_share), plain(m.reserve_factor),
+                      None if m.token.kind == "plain" else str(m.token))
 
 
 __all__ = ["Replay", "Protocol", "ChainError"]

@@ -77,12 +77,15 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
 
     # ---- parameters
     lines += ["## Markets", ""]
+    # A token column only when some market is not a plain ERC-20 (the reports of plain books stay as they were).
+    hostile = any(m.token is not None for m in timeline.markets)
     lines += _table(
         ["asset", "decimals", "feed decimals", "initial price", "asset weight init / maint",
-         "liability weight init / maint", "liquidation bonus", "protocol share", "reserve factor"],
+         "liability weight init / maint", "liquidation bonus", "protocol share", "reserve factor"]
+        + (["token"] if hostile else []),
         [[m.symbol, str(m.decimals), str(m.feed_decimals), m.price, f"{m.asset_weight_init} / {m.asset_weight_maint}",
           f"{m.liab_weight_init} / {m.liab_weight_maint}", m.liquidation_bonus, m.protocol_share, m.reserve_factor]
-         for m in timeline.markets])
+         + ([m.token or "plain"] if hostile else []) for m in timeline.markets])
     lines += ["", "## Sub-accounts", ""]
     first = records[0] if records else None
     lines += _table(["sub-account", "owner", "sub id", "margin", "positions", "balances after setup"],

@@ -34,6 +34,24 @@ OWNER_VERBS = ("deposit", "repay")
 #: (liquidate). The vault reads it as type(uint256).max.
 ALL = "all"
 ORACLE_FAULTS = ("ok", "stale", "zero", "negative")
+#: A market's ``token: {kind: ...}`` → the contract a replay deploys (contracts/sim/, contracts/sim/hostile/).
+TOKEN_CONTRACTS = {
+    "plain": "SimToken",
+    "fee-on-transfer": "FeeOnTransferToken",
+    "hook": "HookToken",
+    "revert-on-zero": "RevertOnZeroToken",
+    "no-return": "NoReturnToken",
+    "returns-false": "ReturnsFalseToken",
+    "pausable-blocklist": "PausableBlocklistToken",
+}
+TOKEN_KINDS = tuple(TOKEN_CONTRACTS)
+#: Token kinds the vault cannot hold safely, refused with the reason (tests/integration/test_hostile_tokens.py).
+REFUSED_TOKEN_KINDS = {
+    "rebasing": "rebasing tokens are not supported: the vault books fixed token amounts, so a rebase leaves an "
+                "untracked surplus or makes the vault short (tests/integration/test_hostile_tokens.py); list a "
+                "non-rebasing wrapper instead",
+}
+FEE_BPS_DENOMINATOR = 10_000  # FeeOnTransferToken.BPS: a fee of 10,000 bps or more is refused by the token
 
 
 def _err(kind: str, message: str) -> PydanticCustomError:
@@ -158,6 +176,49 @@ class IrmParams(Strict):
         return self
 
 
+def _token_kind(value: Any) -> Any:
+    if isinstance(value, str) and value in REFUSED_TOKEN_KINDS:
+        raise _err("token", REFUSED_TOKEN_KINDS[value])
+    return value
+
+
+class TokenSpec(Strict):
+    """What kind of ERC-20 the replay deploys for a market: a plain one (the default) or one of the hostile test
+    tokens of contracts/sim/hostile/. ``fee_bps`` (fee-on-transfer only, required there): the share of every
+    transfer between holders that the token burns, in basis points."""
+
+    kind: Annotated[Literal["plain", "fee-on-transfer", "hook", "revert-on-zero", "no-return", "returns-false",
+                            "pausable-blocklist"], BeforeValidator(_token_kind)]
+    fee_bps: Annotated[Int, Field(ge=0, lt=FEE_BPS_DENOMINATOR)] | None = None
+
+    @model_validator(mode="after")
+    def _fee_only_for_fee_tokens(self) -> TokenSpec:
+        if self.kind == "fee-on-transfer" and self.fee_bps is None:
+            raise _err("token", "fee-on-transfer needs fee_bps: the fee in basis points (0 ≤ fee_bps < 10000)")
+        if self.kind != "fee-on-transfer" and self.fee_bps is not None:
+            raise _err("token", f"fee_bps applies to kind fee-on-transfer only, not {self.kind}")
+        return self
+
+    @property
+    def contract(self) -> str:
+        return TOKEN_CONTRACTS[self.kind]
+
+    @property
+    def constructor_extra(self) -> tuple[int, ...]:
+        """Constructor arguments after (name, symbol, decimals)."""
+        return (self.fee_bps,) if self.fee_bps is not None else ()
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.fee_bps} bps)" if self.fee_bps is not None else self.kind
+
+
+def _token_spec(value: Any) -> Any:
+    if isinstance(value, str):
+        hint = f"{{kind: {value}, fee_bps: 100}}" if value == "fee-on-transfer" else f"{{kind: {value}}}"
+        raise _err("token", f"expected a mapping like {hint}, got the text {value!r}")
+    return value
+
+
 class Market(Strict):
     symbol: Symbol
     decimals: Annotated[Int, Field(ge=0, le=MAX_DECIMALS)]
@@ -172,6 +233,7 @@ class Market(Strict):
     irm: IrmParams = IrmParams()
     feed_decimals: Annotated[Int, Field(ge=0, le=MAX_DECIMALS)] = DEFAULT_FEED_DECIMALS
     heartbeat: Annotated[Int, Field(gt=0, le=2**32 - 1)] = DEFAULT_HEARTBEAT
+    token: Annotated[TokenSpec, BeforeValidator(_token_spec)] = TokenSpec(kind="plain")
 
     @field_validator("asset_weight")
     @classmethod

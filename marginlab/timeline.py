@@ -17,6 +17,8 @@ TIMELINE_VERSION = 1
 # Integers that stay JSON numbers; every other integer is an amount and is written as a string.
 _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed", "version", "decimals",
                            "feed_decimals", "positions", "count", "line"})
+# Fields written only when set: added after version 1, absent (None) in every timeline written before them.
+_OPTIONAL_FIELDS = frozenset({"token", "may_revert"})
 
 
 @dataclass
@@ -32,6 +34,9 @@ class MarketInfo:
     liquidation_bonus: str
     protocol_share: str
     reserve_factor: str
+    # The market's token when it is not a plain ERC-20 ("fee-on-transfer (100 bps)", "no-return", ...). Left out
+    # of the JSON when plain, so timelines of plain-token scenarios keep their bytes.
+    token: str | None = None
 
 
 @dataclass
@@ -160,7 +165,8 @@ class Timeline:
 
 def _jsonable(value: Any, key: str | None = None) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+        return {f.name: _jsonable(getattr(value, f.name), f.name) for f in dataclasses.fields(value)
+                if not (f.name in _OPTIONAL_FIELDS and getattr(value, f.name) is None)}
     if isinstance(value, dict):
         # Keys of amount maps are symbols or account keys; their values inherit the map's kind.
         return {str(k): _jsonable(v, key) for k, v in value.items()}

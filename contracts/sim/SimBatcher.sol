@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IVault} from "../../interfaces/IVault.sol";
 import {IOracleRouter} from "../../interfaces/IOracleRouter.sol";
 import {SettableAggregator} from "./SettableAggregator.sol";
@@ -12,6 +13,8 @@ import {SimToken} from "./SimToken.sol";
 /// answer in one transaction, mints and deposits for many accounts in one transaction, and reads all
 /// sub-accounts and markets in one call. Simulation only; never part of the protocol.
 contract SimBatcher {
+    using SafeERC20 for IERC20;
+
     /// @notice A token or feed was created by this batcher.
     event Created(address indexed created);
 
@@ -21,6 +24,8 @@ contract SimBatcher {
     error LengthMismatch();
     /// @notice A set-up borrow whose revocation is not the same owner's revocation.
     error BadRevocation();
+    /// @notice `createContract` was given creation code whose constructor reverted (or no code at all).
+    error CreateFailed();
 
     address public immutable owner;
 
@@ -33,8 +38,25 @@ contract SimBatcher {
         _;
     }
 
+    /// @notice Deploy a plain `SimToken` that this batcher may mint. Emits `Created`.
     function createToken(string calldata name, string calldata symbol, uint8 decimals) external onlyOwner {
         emit Created(address(new SimToken(name, symbol, decimals)));
+    }
+
+    /// @notice Deploy `initCode` (creation bytecode followed by its ABI-encoded constructor arguments) with this
+    /// batcher as the deployer. Used for the hostile test tokens (contracts/sim/hostile/), which let only their
+    /// deployer mint: deployed here, the batcher mints their set-up balances exactly as it mints a SimToken's.
+    /// Embedding their creation code (`new FeeOnTransferToken(...)`) would push this contract past the
+    /// 24,576-byte limit. Emits `Created`.
+    function createContract(bytes calldata initCode) external onlyOwner {
+        bytes memory code = initCode;
+        address created;
+        // slither-disable-next-line assembly -- CREATE of caller-supplied code: Solidity has no other way
+        assembly {
+            created := create(0, add(code, 0x20), mload(code))
+        }
+        if (created == address(0)) revert CreateFailed();
+        emit Created(created);
     }
 
     function createFeed(uint8 decimals, int256 answer) external onlyOwner {
@@ -72,7 +94,8 @@ contract SimBatcher {
             address token = tokens[i];
             SimToken(token).mint(address(this), amounts[i]);
             if (IERC20(token).allowance(address(this), address(vault)) < amounts[i]) {
-                IERC20(token).approve(address(vault), type(uint256).max);
+                // forceApprove: a USDT-style token's approve returns nothing, which a plain IERC20 call rejects.
+                IERC20(token).forceApprove(address(vault), type(uint256).max);
             }
             vault.deposit(owners[i], subIds[i], token, amounts[i]);
         }

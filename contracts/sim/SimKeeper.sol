@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IVault} from "../../interfaces/IVault.sol";
 
 /// @title SimKeeper
@@ -10,6 +11,8 @@ import {IVault} from "../../interfaces/IVault.sol";
 /// revert data (out of gas) reverts everything, so a too-low gas limit can never pass for a vault decision.
 /// Simulation only.
 contract SimKeeper {
+    using SafeERC20 for IERC20;
+
     struct Op {
         bool settle; // false: liquidate(owner, subId, debt, coll, max, liquidatorSubId); true: settleBadDebt
         address owner;
@@ -35,7 +38,8 @@ contract SimKeeper {
     /// @notice Let the vault pull each of `tokens` (the float this keeper repays debts from).
     function approveAll(address[] calldata tokens) external {
         if (msg.sender != owner) revert NotOwner(msg.sender);
-        for (uint256 i; i < tokens.length; ++i) IERC20(tokens[i]).approve(address(vault), type(uint256).max);
+        // forceApprove: a USDT-style token's approve returns nothing, which a plain IERC20 call rejects.
+        for (uint256 i; i < tokens.length; ++i) IERC20(tokens[i]).forceApprove(address(vault), type(uint256).max);
     }
 
     function run(Op[] calldata ops, uint8 liquidatorSubId) external {

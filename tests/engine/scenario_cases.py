@@ -96,13 +96,40 @@ CASES: list[tuple[str, str | bytes, str]] = [
      "4: markets[0].asset_weight.maint: required field is missing"),
     ("unknown-market-key", make({4: weth(colour="red")}),
      "4: markets[0].colour: unknown field; expected one of: symbol, decimals, price, asset_weight, liab_weight, "
-     "liquidation_bonus, protocol_share, reserve_factor, supply_cap, borrow_cap, irm, feed_decimals, heartbeat"),
+     "liquidation_bonus, protocol_share, reserve_factor, supply_cap, borrow_cap, irm, feed_decimals, heartbeat, "
+     "token"),
     ("duplicate-symbol", make({5: weth()}), "5: markets[1].symbol: duplicate market WETH (also markets[0])"),
     ("symbol-with-space", make({4: weth(symbol="'W ETH'")}),
      "4: markets[0].symbol: 'W ETH' is not a valid name: use letters, digits, '_', '.' or '-', starting with a letter"),
     ("irm-kink-one", make({4: weth(irm="{kink: 1}")}),
      "4: markets[0].irm: kink must be strictly between 0 and 1, got 1"),
     ("heartbeat-zero", make({4: weth(heartbeat="0")}), "4: markets[0].heartbeat: must be > 0, got 0"),
+    # --- markets: token kinds (contracts/sim/hostile/)
+    ("token-kind-unknown", make({4: weth(token="{kind: weird}")}),
+     "4: markets[0].token.kind: expected 'plain', 'fee-on-transfer', 'hook', 'revert-on-zero', 'no-return', "
+     "'returns-false' or 'pausable-blocklist', got 'weird'"),
+    ("token-kind-rebasing-refused", make({4: weth(token="{kind: rebasing}")}),
+     "4: markets[0].token.kind: rebasing tokens are not supported: the vault books fixed token amounts, so a rebase "
+     "leaves an untracked surplus or makes the vault short (tests/integration/test_hostile_tokens.py); list a "
+     "non-rebasing wrapper instead"),
+    ("token-kind-missing", make({4: weth(token="{fee_bps: 100}")}), "4: markets[0].token.kind: required field is missing"),
+    ("token-as-text", make({4: weth(token="fee-on-transfer")}),
+     "4: markets[0].token: expected a mapping like {kind: fee-on-transfer, fee_bps: 100}, got the text "
+     "'fee-on-transfer'"),
+    ("token-fee-missing", make({4: weth(token="{kind: fee-on-transfer}")}),
+     "4: markets[0].token: fee-on-transfer needs fee_bps: the fee in basis points (0 ≤ fee_bps < 10000)"),
+    ("token-fee-whole-fee", make({4: weth(token="{kind: fee-on-transfer, fee_bps: 10000}")}),
+     "4: markets[0].token.fee_bps: must be < 10000, got 10000"),
+    ("token-fee-negative", make({4: weth(token="{kind: fee-on-transfer, fee_bps: -1}")}),
+     "4: markets[0].token.fee_bps: must be ≥ 0, got -1"),
+    ("token-fee-fractional", make({4: weth(token="{kind: fee-on-transfer, fee_bps: 0.5}")}),
+     "4: markets[0].token.fee_bps: expected a whole number, got 0.5"),
+    ("token-fee-bool", make({4: weth(token="{kind: fee-on-transfer, fee_bps: true}")}),
+     "4: markets[0].token.fee_bps: expected a whole number, got a boolean"),
+    ("token-fee-on-other-kind", make({4: weth(token="{kind: hook, fee_bps: 100}")}),
+     "4: markets[0].token: fee_bps applies to kind fee-on-transfer only, not hook"),
+    ("token-unknown-key", make({4: weth(token="{kind: hook, hook: 0x1}")}),
+     "4: markets[0].token.hook: unknown field; expected one of: kind, fee_bps"),
     # --- amounts
     ("amount-negative", make({7: "  - {name: lp, deposits: {USDC: -1}}"}),
      "7: liquidity[0].deposits.USDC: amount must not be negative, got -1"),

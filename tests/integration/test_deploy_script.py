@@ -38,3 +38,16 @@ def test_markets_file_with_a_bad_weight_is_refused_with_file_field_and_reason(tm
     with pytest.raises(ScenarioError) as err:
         load_markets(bad)
     assert str(err.value).startswith(f"{bad}: markets[0].asset_weight")
+
+
+def test_a_market_with_a_token_kind_is_deployed_as_that_hostile_token(gov, tmp_path):
+    """A markets file means what a scenario means: `token: {kind: ...}` must never become a plain SimToken."""
+    path = tmp_path / "m.yaml"
+    path.write_text("markets:\n  - {symbol: FEE, decimals: 18, price: 1, asset_weight: {init: 0.8, maint: 0.85},\n"
+                    "     liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05,\n"
+                    "     token: {kind: fee-on-transfer, fee_bps: 25}}\n")
+    p = project.get_loaded_projects()[0]
+    d, _ = deploy(p, web3, gov, load_markets(path), "development", None)
+    token = p.FeeOnTransferToken.at(d.tokens["FEE"])
+    assert token.feeBps() == 25 and token.deployer() == gov
+    assert [a.lower() for a in p.Vault.at(d.vault).markets()] == [d.tokens["FEE"].lower()]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 
+from hostile_machine import deploy_hostile_protocol
 from machine_runner import PROFILES, TIMING, profile_name, run_machine, settings_for  # noqa: F401
 from vault_machine import NAMES, STEPS
 
@@ -22,6 +23,12 @@ def account_names(gov, guardian, alice, bob, carol, liquidator, lp, rando):
     for name, acct in dict(gov=gov, guardian=guardian, alice=alice, bob=bob, carol=carol, liquidator=liquidator,
                            lp=lp, rando=rando).items():
         NAMES[str(acct)] = name
+
+
+@pytest.fixture
+def hostile_proto(gov, guardian, alice, bob, carol, lp):
+    """The hostile machine's protocol: FEE, HOOK, RZERO and NORET markets (hostile_machine.py)."""
+    return deploy_hostile_protocol(gov, guardian, (alice, bob, carol), lp)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -5,10 +5,13 @@ s}`, `{"prices": {...}}`), with `expect_revert:` on every action the vault refus
 needs around those steps:
 
 - `markets:` with the machine's actual parameters, read from the chain (weights, bonus, protocol share, reserve
-  factor, caps, the rate model, feed decimals and heartbeat) and the feed price when the example started;
+  factor, caps, the rate model, feed decimals and heartbeat), the feed price when the example started, and the
+  token's kind when it is one of the hostile test tokens (`token: {kind: fee-on-transfer, fee_bps: N}`, read
+  from the token contract), so the replay deploys the same token;
 - `liquidity:` and `accounts:` that reproduce the balances the example started from. Each user is an isolated
   account with one (empty) position per sub-account, so `position: N` in a step is sub-account N, as in the
-  machine;
+  machine. A scenario deposit is the amount sent, so a fee-on-transfer balance is written as the smallest
+  amount whose transfer credits exactly that balance;
 - `keeper: {enabled: false}`: in the machine only the `liquidate` rule liquidates.
 
 What a replay cannot reproduce is said at the top of the file (the machine's REPLAY_NOTE). An action whose
@@ -21,9 +24,12 @@ from decimal import Decimal
 from typing import Any
 
 from marginlab.numbers import plain
+from marginlab.scenario import FEE_BPS_DENOMINATOR, TOKEN_CONTRACTS
 
 WAD = 10**18
 BOUNDARY_NOTE = "# may_revert: the model allowed either outcome (within a second of interest of the limit)"
+#: Token contract name → scenario `token: {kind: ...}`.
+KIND_OF_CONTRACT = {contract: kind for kind, contract in TOKEN_CONTRACTS.items()}
 
 
 def scenario_yaml(machine: Any) -> str:
@@ -35,7 +41,11 @@ def scenario_yaml(machine: Any) -> str:
     if machine.REPLAY_NOTE:
         lines += [f"# {line}" for line in machine.REPLAY_NOTE.splitlines()]
     lines += [f"name: {machine.NAME}-machine", "seed: 0", "markets:"]
-    lines += [f"  - {flow(market_entry(machine, sym))}" for sym in machine.m]
+    for sym in machine.m:
+        entry = market_entry(machine, sym)
+        unknown = "" if "token" in entry or token_contract(machine, sym) == "SimToken" else \
+            f"  # {token_contract(machine, sym)} has no scenario kind: replayed as a plain ERC-20"
+        lines.append(f"  - {flow(entry)}{unknown}")
     liquidity, accounts = holders(machine, who_name)
     lines += ["liquidity:"] + [f"  - {flow(lp)}" for lp in liquidity] if liquidity else ["liquidity: []"]
     lines += ["accounts:"] + [f"  - {flow(a)}" for a in accounts] if accounts else ["accounts: []"]
@@ -66,7 +76,35 @@ def market_entry(machine: Any, sym: str) -> dict[str, Any]:
                     "kink": wad_text(rates.kink)}
     entry["feed_decimals"] = proto[sym].feed_decimals
     entry["heartbeat"] = heartbeat
+    kind = KIND_OF_CONTRACT.get(token_contract(machine, sym))
+    if kind is not None and kind != "plain":
+        fee = fee_bps(machine, sym)
+        entry["token"] = {"kind": kind, **({"fee_bps": fee} if fee is not None else {})}
     return entry
+
+
+def token_contract(machine: Any, sym: str) -> str:
+    """The name of the contract behind `sym`'s token (brownie knows it)."""
+    return str(getattr(machine.m[sym].token, "_name", "SimToken"))
+
+
+def fee_bps(machine: Any, sym: str) -> int | None:
+    return int(machine.m[sym].token.feeBps()) if token_contract(machine, sym) == "FeeOnTransferToken" else None
+
+
+def gross_for(credited: int, fee: int) -> int:
+    """The smallest amount whose fee-on-transfer (`fee` bps, rounded down as FeeOnTransferToken does) delivers
+    exactly `credited`: received(a) = a - a·fee/10⁴ rises by 0 or 1 per unit, so every amount is reachable."""
+    def received(a: int) -> int:
+        return a - a * fee // FEE_BPS_DENOMINATOR
+
+    a = credited * FEE_BPS_DENOMINATOR // (FEE_BPS_DENOMINATOR - fee)
+    while received(a) < credited:
+        a += 1
+    while a > 0 and received(a - 1) >= credited:
+        a -= 1
+    assert received(a) == credited
+    return a
 
 
 def holders(machine: Any, who_name: Any) -> tuple[list[dict], list[dict]]:
@@ -104,7 +142,9 @@ def start_position(machine: Any, who: str, sub: int) -> dict[str, dict[str, str]
     for sym, (_price, amounts) in machine.start.items():
         amount = amounts.get((who, sub), 0)
         if amount > 0:
-            deposit[sym] = units_text(amount, machine.m[sym].decimals)
+            fee = fee_bps(machine, sym)
+            sent = gross_for(amount, fee) if fee else amount
+            deposit[sym] = units_text(sent, machine.m[sym].decimals)
         elif amount < 0:
             borrow[sym] = units_text(-amount, machine.m[sym].decimals)
     out: dict[str, dict[str, str]] = {}

@@ -8,11 +8,16 @@ shrunk sequence as a scenario file that replays it").
    the test also compares each step's outcome and the final balances with the machine's model.
 2. A machine made to fail through `run_machine` (hypothesis, as in CI): what it prints after FAILURE_MARK loads
    with the scenario loader, has one step per logged record, and replays.
+3. The hostile machine (hostile_machine.py: fee-on-transfer, hook, revert-on-zero and no-return tokens): its
+   printed scenario names each market's token kind and FEE's fee, so the replay deploys the same tokens. Made to
+   fail, its print replays; driven by hand through every verb on every hostile market, the replay ends with the
+   model's balances (a plain-token replay would credit FEE 1 % more on every payment in and fail this).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +25,7 @@ import pytest
 from hypothesis import Phase
 
 from chainkit import DAY, deploy_protocol, sim_token
+from hostile_machine import FEE_BPS, HostileMachine, fee_model
 from machine_runner import FAILURE_MARK, run_machine
 from marginlab.cli import main
 from marginlab.plan import build_plan
@@ -119,8 +125,15 @@ def test_a_driven_machine_replays_under_marginlab_with_the_same_outcomes(proto, 
 
 
 def assert_final_balances_match(m: ReplayMachine, accounts: dict) -> None:
+    # lp's three deposits, alice/1's WETH, carol/0's WBTC, the liquidator's seized WETH; alice/0 left empty.
+    assert balances_match(m, accounts) == {"lp/0 USDC", "lp/0 WBTC", "lp/0 WETH", "alice/1 WETH", "carol/0 WBTC",
+                                           "liquidator/0 WETH"}
+
+
+def balances_match(m, accounts: dict) -> set[str]:
     """The replay's final balances equal the model's, up to the interest of the few seconds by which the
-    machine's chain (wall-clock blocks) and the replay's (pinned blocks) differ: 1e-6 relative + 10 units."""
+    machine's chain (wall-clock blocks) and the replay's (pinned blocks) differ: 1e-6 relative + 10 units.
+    Returns the "sub-account symbol" pairs the model holds a balance in."""
     t_now = max(mm.last for mm in m.m.values())
     held = set()
     for who, sub in m.all_accounts():
@@ -131,8 +144,7 @@ def assert_final_balances_match(m: ReplayMachine, accounts: dict) -> None:
             assert abs(replayed - model) <= abs(model) // 10**6 + 10, (who_name(who), sub, sym, model, replayed)
             if model:
                 held.add(f"{who_name(who)}/{sub} {sym}")
-    # lp's three deposits, alice/1's WETH, carol/0's WBTC, the liquidator's seized WETH; alice/0 left empty.
-    assert held == {"lp/0 USDC", "lp/0 WBTC", "lp/0 WETH", "alice/1 WETH", "carol/0 WBTC", "liquidator/0 WETH"}
+    return held
 
 
 def test_the_scenario_printed_when_a_machine_fails_loads_and_replays(state_machine, proto, alice, bob, carol, lp,
@@ -159,3 +171,114 @@ def test_the_scenario_printed_when_a_machine_fails_loads_and_replays(state_machi
     path.write_text(text, encoding="utf-8")
     assert main(["replay", str(path), "--chain", CHAIN, "--out", str(tmp_path / "out"), "--quiet",
                  "--no-charts"]) == 0
+
+
+# ------------------------------------------------------------------ the hostile machine's tokens replay as themselves
+HOSTILE_KINDS = {"FEE": {"kind": "fee-on-transfer", "fee_bps": FEE_BPS}, "HOOK": {"kind": "hook"},
+                 "RZERO": {"kind": "revert-on-zero"}, "NORET": {"kind": "no-return"}}
+FEE, HOOK, RZERO, NORET = 0, 1, 2, 3  # st_market indexes of the hostile markets
+
+
+class FailingHostileMachine(HostileMachine):
+    """The hostile machine, and an invariant that fails on purpose once four steps are logged."""
+
+    def setup(self):
+        super().setup()
+        FailingHostileMachine.LAST = self
+
+    def invariant_fails_on_purpose(self):
+        assert len(self.log) < 4, "deliberate failure after four steps"
+
+
+def assert_hostile_markets(scenario) -> None:
+    assert {m.symbol: m.token.model_dump(exclude_none=True) for m in scenario.markets} == HOSTILE_KINDS
+
+
+def test_the_hostile_machine_prints_its_token_kinds_and_the_print_replays(state_machine, hostile_proto, alice, bob,
+                                                                         carol, lp, capsys, tmp_path):
+    with pytest.raises(AssertionError, match="deliberate failure"):
+        run_machine(state_machine, FailingHostileMachine, hostile_proto, [alice, bob, carol], (0, 1), [(lp, 0)],
+                    machine="hostile", fees={"FEE": fee_model},
+                    settings={"max_examples": 3, "stateful_step_count": 6, "phases": (Phase.generate,),
+                              "derandomize": True})
+    text = capsys.readouterr().out.split(FAILURE_MARK, 1)[1].lstrip("\n")
+    assert "plain ERC-20" not in text  # no caveat left: the tokens replay as themselves
+    scenario, doc = parse_scenario_text(text, "printed.yaml")
+    assert_hostile_markets(scenario)
+    assert len(scenario.steps) == len(FailingHostileMachine.LAST.log) >= 4
+    # lp sent $1M of each and holds what arrived (FEE: 990,000). A scenario deposit is the amount sent, so the
+    # print writes the smallest FEE amount whose transfer credits exactly the 990,000 the machine's lp holds.
+    held = fee_model(10**6 * 10**18)
+    lent = scenario.liquidity[0].deposits
+    assert fee_model(int(lent["FEE"] * 10**18)) == held > fee_model(int(lent["FEE"] * 10**18) - 1)
+    assert lent["NORET"] == 10**5
+    path = tmp_path / "printed.yaml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["replay", str(path), "--chain", CHAIN, "--out", str(out), "--quiet", "--no-charts"]) == 0
+    setup = json.loads((out / "timeline.json").read_text())["setup"]["accounts"]["lp/0"]["balances"]
+    assert setup["FEE"] == str(held)  # credited exactly what the machine's lp holds
+
+
+def drive_hostile(m: HostileMachine) -> None:
+    """Every verb the hostile machine has, on every hostile market, each outcome clear of the either-way band."""
+    steps = [
+        lambda: m.rule_deposit(ALICE, 0, FEE, 10, 100),            # 10 FEE sent, 9.9 credited
+        lambda: m.rule_deposit(BOB, 0, NORET, 100, 100),
+        lambda: m.rule_deposit(CAROL, 1, HOOK, 1, 100),
+        lambda: m.rule_deposit(CAROL, 0, RZERO, 1_000, 100),
+        lambda: m.rule_borrow(ALICE, 0, RZERO, 50),
+        lambda: m.rule_borrow(BOB, 0, FEE, 50),                    # the borrower receives 1 % less
+        lambda: m.rule_borrow(CAROL, 1, NORET, 25),
+        lambda: m.rule_deposit(ALICE, 1, FEE, 1, 0),               # ZeroAmount
+        lambda: m.rule_advance(DAY),
+        lambda: m.rule_repay(BOB, 0, FEE, 50, BOB),                # half the FEE debt sent, 99 % of it credited
+        lambda: m.rule_donate(CAROL, FEE, 10**18),
+        lambda: m.rule_donate(ALICE, NORET, 10**18),
+        lambda: m.rule_repay(ALICE, 0, RZERO, 100, ALICE),         # all: RZERO's debt closes exactly
+        lambda: m.rule_repay(BOB, 0, FEE, 100, CAROL),             # carol pays all of bob/0's FEE: 1 % stays owed
+        lambda: m.rule_repay(CAROL, 1, NORET, 100, CAROL),
+        lambda: m.rule_withdraw(BOB, 0, NORET, 50),
+        lambda: m.rule_transfer(ALICE, 0, FEE, 50, 1),
+        lambda: m.rule_withdraw(CAROL, 1, HOOK, 100),
+        lambda: m.rule_advance(3600),
+    ]
+    for step in steps:
+        step()
+        m.check()
+
+
+def test_a_driven_hostile_machine_replays_with_the_models_balances(hostile_proto, alice, bob, carol, lp, tmp_path):
+    m = HostileMachine(hostile_proto, [alice, bob, carol], (0, 1), [(lp, 0)], fees={"FEE": fee_model})
+    m.setup()
+    drive_hostile(m)
+    assert not m.boundary, "every outcome must be clear of the model's either-way band"
+    assert [r["action"]["expect_revert"] for r in m.log if "expect_revert" in r.get("action", {})] == ["ZeroAmount"]
+    bob_fee = m.m["FEE"].books.amount_of((str(bob), 0))
+    assert bob_fee < 0  # repay-all of a fee token leaves the fee owed: the replay must show the same remainder
+
+    text = m.yaml()
+    scenario, _ = parse_scenario_text(text, "hostile.yaml")
+    assert_hostile_markets(scenario)
+    path = tmp_path / "hostile-machine.yaml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["replay", str(path), "--chain", CHAIN, "--out", str(out), "--quiet", "--no-charts"]) == 0
+    timeline = json.loads((out / "timeline.json").read_text())
+    for record, step in zip(m.log, timeline["steps"]):
+        if "action" in record:
+            expected = record["action"].get("expect_revert")
+            assert [(a["ok"], (a["revert"] or "").split("(")[0]) for a in step["actions"]] == \
+                [(expected is None, expected or "")], (record, step["actions"])
+    held = balances_match(m, timeline["steps"][-1]["accounts"])
+    assert held == {"lp/0 FEE", "lp/0 HOOK", "lp/0 RZERO", "lp/0 NORET", "alice/0 FEE", "alice/1 FEE", "bob/0 FEE",
+                    "bob/0 NORET", "carol/0 RZERO"}
+
+    # Without the kinds (every market a plain ERC-20, as before), repay-all closes bob/0's FEE debt outright:
+    # the replay would not reproduce the machine.
+    plain_path = tmp_path / "plain.yaml"
+    plain_path.write_text(re.sub(r", token: \{[^}]*\}", "", text), encoding="utf-8")
+    plain_out = tmp_path / "plain-out"
+    assert main(["replay", str(plain_path), "--chain", CHAIN, "--out", str(plain_out), "--quiet", "--no-charts"]) == 0
+    plain_final = json.loads((plain_out / "timeline.json").read_text())["steps"][-1]["accounts"]
+    assert "FEE" not in plain_final["bob/0"]["balances"] and bob_fee < 0

@@ -245,7 +245,7 @@ class VaultMachine:
         raise KeyError(token)
 
     # ------------------------------------------------------------------ failure output
-    #: Said at the top of the scenario file when the replay cannot reproduce something (hostile tokens).
+    #: Said at the top of the scenario file when the replay cannot reproduce something.
     REPLAY_NOTE = ""
 
     def yaml(self) -> str:
