@@ -35,6 +35,7 @@ contract Vault is VaultBase, ReentrancyGuard {
         uint256 key;
         uint256 liquidatorKey;
         uint256 debt;
+        uint256 held; // the collToken deposit before the liquidation
         uint256 repaid;
         uint256 seized;
         uint256 toLiquidator;
@@ -292,19 +293,28 @@ contract Vault is VaultBase, ReentrancyGuard {
 
         // slither-disable-next-line reentrancy-eth -- nonReentrant on every entry point; pull before credit so only what arrived is credited (fee-on-transfer); test_incidents_reentrancy.py
         uint256 received = _pull(debtToken, v.repaid);
+        uint256 feeShare = 0; // collateral a fee-on-transfer debt token left unpaid for, when the quote took it all
         if (received < v.repaid) {
-            // Fee-on-transfer debt token: seize only for what arrived.
+            // Fee-on-transfer debt token: the liquidator is paid only for what arrived.
             v.repaid = received;
             uint256 seized = LiquidationMath.seizeForRepayDown(received, v.pair);
-            if (seized < v.seized) v.seized = seized; // never above the deposit cap applied in the quote
+            if (seized < v.seized) {
+                // A quote that took the whole deposit still takes it: the part the fee did not pay for goes to
+                // reserves. Left with the account, it would shrink by the fee at every liquidation and never
+                // reach zero, and its debt could never be settled as bad debt.
+                if (v.seized == v.held) feeShare = v.held - seized;
+                v.seized = seized;
+            }
             // slither-disable-next-line incorrect-equality -- refuses a liquidation that moves nothing; a donation can only make received larger
             if (received == 0 || v.seized == 0) revert NothingToLiquidate(received, v.seized);
         }
 
         _credit(md, v.key, debtToken, v.repaid);
-        _debit(mc, v.key, collToken, v.seized);
         (v.toLiquidator, v.protocolCut) =
             LiquidationMath.splitSeized(v.seized, v.pair.bonus, mc.params.protocolShare);
+        v.protocolCut += feeShare;
+        v.seized += feeShare;
+        _debit(mc, v.key, collToken, v.seized);
         mc.reserves = (mc.reserves + v.protocolCut).toUint128();
         _credit(mc, v.liquidatorKey, collToken, v.toLiquidator);
 
@@ -409,6 +419,7 @@ contract Vault is VaultBase, ReentrancyGuard {
         if (debtBal >= 0) revert NoDebt(v.debtToken);
         uint256 held = _depositOf(mc, v.key, v.collToken);
         if (held == 0) revert NoCollateral(v.collToken);
+        v.held = held;
 
         v.pair = LiquidationMath.Pair({
             priceDebt: cache.prices[md.index],

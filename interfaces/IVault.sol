@@ -347,7 +347,9 @@ interface IVault {
     /// `(msg.sender, liquidatorSubId)` is credited that less the protocol's share of the bonus part.
     /// @dev Close factor: 50 % of the `debtToken` debt per call, 100 % when healthFactor < 0.95 or the debt
     /// value is <= dustValue; a repay that would leave a debt worth less than dustValue (but > 0) is
-    /// raised to the whole debt. The seizure is capped by the deposit and the repay shrinks to match. If
+    /// raised to the whole debt. The seizure is capped by the deposit and the repay shrinks to match. A
+    /// fee-on-transfer debt token is credited what arrived and the liquidator paid for that only; when the
+    /// capped quote took the whole deposit, the rest of it goes to reserves (in protocolCut). If
     /// the sub-account ends with debt and no deposit worth a token unit, its bad debt is settled in the
     /// same call.
     function liquidate(

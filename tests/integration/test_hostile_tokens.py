@@ -12,7 +12,9 @@ Per token, what the vault does and why:
   and on the way out (`withdraw`/`borrow` send `amount`; the receiver gets `amount` less the fee). A
   `repay(max)` pays `debt` and credits `debt − fee`, so a little debt is left: close a debt with a
   `deposit` of more than the debt (the surplus is deposited). A liquidator repaying a fee token gets
-  collateral only for what arrived.
+  collateral only for what arrived; when the quote took the whole deposit (capped), the part the fee did not
+  pay for goes to reserves, so the deposit is closed and any remaining debt settles as bad debt (otherwise a
+  shrinking remainder would keep the account from ever being settled).
 - **Rebasing** (balances = shares × multiplier): *not supported; the vault cannot detect it at listing.*
   Scaled balances are fixed token amounts, so a positive rebase stays in the vault as an untracked surplus
   (nobody earns it; I2 holds with slack) and a negative rebase makes the vault short: the last depositors
@@ -229,6 +231,39 @@ def test_fee_on_transfer_repay_max_credits_only_what_arrived(gov, build_proto, l
     tx = v.repay(alice, 0, token, MAX, {"from": alice})
     assert tx.return_value == token.received(10**21)
     assert v.balanceOf(alice, 0, token) == -(10**21 - token.received(10**21))
+
+
+def test_fee_on_transfer_debt_liquidation_of_an_insolvent_account_takes_all_collateral_and_settles(
+        gov, build_proto, lp, bob, liquidator):
+    """The capped quote takes bob's whole deposit; 1 % of the repay does not arrive, so the liquidator is paid
+    for 99 % of it and the rest of the deposit goes to reserves. Left with bob, that rest would shrink by the
+    fee at every liquidation and never reach zero, and his debt could never be settled as bad debt."""
+    token = hostile(gov, "FeeOnTransferToken", 18, FEE_BPS)
+    p = build_proto(token, interest=False)
+    v, coll = p.vault, p["COLL"].token
+    p.fund("HOST", lp, 10**22)
+    v.deposit(lp, 0, token, 10**22, {"from": lp})
+    p.fund("COLL", bob, 10**21)
+    v.deposit(bob, 0, coll, 10**21, {"from": bob})
+    v.borrow(0, token, 790 * 10**18, bob, {"from": bob})
+    p.set_price("COLL", "0.5")  # 1,000 COLL now worth $500 against a $790 debt: insolvent
+    held = v.balanceOf(bob, 0, coll)
+    reserves = v.marketState(coll)[8]
+    p.fund("HOST", liquidator, 10**21)
+    paid = token.balanceOf(liquidator)
+    tx = v.liquidate(bob, 0, token, coll, MAX, 0, {"from": liquidator})
+    paid -= token.balanceOf(liquidator)
+    ev = tx.events["Liquidated"]
+    pair = pm.Pair(WAD, 18, WAD // 2, 18, v.marketParams(coll)["liquidationBonus"])
+    assert ev["repaid"] == token.received(paid)
+    paid_for = pm.seize_for_repay_down(ev["repaid"], pair)  # what the liquidator's repay buys, bonus included
+    to_liq, cut = pm.split_seized(paid_for, pair.bonus, v.marketParams(coll)["protocolShare"])
+    assert ev["seizedTotal"] == held > paid_for
+    assert (ev["toLiquidator"], ev["protocolCut"]) == (to_liq, cut + held - paid_for)
+    assert v.balanceOf(bob, 0, coll) == 0
+    assert v.balanceOf(liquidator, 0, coll) == as_deposit(to_liq, v.marketState(coll)[2])
+    assert v.marketState(coll)[8] == reserves + cut + held - paid_for
+    assert "BadDebtSettled" in tx.events and v.balanceOf(bob, 0, token) == 0
 
 
 def test_returns_false_token_pull_failure_credits_nothing(gov, build_proto, lp, alice):
