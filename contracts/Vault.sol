@@ -23,6 +23,8 @@ import {LiquidationMath} from "./libraries/LiquidationMath.sol";
 /// reentrancy lock covers the window.
 contract Vault is VaultBase, ReentrancyGuard {
     using SafeERC20 for IERC20;
+    // SafeCast.toUint128(a + b), not (a + b).toUint128(): slither 0.11 cannot build its IR for a function
+    // with the latter ("Impossible to generate IR"), and then analyses none of it.
     using SafeCast for uint256;
     using WadMath for uint256;
 
@@ -302,7 +304,7 @@ contract Vault is VaultBase, ReentrancyGuard {
                 // A quote that took the whole deposit still takes it: the part the fee did not pay for goes to
                 // reserves. Left with the account, it would shrink by the fee at every liquidation and never
                 // reach zero, and its debt could never be settled as bad debt.
-                if (v.seized == v.held) feeShare = v.held - seized;
+                if (v.seized >= v.held) feeShare = v.held - seized; // the quote caps seized at held: >= is ==
                 v.seized = seized;
             }
             // slither-disable-next-line incorrect-equality -- refuses a liquidation that moves nothing; a donation can only make received larger
@@ -315,7 +317,7 @@ contract Vault is VaultBase, ReentrancyGuard {
         v.protocolCut += feeShare;
         v.seized += feeShare;
         _debit(mc, v.key, collToken, v.seized);
-        mc.reserves = (mc.reserves + v.protocolCut).toUint128();
+        mc.reserves = SafeCast.toUint128(mc.reserves + v.protocolCut);
         _credit(mc, v.liquidatorKey, collToken, v.toLiquidator);
 
         // The cache stays valid: md and mc were accrued before it was filled and the other markets are not
@@ -532,7 +534,7 @@ contract Vault is VaultBase, ReentrancyGuard {
         }
         if (amount > 0) {
             scaleAdded = MarketMath.toScaleDown(amount, m.depositIndex);
-            m.totalDepositScale = (m.totalDepositScale + scaleAdded).toUint128();
+            m.totalDepositScale = SafeCast.toUint128(m.totalDepositScale + scaleAdded);
             bal += scaleAdded.toInt256();
         }
         _writeBalance(key, token, m.index, bal);
@@ -564,7 +566,7 @@ contract Vault is VaultBase, ReentrancyGuard {
         }
         if (amount > 0) {
             uint256 s = MarketMath.toScaleUp(amount, m.borrowIndex);
-            m.totalBorrowScale = (m.totalBorrowScale + s).toUint128();
+            m.totalBorrowScale = SafeCast.toUint128(m.totalBorrowScale + s);
             bal -= s.toInt256();
             borrowed = amount;
         }
@@ -595,7 +597,7 @@ contract Vault is VaultBase, ReentrancyGuard {
         MarketMath.Accrual memory a = _previewAccrual(m);
         m.borrowIndex = a.borrowIndex.toUint128();
         m.depositIndex = a.depositIndex.toUint128();
-        m.reserves = (m.reserves + a.reserveCut).toUint128();
+        m.reserves = SafeCast.toUint128(m.reserves + a.reserveCut);
         m.lastAccrual = uint64(block.timestamp);
         emit Accrued(token, a.borrowIndex, a.depositIndex, a.reserveCut, a.interest);
     }
