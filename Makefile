@@ -93,7 +93,9 @@ $(STAMPS)/lint-venv: requirements-lint.txt
 	@touch $@
 
 lint: $(STAMPS)/lint-venv $(STAMPS)/solc
-	$(LINT_VENV)/bin/slither contracts/ --config-file slither.config.json --fail-medium
+	$(LINT_VENV)/bin/slither contracts/ --config-file slither.config.json --fail-medium 2>&1 | tee .toolchain/slither.log
+	@! grep "Impossible to generate IR" .toolchain/slither.log || \
+	  { echo "lint: slither skipped the functions above (no IR): they were not analysed" >&2; exit 1; }
 
 # ---------------------------------------------------------------- tests
 # The whole suite on CHAIN, then the stateful machines at RELIABILITY's CI profile (>= 3,000 steps) on Anvil:
