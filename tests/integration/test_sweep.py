@@ -25,7 +25,8 @@ def test_dask_sweep_equals_sequential_and_writes_histograms(tmp_path):
     # --reads mirror values accounts in Python: every replay's figures must be the vault's own
     mirrored = run_sweep(SCENARIO, 4, {}, workers=2, engine="local", reads="mirror")
     assert mirrored == sequential
-    assert any(r["liquidations"] for r in sequential)  # the comparison covers liquidations, not only quiet paths
+    # the seeds' paths differ, so equal worst health factors are the mirror's valuations matching the vault's
+    assert len({r["worst_health_factor"] for r in sequential}) > 1
     assert [r["seed"] for r in sequential] == [7, 8, 9, 10]
     report = write_report(distributed, tmp_path, "hedged-book", 0.0, "dask", 2)
     text = report.read_text()
