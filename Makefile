@@ -6,7 +6,7 @@
 #   make test-fast         unit + engine tests only (daily work)
 #   make test-engine       the Python-only tests (no chain, seconds)
 #   make test-stateful     stateful invariant machines at the CI profile (>= 3,000 steps) on CHAIN
-#   make fuzz              stateful invariant machines, >= 75,000 steps (~1 h on Anvil: CHAIN=anvil)
+#   make fuzz              stateful invariant machines, >= 75,000 steps, one process per machine (CHAIN=anvil)
 #   make compile           compile the contracts
 #   make lint              slither over the contracts (its own venv, .venv-lint); fails on a Medium or High finding
 #   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
@@ -117,8 +117,11 @@ test-fast: setup
 test-stateful: setup
 	MARGINLAB_FUZZ=ci brownie test tests/stateful --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
 
-fuzz: setup
-	MARGINLAB_FUZZ=deep brownie test tests/stateful --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
+# One process per machine, FUZZ_JOBS at a time (tools/fuzz_machines.sh); one machine alone:
+# MARGINLAB_FUZZ=deep brownie test tests/stateful/test_liquidations.py --network anvil
+FUZZ_JOBS ?= 2
+fuzz: compile
+	tools/fuzz_machines.sh $(BROWNIE_NETWORK) $(FUZZ_JOBS)
 
 test-engine: setup
 	$(PY) -m pytest -p no:pytest-brownie tests/engine $(PYTEST_ARGS)

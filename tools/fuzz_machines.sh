@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `make fuzz`: the stateful machines at RELIABILITY's deep profile, one brownie process (and node) per machine,
+# JOBS at a time. Serially they take ~2.4 h (~88,000 steps at ~10 steps/s on Anvil); the machines are
+# independent, so two cores take about half of that. Each machine's output goes to LOG_DIR/<file>.log; the
+# step counts are summed at the end. Exit 0 only if every machine passes.
+# Usage: tools/fuzz_machines.sh NETWORK JOBS [LOG_DIR]
+set -u
+network=$1
+jobs=$2
+log_dir=${3:-.toolchain/fuzz}
+profile=${MARGINLAB_FUZZ:-deep}  # MARGINLAB_FUZZ=quick tools/fuzz_machines.sh anvil 2: a smoke test of this script
+mkdir -p "$log_dir"
+rm -f "$log_dir"/*.log "$log_dir"/*.rc
+start=$(date +%s)
+# Longest first, so the last to start is a short one.
+files=(test_liquidations.py test_hostile_donations.py test_core_accounting.py test_machine_replay.py)
+
+brownie compile > /dev/null  # settle build/ before several processes load it (see tools/test_lanes.sh)
+echo "make fuzz: ${#files[@]} test files at the $profile profile, $jobs at a time, on $network; logs in $log_dir/"
+
+run_one() {
+    local file=$1
+    echo "  started  $file ($(date +%H:%M:%S))"
+    MARGINLAB_FUZZ=$profile brownie test "tests/stateful/$file" --network "$network" -q -p no:cacheprovider \
+        > "$log_dir/$file.log" 2>&1
+    local rc=$?
+    echo "$rc" > "$log_dir/$file.rc"
+    echo "  finished $file ($(date +%H:%M:%S)): exit $rc"
+    grep -a 'stateful steps executed' "$log_dir/$file.log" | tail -1 | sed 's/^/    /'
+}
+export -f run_one
+export network log_dir profile
+printf '%s\n' "${files[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
+
+total=0
+failed=0
+for file in "${files[@]}"; do
+    rc=$(cat "$log_dir/$file.rc" 2>/dev/null || echo 1)
+    steps=$(grep -ao "stateful steps executed ($profile profile): [0-9]*" "$log_dir/$file.log" | tail -1 | grep -o '[0-9]*$')
+    total=$((total + ${steps:-0}))
+    if [ "$rc" -ne 0 ]; then
+        failed=$((failed + 1))
+        echo "================================ $file failed (exit $rc) ================================"
+        cat "$log_dir/$file.log"
+    fi
+done
+elapsed=$(( $(date +%s) - start ))
+echo "make fuzz: $total stateful steps in $((elapsed / 60)) min $((elapsed % 60)) s;" \
+     "$((${#files[@]} - failed)) of ${#files[@]} test files passed (RELIABILITY's deep profile asks >= 75,000 steps)"
+[ "$failed" -eq 0 ]
