@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make fuzz`: the stateful machines at RELIABILITY's deep profile, one brownie process (and node) per machine,
-# JOBS at a time. Serially they take ~2.4 h (~88,000 steps at ~10 steps/s on Anvil); the machines are
+# JOBS at a time. Serially they take ~2.7 h (~88,000 steps at ~9 steps/s on Anvil); the machines are
 # independent, so two cores take about half of that. Each machine's output goes to LOG_DIR/<file>.log; the
 # step counts are summed at the end. Exit 0 only if every machine passes.
 # Usage: tools/fuzz_machines.sh NETWORK JOBS [LOG_DIR]

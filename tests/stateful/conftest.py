@@ -5,7 +5,7 @@ Profiles (MARGINLAB_FUZZ; the table is in machine_runner.py):
 - `ci`: RELIABILITY's CI profile, >= 3,000 steps across the machines (4,411, derandomized); `make test` runs it as a
   second session on Anvil, which executes it in ~2.7 minutes where Ganache (~1.4 steps/s) would need ~35;
   `make test-stateful` runs it on CHAIN;
-- `deep` (`make fuzz`): caps of 120,000 steps (>= 75,000 run); use CHAIN=anvil.
+- `deep` (`make fuzz`): caps of 162,000 steps (~88,000 expected to run, >= 75,000 asked); use CHAIN=anvil.
 Each machine asks `settings_for(name)` for its hypothesis settings. The number of steps executed is printed at
 the end of the session.
 """
