@@ -397,7 +397,7 @@ class Replay:
         def done(pending: PendingTx) -> None:
             if pending.error is not None:
                 reason = pending.error.reason
-                allowed = act.may_revert is not None and reason.split("(", 1)[0] == act.may_revert
+                allowed = act.may_revert is not None and pending.error.error_name == act.may_revert
                 if act.expect_revert is None and not allowed:
                     raise ReplayRevert(step, act.account, label, reason)
                 self._step_actions[slot] = ActionRecord(step, act.account, label, False, act.source, reason,
