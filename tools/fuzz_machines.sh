@@ -10,7 +10,8 @@ jobs=$2
 log_dir=${3:-.toolchain/fuzz}
 profile=${MARGINLAB_FUZZ:-deep}  # MARGINLAB_FUZZ=quick tools/fuzz_machines.sh anvil 2: a smoke test of this script
 mkdir -p "$log_dir"
-rm -f "$log_dir"/*.log "$log_dir"/*.rc
+rm -f "$log_dir"/*.log "$log_dir"/*.rc "$log_dir"/*.progress
+every=${FUZZ_PROGRESS_EVERY:-300}  # seconds between progress lines
 start=$(date +%s)
 # Longest first, so the last to start is a short one.
 files=(test_liquidations.py test_hostile_donations.py test_core_accounting.py test_machine_replay.py)
@@ -21,16 +22,32 @@ echo "make fuzz: ${#files[@]} test files at the $profile profile, $jobs at a tim
 run_one() {
     local file=$1
     echo "  started  $file ($(date +%H:%M:%S))"
-    MARGINLAB_FUZZ=$profile brownie test "tests/stateful/$file" --network "$network" -q -p no:cacheprovider \
+    MARGINLAB_FUZZ=$profile MARGINLAB_PROGRESS="$log_dir/$file.progress" brownie test "tests/stateful/$file" --network "$network" -q -p no:cacheprovider \
         > "$log_dir/$file.log" 2>&1
     local rc=$?
     echo "$rc" > "$log_dir/$file.rc"
     echo "  finished $file ($(date +%H:%M:%S)): exit $rc"
     grep -a 'stateful steps executed' "$log_dir/$file.log" | tail -1 | sed 's/^/    /'
 }
+# Progress: every `every` seconds, each running machine's latest status line (steps so far, per machine).
+report_progress() {
+    while sleep "$every"; do
+        for progress in "$log_dir"/*.progress; do
+            [ -e "$progress" ] || continue
+            local file
+            file=$(basename "$progress" .progress)
+            [ -e "$log_dir/$file.rc" ] && continue
+            echo "  progress $file ($(date +%H:%M:%S)): $(cat "$progress")"
+        done
+    done
+}
+report_progress &
+reporter=$!
+trap 'kill $reporter 2>/dev/null' EXIT
 export -f run_one
 export network log_dir profile
 printf '%s\n' "${files[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
+kill $reporter 2>/dev/null
 
 total=0
 failed=0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -43,6 +44,29 @@ TIMING = {"since": None, "seconds": 0.0}
 #: example and every Nth after it: it costs a second of transactions per example, more than the example's steps.
 TEARDOWN_EVERY = max(1, int(os.environ.get("MARGINLAB_TEARDOWN_EVERY", "3")))
 _EXAMPLES = {"count": 0}
+#: MARGINLAB_PROGRESS=FILE: a one-line status (steps per machine, examples begun) rewritten there every
+#: PROGRESS_EVERY seconds, which `make fuzz` (tools/fuzz_machines.sh) prints while its hours-long run goes on.
+PROGRESS_FILE = os.environ.get("MARGINLAB_PROGRESS", "")
+PROGRESS_EVERY = 15.0
+_PROGRESS = {"written": 0.0, "started": time.monotonic()}
+
+
+def count_step(machine: str) -> None:
+    """Count one executed step of `machine`; refresh the progress file when one is asked for and due."""
+    STEPS[machine] = STEPS.get(machine, 0) + 1
+    if not PROGRESS_FILE:
+        return
+    now = time.monotonic()
+    if now - _PROGRESS["written"] < PROGRESS_EVERY:
+        return
+    _PROGRESS["written"] = now
+    parts = ", ".join(f"{name} {steps:,}" for name, steps in sorted(STEPS.items()))
+    line = (f"{sum(STEPS.values()):,} steps ({parts}), {_EXAMPLES['count']:,} examples begun, "
+            f"{now - _PROGRESS['started']:.0f} s\n")
+    tmp = PROGRESS_FILE + ".tmp"
+    with open(tmp, "w") as out:
+        out.write(line)
+    os.replace(tmp, PROGRESS_FILE)
 
 
 def _abi_type(o: dict) -> str:
@@ -182,7 +206,7 @@ class VaultMachine:
     def act(self, record: dict, expected: str, send: Callable[[], Any], apply: Callable[[Any, int], None]) -> bool:
         """Send, compare with `expected` ('ok', an error name or either(error)), apply on success. True if it
         succeeded. The log records the outcome for the printed scenario: expect_revert, or may_revert at a boundary."""
-        STEPS[self.NAME] = STEPS.get(self.NAME, 0) + 1
+        count_step(self.NAME)
         self.log.append(record)
         boundary = is_either(expected)
         if boundary:
@@ -428,7 +452,7 @@ class CoreRules(VaultMachine):
 
     # -------------------------------------------------- time
     def rule_advance(self, st_seconds):
-        STEPS[self.NAME] = STEPS.get(self.NAME, 0) + 1
+        count_step(self.NAME)
         chain.sleep(st_seconds)
         chain.mine()
         self.log.append({"advance": st_seconds})
@@ -496,7 +520,7 @@ class LiquidationRules(CoreRules):
     st_coll = st.integers(min_value=0, max_value=11)
 
     def rule_move_price(self, st_market="st_market", st_move="st_move"):
-        STEPS[self.NAME] = STEPS.get(self.NAME, 0) + 1
+        count_step(self.NAME)
         sym = self._sym(st_market)
         new = max(self.m[sym].price * (100 + st_move) // 100, WAD // 100)
         set_price(self, sym, new)
@@ -624,7 +648,7 @@ class DonationRules:
     st_donation = st.sampled_from([1, 10**3, 10**6, 10**18])
 
     def rule_donate(self, st_user, st_market="st_market", st_donation="st_donation"):
-        STEPS[self.NAME] = STEPS.get(self.NAME, 0) + 1
+        count_step(self.NAME)
         who = self.users[st_user % len(self.users)]
         sym = self._sym(st_market)
         mm = self.m[sym]
