@@ -27,7 +27,7 @@ from .keeper import KeeperState, Liquidate, LiquidationKeeper, MarketView, Settl
 from .mirror import PriceUnavailable, Quote, value_account
 from .numbers import EXACT, UINT256_MAX, WAD, from_units, plain, to_units, wad
 from .plan import Plan, PlannedAction, PlannedStep
-from .scenario import SECONDS_PER_YEAR, Market
+from .scenario import SECONDS_PER_YEAR, Market, TokenAdmin
 from .timeline import (ActionRecord, BadDebt, Liquidation, MarketInfo, MarketState, StepRecord, SubAccountRef,
                        SubAccountState, Timeline)
 
@@ -88,6 +88,8 @@ class Replay:
         self.markets: dict[str, Market] = {m.symbol: m for m in plan.scenario.markets}
         self.prices: dict[str, Decimal] = dict(plan.initial_prices)
         self.faults: dict[str, str] = {}
+        #: pausable-blocklist tokens the scenario's issuer has acted on: symbol → (paused, names blocked)
+        self.token_status: dict[str, tuple[bool, frozenset[str]]] = {}
         self.rounds: dict[str, int] = {}
         self.pushed_at: dict[str, int] = {s: 0 for s in self.markets}  # sim time of each feed's last round
         self.sim_time = 0
@@ -354,6 +356,8 @@ class Replay:
             if sym not in self.faults:
                 self._push_price(sym)
         self._flush_prices()
+        for sym, admin in step.token_admin.items():
+            self._token_admin(step.index, sym, admin)
         for action in step.actions:
             self._action(step.index, action)
         self._touch(step.actions)
@@ -428,6 +432,37 @@ class Replay:
             self.rounds[sym] = round_id
         else:
             self._queue_answer(sym, 0 if fault == "zero" else -units)
+
+    def _token_admin(self, step: int, sym: str, admin: TokenAdmin) -> None:
+        """The token's issuer acts (through the batcher, which deployed the token and so holds its admin powers).
+        ``paused`` is a state, not a toggle: pausing a paused token sends nothing. Blocking an address that is
+        already blocked is sent again (the token allows it and emits the event)."""
+        proto = self._proto()
+        token = proto.tokens[sym]
+        paused, blocked = self.token_status.get(sym, (False, frozenset()))
+        calls: list[tuple[str, str, tuple[Any, ...]]] = []
+        if admin.paused is not None and admin.paused != paused:
+            calls.append(("pause()" if admin.paused else "unpause()", "pause" if admin.paused else "unpause", ()))
+            paused = admin.paused
+        for name, block in [(n, True) for n in admin.block] + [(n, False) for n in admin.unblock]:
+            calls.append((f"setBlocked({name}, {str(block).lower()})", "setBlocked", (self._admin_target(name), block)))
+            blocked = blocked | {name} if block else blocked - {name}
+        deployer = self._signer(DEPLOYER)
+        for label, fn, args in calls:
+            data = getattr(token.functions, fn)(*args)._encode_transaction_data()
+            self._tx(step, DEPLOYER, f"{sym}.{label}", deployer, proto.batcher, "execute", token.address, data)
+        self.token_status[sym] = (paused, blocked)
+
+    def _admin_target(self, name: str) -> str:
+        """The address a ``token_admin`` block names: an account or liquidity provider, else the vault or the
+        keeper's bot (validated before the replay starts)."""
+        proto = self._proto()
+        if any(a.name == name for a in self.plan.accounts) or any(lp.name == name for lp in self.plan.liquidity):
+            return self._signer(name).address
+        if name == "vault":
+            return proto.vault.address
+        assert name == KEEPER and proto.keeper_bot is not None
+        return proto.keeper_bot.address
 
     def _action(self, step: int, act: PlannedAction) -> None:
         """Send the action's calls (one per asset) in order; a revert is recorded if the scenario expects one,
@@ -785,7 +820,18 @@ class Replay:
         return StepRecord(index=index, source=source, label=label, time=self.sim_time,
                           prices={s: plain(p) for s, p in self.prices.items()},
                           oracle=dict(sorted(self.faults.items())), accounts=states, markets=markets,
-                          actions=list(actions), note=note)
+                          actions=list(actions), note=note, tokens=self._token_status_text())
+
+    def _token_status_text(self) -> dict[str, str] | None:
+        """Each acted-on token's state for the step record ("paused; blocked: vault"); None before any act, so
+        the timelines of scenarios without ``token_admin`` are unchanged."""
+        if not self.token_status:
+            return None
+        out = {}
+        for sym, (paused, blocked) in sorted(self.token_status.items()):
+            parts = ["paused" if paused else "live"] + ([f"blocked: {', '.join(sorted(blocked))}"] if blocked else [])
+            out[sym] = "; ".join(parts)
+        return out
 
 
 def _keeper_label(action: Liquidate | SettleBadDebt) -> str:

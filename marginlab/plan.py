@@ -13,7 +13,7 @@ from typing import Any, Literal
 from .errors import ScenarioError
 from .numbers import UINT256_MAX, from_units, plain, quantize_places, to_units, units_floor
 from .paths import PathError, csv_prices, gbm_prices
-from .scenario import ALL, Action, CsvPath, Expect, GbmPath, Scenario
+from .scenario import ALL, Action, CsvPath, Expect, GbmPath, Scenario, TokenAdmin
 from .validate import generated_names
 from .yamlsource import SourceDoc
 
@@ -74,6 +74,8 @@ class PlannedStep:
     oracle: dict[str, str]
     prices: dict[str, Decimal]
     actions: tuple[PlannedAction, ...]
+    #: the token issuer's acts this step (``token_admin``), applied before the actions
+    token_admin: dict[str, TokenAdmin] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
         for j, act in enumerate(step.actions or []):
             actions.append(plan_action(act, f"steps[{i}].actions[{j}]"))
         steps.append(PlannedStep(i, f"steps[{i}]", step.label, step.advance or 0, dict(step.oracle or {}),
-                                 resolved, tuple(actions)))
+                                 resolved, tuple(actions), dict(step.token_admin or {})))
 
     # Paths start from the prices the explicit steps left and are merged on one clock.
     timeline: dict[int, dict[str, Decimal]] = {}

@@ -107,6 +107,9 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
                          for a in r.actions)
         if r.oracle:
             acts = "; ".join([f"oracle {s} {v}" for s, v in r.oracle.items()] + ([acts] if acts else []))
+        token_notes = [f"token {s} {v}" for s, v in (r.tokens or {}).items() if v != "live"]
+        if token_notes:
+            acts = "; ".join(token_notes + ([acts] if acts else []))
         if r.note:
             acts = "; ".join(([acts] if acts else []) + [r.note])
         if wide:

@@ -392,18 +392,45 @@ class Action(Strict):
         return next(v for v in VERBS if getattr(self, v) is not None)
 
 
+#: Who a ``token_admin`` step may block besides the scenario's accounts: the vault itself (a stablecoin issuer
+#: blocklisting a protocol) and the keeper's liquidation bot.
+TOKEN_ADMIN_TARGETS = ("vault", "keeper")
+
+
+class TokenAdmin(Strict):
+    """A ``pausable-blocklist`` token's issuer acting, USDC-style: pause or unpause every transfer, block or
+    unblock addresses from sending and receiving. Names are the scenario's accounts and liquidity providers, or
+    ``vault`` / ``keeper`` (TOKEN_ADMIN_TARGETS)."""
+
+    paused: bool | None = None
+    block: list[Name] = Field(default_factory=list)
+    unblock: list[Name] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _does_something(self) -> TokenAdmin:
+        if self.paused is None and not self.block and not self.unblock:
+            raise _err("token_admin", "give at least one of paused: true/false, block: [names], unblock: [names]")
+        both = sorted(set(self.block) & set(self.unblock))
+        if both:
+            raise _err("token_admin", f"{', '.join(both)} is both blocked and unblocked in one step")
+        return self
+
+
 class Step(Strict):
     label: str | None = None
     advance: NonNegInt | None = None
     oracle: dict[str, Literal["ok", "stale", "zero", "negative"]] | None = None
     prices: dict[str, Price] | None = None
+    #: the token's issuer acts before the step's actions (pausable-blocklist markets only)
+    token_admin: dict[str, TokenAdmin] | None = None
     action: Action | None = None
     actions: list[Action] | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> Step:
-        if not any(x is not None for x in (self.advance, self.oracle, self.prices, self.action, self.actions)):
-            raise _err("step", "a step needs at least one of advance, oracle, prices, action, actions")
+        if not any(x is not None for x in (self.advance, self.oracle, self.prices, self.token_admin, self.action,
+                                           self.actions)):
+            raise _err("step", "a step needs at least one of advance, oracle, prices, token_admin, action, actions")
         if self.action is not None and self.actions is not None:
             raise _err("step", "use either action or actions in one step, not both")
         return self

@@ -18,7 +18,7 @@ TIMELINE_VERSION = 1
 _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed", "version", "decimals",
                            "feed_decimals", "positions", "count", "line"})
 # Fields written only when set: added after version 1, absent (None) in every timeline written before them.
-_OPTIONAL_FIELDS = frozenset({"token", "may_revert"})
+_OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens"})
 
 
 @dataclass
@@ -124,6 +124,7 @@ class StepRecord:
     markets: dict[str, MarketState]
     actions: list[ActionRecord] = field(default_factory=list)
     note: str | None = None  # why the accounts could not be valued this step (a faulted feed), if so
+    tokens: dict[str, str] | None = None  # pausable-blocklist tokens' state once a token_admin step acted
 
 
 @dataclass
@@ -211,7 +212,7 @@ def timeline_from_json(text: str) -> Timeline:
         return StepRecord(d["index"], d["source"], d["label"], d["time"], d["prices"], d["oracle"],
                           {k: state(v) for k, v in d["accounts"].items()},
                           {k: market(v) for k, v in d["markets"].items()},
-                          [ActionRecord(**a) for a in d["actions"]], d.get("note"))
+                          [ActionRecord(**a) for a in d["actions"]], d.get("note"), d.get("tokens"))
 
     def liquidation(d: dict[str, Any]) -> Liquidation:
         out = dict(d)

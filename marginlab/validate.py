@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import Issue, ScenarioError
 from .numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal, type_name
-from .scenario import ERROR_NAME_PATTERN, VERBS, Account, CsvPath, GbmPath, Scenario
+from .scenario import ERROR_NAME_PATTERN, TOKEN_ADMIN_TARGETS, VERBS, Account, CsvPath, GbmPath, Scenario
 from .yamlsource import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
 
 INT256_MAX = 2**255 - 1
@@ -180,6 +180,7 @@ class _Ctx:
         self.issues: list[Issue] = []
         self.decimals: dict[str, int | None] = {}  # None: listed, decimals unusable (already reported)
         self.feed_decimals: dict[str, int] = {}
+        self.token_kinds: dict[str, Any] = {}  # symbol → token kind as written (plain when none)
         self.accounts: dict[str, int | None] = {}  # name → number of positions (None: unknown)
         self.actors: set[str] = set()  # accounts and liquidity providers: anyone who can sign
 
@@ -251,6 +252,8 @@ def _scan_markets(ctx: _Ctx, markets: Any) -> None:
         ctx.decimals[sym] = dec if _is_int(dec) and 0 <= dec <= 36 else None
         feed = m.get("feed_decimals", 8)
         ctx.feed_decimals[sym] = feed if _is_int(feed) and 0 <= feed <= 36 else 18
+        token = m.get("token")
+        ctx.token_kinds[sym] = token.get("kind") if isinstance(token, dict) else "plain"
         _price_precision(ctx, ("markets", i, "price"), sym, m.get("price"))
         for cap in ("supply_cap", "borrow_cap"):
             if m.get(cap) is not None:
@@ -358,6 +361,8 @@ def _scan_step(ctx: _Ctx, i: int, step: dict[str, Any]) -> None:
             _price_precision(ctx, (*base, "prices", sym), sym, value)
     for sym, _ in _entries(step.get("oracle")):
         _known_asset(ctx, (*base, "oracle", sym), sym)
+    for sym, admin in _entries(step.get("token_admin")):
+        _scan_token_admin(ctx, (*base, "token_admin", sym), sym, admin)
     actions: list[tuple[Loc, Any]] = []
     if "action" in step:
         actions.append(((*base, "action"), step["action"]))
@@ -366,6 +371,24 @@ def _scan_step(ctx: _Ctx, i: int, step: dict[str, Any]) -> None:
     for loc, act in actions:
         if isinstance(act, dict):
             _scan_action(ctx, loc, act)
+
+
+def _scan_token_admin(ctx: _Ctx, loc: Loc, sym: str, admin: Any) -> None:
+    """Only a pausable-blocklist token has an issuer who can pause and block; whom it blocks must exist."""
+    if not _known_asset(ctx, loc, sym):
+        return
+    kind = ctx.token_kinds.get(sym)
+    if kind != "pausable-blocklist":
+        ctx.add(loc, f"{sym} is a {kind} token, which has no issuer to pause or block; token_admin needs a market "
+                     f"with token: {{kind: pausable-blocklist}}")
+        return
+    if not isinstance(admin, dict):
+        return
+    for field in ("block", "unblock"):
+        for k, name in _items(admin.get(field)):
+            if isinstance(name, str) and name not in ctx.actors and name not in TOKEN_ADMIN_TARGETS:
+                ctx.add((*loc, field, k), f"unknown account {name!r} (block or unblock the scenario's accounts "
+                                          f"and liquidity providers, or {' / '.join(TOKEN_ADMIN_TARGETS)})")
 
 
 def _scan_action(ctx: _Ctx, loc: Loc, act: dict[str, Any]) -> None:

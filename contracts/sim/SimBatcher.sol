@@ -17,6 +17,8 @@ contract SimBatcher {
 
     /// @notice A token or feed was created by this batcher.
     event Created(address indexed created);
+    /// @notice The owner had this batcher call `selector` on `target` (see `execute`).
+    event Executed(address indexed target, bytes4 selector);
 
     /// @notice Only the deployer may write.
     error NotOwner(address caller);
@@ -57,6 +59,21 @@ contract SimBatcher {
         }
         if (created == address(0)) revert CreateFailed();
         emit Created(created);
+    }
+
+    /// @notice Call `target` with `data` as this batcher, bubbling up its revert. The batcher deployed the
+    /// scenario's tokens, so only it holds their admin powers: a scenario's `token_admin` step pauses, unpauses
+    /// and blocklists a pausable-blocklist token through here. Emits `Executed`.
+    function execute(address target, bytes calldata data) external onlyOwner {
+        emit Executed(target, bytes4(data));
+        // slither-disable-next-line low-level-calls -- an owner-only pass-through; the revert is bubbled up
+        (bool ok, bytes memory ret) = target.call(data);
+        if (!ok) {
+            // slither-disable-next-line assembly -- re-raise the callee's revert data unchanged
+            assembly {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
     }
 
     function createFeed(uint8 decimals, int256 answer) external onlyOwner {

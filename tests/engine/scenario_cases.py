@@ -25,6 +25,10 @@ WETH = ("{symbol: WETH, decimals: 18, price: 2000, asset_weight: {init: 0.8, mai
         "liab_weight: {init: 1.0, maint: 1.0}, liquidation_bonus: 0.05")
 
 
+PAUSABLE_USDC = ("  - {symbol: USDC, decimals: 6, price: 1, asset_weight: {init: 0.9, maint: 0.95}, "
+                 "liab_weight: {init: 1.0, maint: 1.0}, liquidation_bonus: 0.02, token: {kind: pausable-blocklist}}")
+
+
 def weth(**fields: str) -> str:
     """Line 4 with some WETH market fields replaced or added."""
     base = {"symbol": "WETH", "decimals": "18", "price": "2000", "asset_weight": "{init: 0.8, maint: 0.85}",
@@ -171,9 +175,9 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("advance-negative", make({13: "  - {advance: -60}"}), "13: steps[0].advance: must be ≥ 0, got -60"),
     ("advance-fractional", make({13: "  - {advance: 1.5}"}), "13: steps[0].advance: expected a whole number, got 1.5"),
     ("empty-step", make({13: "  - {}"}),
-     "13: steps[0]: a step needs at least one of advance, oracle, prices, action, actions"),
+     "13: steps[0]: a step needs at least one of advance, oracle, prices, token_admin, action, actions"),
     ("unknown-step-key", make({13: "  - {wait: 60}"}),
-     "13: steps[0].wait: unknown field; expected one of: label, advance, oracle, prices, action, actions"),
+     "13: steps[0].wait: unknown field; expected one of: label, advance, oracle, prices, token_admin, action, actions"),
     ("action-unknown-account", make({13: "  - {action: {account: mallory, repay: {USDC: 1}}}"}),
      "13: steps[0].action.account: unknown account 'mallory'"),
     ("action-unknown-asset", make({13: "  - {action: {account: alice, repay: {DAI: 1}}}"}),
@@ -188,6 +192,25 @@ CASES: list[tuple[str, str | bytes, str]] = [
      "13: steps[0].action.position: alice has 1 position(s); index 2 is out of range"),
     ("oracle-unknown-fault", make({13: "  - {oracle: {WETH: broken}}"}),
      "13: steps[0].oracle.WETH: expected 'ok', 'stale', 'zero' or 'negative', got 'broken'"),
+    # --- token_admin: a pausable-blocklist token's issuer (line 5: USDC as that kind)
+    ("token-admin-plain-token", make({13: "  - {token_admin: {WETH: {paused: true}}}"}),
+     "13: steps[0].token_admin.WETH: WETH is a plain token, which has no issuer to pause or block; token_admin "
+     "needs a market with token: {kind: pausable-blocklist}"),
+    ("token-admin-unknown-asset", make({13: "  - {token_admin: {DAI: {paused: true}}}"}),
+     "13: steps[0].token_admin.DAI: unknown asset 'DAI' (markets: WETH, USDC)"),
+    ("token-admin-unknown-account",
+     make({5: PAUSABLE_USDC, 13: "  - {token_admin: {USDC: {block: [vault, mallory]}}}"}),
+     "13: steps[0].token_admin.USDC.block[1]: unknown account 'mallory' (block or unblock the scenario's accounts "
+     "and liquidity providers, or vault / keeper)"),
+    ("token-admin-nothing", make({5: PAUSABLE_USDC, 13: "  - {token_admin: {USDC: {}}}"}),
+     "13: steps[0].token_admin.USDC: give at least one of paused: true/false, block: [names], unblock: [names]"),
+    ("token-admin-block-and-unblock",
+     make({5: PAUSABLE_USDC, 13: "  - {token_admin: {USDC: {block: [alice], unblock: [alice]}}}"}),
+     "13: steps[0].token_admin.USDC: alice is both blocked and unblocked in one step"),
+    ("token-admin-paused-not-bool", make({5: PAUSABLE_USDC, 13: "  - {token_admin: {USDC: {paused: maybe}}}"}),
+     "13: steps[0].token_admin.USDC.paused: expected true or false, got 'maybe'"),
+    ("token-admin-unknown-field", make({5: PAUSABLE_USDC, 13: "  - {token_admin: {USDC: {freeze: [alice]}}}"}),
+     "13: steps[0].token_admin.USDC.freeze: unknown field; expected one of: paused, block, unblock"),
     ("liquidate-same-assets",
      make({13: "  - {action: {account: lp, liquidate: {account: alice, debt: USDC, collateral: USDC, amount: 1}}}"}),
      "13: steps[0].action.liquidate.collateral: debt and collateral must be different assets"),

@@ -207,3 +207,76 @@ def test_each_kind_deploys_its_hostile_contract_with_the_batcher_as_minter():
         assert "ZeroAmountTransfer" in chain.decoder.decode(revert_data(zero.value) or b"")
     finally:
         chain.close()
+
+
+# ------------------------------------------------------------------ the issuer pauses and blocks (token_admin)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_paused_debt_token_stops_liquidation_and_the_delay_becomes_bad_debt(tmp_path):
+    """scenarios/usdc-paused.yaml: while USDC is paused nobody can repay it, so the keeper cannot liquidate;
+    unpaused an hour and a 10 % fall later, all of alice's collateral no longer covers her debt."""
+    t = replay(tmp_path, (ROOT / "scenarios" / "usdc-paused.yaml").read_text(), "chain")
+    steps = t["steps"]
+    assert "tokens" not in t["setup"]
+    assert [s.get("tokens") for s in steps] == [{"USDC": "paused"}] * 4 + [{"USDC": "live"}] + \
+        [{"USDC": "live; blocked: vault"}] * 3 + [{"USDC": "live"}] * 2
+    assert [(a["account"], a["ok"], a["revert"]) for a in steps[1]["actions"]] == \
+        [("alice", False, "EnforcedPause()")]
+    for step in steps[2:4]:  # alice is liquidatable (HF 0.963, then 0.867), every attempt reverts in the token
+        assert [(a["account"], a["ok"], a["revert"]) for a in step["actions"]] == \
+            [("keeper", False, "EnforcedPause()")]
+        assert int(step["accounts"]["alice/0"]["health_factor"]) < 10**18
+    [liq] = t["liquidations"]
+    assert (liq["step"], liq["account"], liq["debt"], liq["collateral"], int(liq["seized"])) == \
+        (4, "alice", "USDC", "WETH", 10 * E18)
+    [bad] = t["bad_debts"]
+    assert (bad["step"], bad["account"], bad["asset"]) == (4, "alice", "USDC")
+    assert 400 * E6 < int(bad["debt"]) < 500 * E6
+    for step, who in ((6, "bob"), (7, "lp")):  # the vault blocked: nothing moves in or out
+        assert [(a["account"], a["ok"], a["revert"]) for a in steps[step]["actions"]] == \
+            [(who, False, "Blocked(vault)")]
+    assert steps[9]["actions"][0]["ok"]
+    replay(tmp_path, (ROOT / "scenarios" / "usdc-paused.yaml").read_text(), "mirror", "--reads", "mirror")
+    assert (tmp_path / "mirror" / "timeline.json").read_bytes() == (tmp_path / "chain" / "timeline.json").read_bytes()
+
+
+PAUSED_COLLATERAL = f"""\
+name: paused-collateral
+seed: 1
+markets:
+  - {{symbol: PAXG, decimals: 18, price: 2000, {WEIGHTS}, liquidation_bonus: 0.05, {ZERO_IRM},
+     token: {{kind: pausable-blocklist}}}}
+  - {{symbol: USDC, decimals: 6, price: 1, {WEIGHTS}, liquidation_bonus: 0.05, {ZERO_IRM},
+     token: {{kind: pausable-blocklist}}}}
+liquidity:
+  - {{name: lp, deposits: {{USDC: 100000}}}}
+accounts:
+  - {{name: alice, positions: [{{deposit: {{PAXG: 10}}, borrow: {{USDC: 15000}}}}]}}
+steps:
+  - {{token_admin: {{PAXG: {{paused: true}}, USDC: {{block: [keeper]}}}}}}
+  - {{action: {{account: alice, withdraw: {{PAXG: 0.5}}, expect_revert: EnforcedPause}}}}
+  - {{token_admin: {{PAXG: {{paused: true}}}}}}
+  - {{prices: {{PAXG: "-15%"}}}}
+  - {{token_admin: {{USDC: {{unblock: [keeper]}}}}}}
+"""
+
+
+def test_paused_collateral_is_still_seized_and_a_blocked_keeper_cannot_liquidate(tmp_path):
+    """Seizure is a book entry, so a paused collateral token does not stop liquidation; the keeper's repayment is
+    a transfer, so blocking the keeper does. Pausing a paused token is a no-op, not a revert that ends the
+    replay."""
+    t = replay(tmp_path, PAUSED_COLLATERAL, "o")
+    steps = t["steps"]
+    assert steps[0]["tokens"] == {"PAXG": "paused", "USDC": "live; blocked: keeper"}
+    assert steps[1]["actions"][0]["revert"] == "EnforcedPause()"
+    assert steps[2]["tokens"] == steps[0]["tokens"] and steps[2]["actions"] == []
+    assert [(a["account"], a["ok"], a["revert"]) for a in steps[3]["actions"]] == \
+        [("keeper", False, "Blocked(keeper)")]
+    assert steps[4]["tokens"] == {"PAXG": "paused", "USDC": "live"}
+    [liq] = t["liquidations"]
+    assert (liq["step"], liq["collateral"], liq["debt"]) == (4, "PAXG", "USDC")
+    # HF 0.963 ≥ 0.95: half the debt, and its collateral moves inside the vault while PAXG stays paused.
+    assert int(liq["repaid"]) == 7_500 * E6
+    assert bal(steps[4], "alice/0", "PAXG") == 10 * E18 - int(liq["seized"])
+    assert int(liq["seized"]) == 7_500 * 105 * E18 // (100 * 1_700)
