@@ -7,10 +7,11 @@ from pathlib import Path
 
 from marginlab.report import render_markdown
 from marginlab.scenario import REFUSED_TOKEN_KINDS, TOKEN_CONTRACTS, TOKEN_KINDS
-from marginlab.timeline import MarketInfo, Timeline, timeline_from_json, timeline_json
+from marginlab.plan import build_plan
+from marginlab.timeline import MarketInfo, StepRecord, Timeline, timeline_from_json, timeline_json
 from marginlab.validate import parse_scenario_text
 
-from scenario_cases import make, weth
+from scenario_cases import PAUSABLE_USDC, make, weth
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 
@@ -62,3 +63,39 @@ def test_the_report_has_a_token_column_only_when_a_market_is_not_plain():
     report = render_markdown(_timeline("fee-on-transfer (100 bps)"))
     assert "| reserve factor | token |" in report
     assert "| 0.1 | fee-on-transfer (100 bps) |" in report and "| 0.1 | plain |" in report
+
+
+# ------------------------------------------------------------------ token_admin: the issuer's acts
+def _steps(*tokens: dict[str, str] | None) -> Timeline:
+    t = _timeline(None)
+    t.steps = [StepRecord(i, f"steps[{i}]", None, 0, {"FEE": "1", "USDC": "1"}, {}, {}, {}, tokens=tok)
+               for i, tok in enumerate(tokens)]
+    return t
+
+
+def test_token_state_is_written_only_once_a_token_was_acted_on_and_reads_back():
+    text = timeline_json(_steps(None, {"USDC": "paused"}, {"USDC": "live; blocked: vault"}))
+    steps = json.loads(text)["steps"]
+    assert "tokens" not in steps[0]  # a scenario without token_admin keeps its timeline bytes
+    assert [s.get("tokens") for s in steps[1:]] == [{"USDC": "paused"}, {"USDC": "live; blocked: vault"}]
+    assert timeline_json(timeline_from_json(text)) == text
+
+
+def test_the_steps_table_shows_a_token_that_is_not_plainly_live():
+    report = render_markdown(_steps({"USDC": "paused"}, {"USDC": "live"}, {"USDC": "live; blocked: vault"}))
+    rows = [line for line in report.splitlines() if line.startswith("| 0 |") or line.startswith("| 1 |")
+            or line.startswith("| 2 |")]
+    assert "token USDC paused" in rows[0]
+    assert "token USDC" not in rows[1]
+    assert "token USDC live; blocked: vault" in rows[2]
+
+
+def test_token_admin_is_planned_in_order_before_the_steps_actions():
+    text = make({5: PAUSABLE_USDC,
+                 13: "  - {token_admin: {USDC: {paused: true, block: [vault, alice]}}, "
+                     "action: {account: alice, repay: {USDC: 1}, expect_revert: EnforcedPause}}"})
+    scenario, doc = parse_scenario_text(text, "s.yaml")
+    [step] = build_plan(scenario, doc).steps
+    admin = step.token_admin["USDC"]
+    assert (admin.paused, admin.block, admin.unblock) == (True, ["vault", "alice"], [])
+    assert [a.verb for a in step.actions] == ["repay"]
