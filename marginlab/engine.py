@@ -312,9 +312,15 @@ class Replay:
         ``empty_wallet``: during setup the tokens were just deployed, so nobody holds any yet."""
         proto = self._proto()
         have = 0 if empty_wallet else self.chain.call(proto.tokens[sym], "balanceOf", signer.address)
-        if have < amount:
+        if have < amount and not self._token_refuses(sym, signer.address):
             self._mint([(sym, signer.address, amount - have)])
         self._approve(signer, sym)
+
+    def _token_refuses(self, sym: str, address: str) -> bool:
+        """A token_admin step paused ``sym`` or blocked ``address``: a mint to it would revert in the token, so
+        the action goes out unfunded and meets the token's own error (EnforcedPause, Blocked)."""
+        paused, blocked = self.token_status.get(sym, (False, frozenset()))
+        return paused or self.names.get(address.lower()) in blocked
 
     def _wallet_minted(self, name: str, sym: str) -> bool:
         acct = next((a for a in self.plan.accounts if a.name == name), None)
