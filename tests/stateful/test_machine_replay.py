@@ -8,8 +8,9 @@ shrunk sequence as a scenario file that replays it").
    the test also compares each step's outcome and the final balances with the machine's model.
 2. A machine made to fail through `run_machine` (hypothesis, as in CI): what it prints after FAILURE_MARK loads
    with the scenario loader, has one step per logged record, and replays.
-3. The hostile machine (hostile_machine.py: fee-on-transfer, hook, revert-on-zero and no-return tokens): its
-   printed scenario names each market's token kind and FEE's fee, so the replay deploys the same tokens. Made to
+3. The hostile machine (hostile_machine.py: fee-on-transfer, hook, revert-on-zero, no-return and pausable-blocklist
+   tokens): its printed scenario names each market's token kind and FEE's fee, and the issuer's pauses and blocks
+   as `token_admin` steps, so the replay deploys the same tokens and refuses the same transfers. Made to
    fail, its print replays; driven by hand through every verb on every hostile market, the replay ends with the
    model's balances (a plain-token replay would credit FEE 1 % more on every payment in and fail this).
 """
@@ -175,8 +176,10 @@ def test_the_scenario_printed_when_a_machine_fails_loads_and_replays(state_machi
 
 # ------------------------------------------------------------------ the hostile machine's tokens replay as themselves
 HOSTILE_KINDS = {"FEE": {"kind": "fee-on-transfer", "fee_bps": FEE_BPS}, "HOOK": {"kind": "hook"},
-                 "RZERO": {"kind": "revert-on-zero"}, "NORET": {"kind": "no-return"}}
-FEE, HOOK, RZERO, NORET = 0, 1, 2, 3  # st_market indexes of the hostile markets
+                 "RZERO": {"kind": "revert-on-zero"}, "NORET": {"kind": "no-return"},
+                 "PAUSE": {"kind": "pausable-blocklist"}}
+FEE, HOOK, RZERO, NORET, PAUSE = 0, 1, 2, 3, 4  # st_market indexes of the hostile markets
+VAULT = 3  # st_target of the vault in rule_token_admin
 
 
 class FailingHostileMachine(HostileMachine):
@@ -241,6 +244,24 @@ def drive_hostile(m: HostileMachine) -> None:
         lambda: m.rule_withdraw(BOB, 0, NORET, 50),
         lambda: m.rule_transfer(ALICE, 0, FEE, 50, 1),
         lambda: m.rule_withdraw(CAROL, 1, HOOK, 100),
+        # PAUSE: the issuer pauses, then blocks the vault, then bob; each refusal changes no balance.
+        lambda: m.rule_deposit(ALICE, 0, PAUSE, 100, 100),
+        lambda: m.rule_token_admin("pause", 0),
+        lambda: m.rule_token_admin("pause", 0),                    # already paused: nothing sent, no step
+        lambda: m.rule_deposit(BOB, 0, PAUSE, 10, 100),            # EnforcedPause (bob's wallet is full)
+        lambda: m.rule_withdraw(ALICE, 0, PAUSE, 50),              # EnforcedPause after the vault's checks passed
+        lambda: m.rule_deposit(ALICE, 0, PAUSE, 1, 0),             # ZeroAmount: the vault's check comes first
+        lambda: m.rule_donate(CAROL, PAUSE, 10**6),                # EnforcedPause in the token itself
+        lambda: m.rule_transfer(ALICE, 0, PAUSE, 50, 1),           # a book entry: the pause does not matter
+        lambda: m.rule_token_admin("unpause", 0),
+        lambda: m.rule_token_admin("block", VAULT),
+        lambda: m.rule_borrow(CAROL, 0, PAUSE, 10),                # Blocked: the vault may not send
+        lambda: m.rule_token_admin("unblock", VAULT),
+        lambda: m.rule_token_admin("block", BOB),
+        lambda: m.rule_deposit(BOB, 1, PAUSE, 10, 100),            # Blocked: bob may not send
+        lambda: m.rule_withdraw(ALICE, 0, PAUSE, 50),              # alice is not blocked
+        lambda: m.rule_token_admin("unblock", BOB),
+        lambda: m.rule_deposit(BOB, 1, PAUSE, 10, 100),
         lambda: m.rule_advance(3600),
     ]
     for step in steps:
@@ -253,7 +274,11 @@ def test_a_driven_hostile_machine_replays_with_the_models_balances(hostile_proto
     m.setup()
     drive_hostile(m)
     assert not m.boundary, "every outcome must be clear of the model's either-way band"
-    assert [r["action"]["expect_revert"] for r in m.log if "expect_revert" in r.get("action", {})] == ["ZeroAmount"]
+    assert [r["action"]["expect_revert"] for r in m.log if "expect_revert" in r.get("action", {})] == \
+        ["ZeroAmount", "EnforcedPause", "EnforcedPause", "ZeroAmount", "EnforcedPause", "Blocked", "Blocked"]
+    assert [r["token_admin"]["PAUSE"] for r in m.log if "token_admin" in r] == \
+        [{"paused": True}, {"paused": False}, {"block": ["vault"]}, {"unblock": ["vault"]}, {"block": ["bob"]},
+         {"unblock": ["bob"]}]
     bob_fee = m.m["FEE"].books.amount_of((str(bob), 0))
     assert bob_fee < 0  # repay-all of a fee token leaves the fee owed: the replay must show the same remainder
 
@@ -271,13 +296,13 @@ def test_a_driven_hostile_machine_replays_with_the_models_balances(hostile_proto
             assert [(a["ok"], (a["revert"] or "").split("(")[0]) for a in step["actions"]] == \
                 [(expected is None, expected or "")], (record, step["actions"])
     held = balances_match(m, timeline["steps"][-1]["accounts"])
-    assert held == {"lp/0 FEE", "lp/0 HOOK", "lp/0 RZERO", "lp/0 NORET", "alice/0 FEE", "alice/1 FEE", "bob/0 FEE",
-                    "bob/0 NORET", "carol/0 RZERO"}
+    assert held == {"lp/0 FEE", "lp/0 HOOK", "lp/0 RZERO", "lp/0 NORET", "lp/0 PAUSE", "alice/0 FEE", "alice/1 FEE",
+                    "bob/0 FEE", "bob/0 NORET", "carol/0 RZERO", "alice/0 PAUSE", "alice/1 PAUSE", "bob/1 PAUSE"}
 
-    # Without the kinds (every market a plain ERC-20, as before), repay-all closes bob/0's FEE debt outright:
-    # the replay would not reproduce the machine.
+    # Without FEE's kind (a plain ERC-20, as before), repay-all closes bob/0's FEE debt outright: the replay would
+    # not reproduce the machine. (PAUSE keeps its kind: token_admin is refused on a plain token.)
     plain_path = tmp_path / "plain.yaml"
-    plain_path.write_text(re.sub(r", token: \{[^}]*\}", "", text), encoding="utf-8")
+    plain_path.write_text(re.sub(r", token: \{kind: fee-on-transfer[^}]*\}", "", text), encoding="utf-8")
     plain_out = tmp_path / "plain-out"
     assert main(["replay", str(plain_path), "--chain", CHAIN, "--out", str(plain_out), "--quiet", "--no-charts"]) == 0
     plain_final = json.loads((plain_out / "timeline.json").read_text())["steps"][-1]["accounts"]

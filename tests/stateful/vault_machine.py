@@ -14,6 +14,7 @@ import time
 from decimal import Decimal
 from typing import Any, Callable
 
+import pytest
 from brownie import chain, web3
 from brownie.exceptions import VirtualMachineError
 from eth_abi import decode as abi_decode
@@ -38,6 +39,8 @@ HEALTH_BAND = 10**12  # 1e-6 of the debt value, WAD-relative
 
 #: Executed steps, per machine name and in total; printed by tests/stateful/conftest.py.
 STEPS: dict[str, int] = {}
+#: Hostile-token coverage, printed beside the step counts: the issuer's acts and the transfers its token refused.
+TOKEN_EVENTS: dict[str, int] = {}
 #: Wall time spent inside machine runs (excludes deploys), for steps/s.
 TIMING = {"since": None, "seconds": 0.0}
 #: The full exit teardown (everyone repays and withdraws, then the books must be empty) runs on the first
@@ -49,6 +52,10 @@ _EXAMPLES = {"count": 0}
 PROGRESS_FILE = os.environ.get("MARGINLAB_PROGRESS", "")
 PROGRESS_EVERY = 15.0
 _PROGRESS = {"written": 0.0, "started": time.monotonic()}
+
+
+#: What a paused or blocklisting token reverts with (PausableBlocklistToken).
+TOKEN_ERRORS = ("EnforcedPause", "Blocked")
 
 
 def count_step(machine: str) -> None:
@@ -202,6 +209,21 @@ class VaultMachine:
             return either(error)
         return "ok" if value >= 0 else error
 
+    # ------------------------------------------------------------------ tokens that refuse transfers
+    def transfer_gate(self, sym: str, sender: Any, receiver: Any) -> str | None:
+        """The error a transfer of `sym` from `sender` to `receiver` reverts with in the token itself (a paused or
+        blocklisting token: EnforcedPause, Blocked), or None. Machines with such a token override it."""
+        return None
+
+    @staticmethod
+    def gated(expected: str, gate: str | None) -> str | None:
+        """The outcome of an action whose transfer out of the vault comes after all of the vault's checks: the
+        vault's own error if it has one, else the token's. None (skip the action) when the vault's outcome is
+        either way at a boundary: the token then makes it 'error or other error', which no scenario can say."""
+        if gate is None or expected == "ok":
+            return gate or expected
+        return None if is_either(expected) else expected
+
     # ------------------------------------------------------------------ one checked action
     def act(self, record: dict, expected: str, send: Callable[[], Any], apply: Callable[[Any, int], None]) -> bool:
         """Send, compare with `expected` ('ok', an error name or either(error)), apply on success. True if it
@@ -211,6 +233,8 @@ class VaultMachine:
         boundary = is_either(expected)
         if boundary:
             self.boundary.add(len(self.log) - 1)
+        if expected in TOKEN_ERRORS:
+            TOKEN_EVENTS["refused by the token"] = TOKEN_EVENTS.get("refused by the token", 0) + 1
         try:
             tx = send()
         except VirtualMachineError as e:
@@ -344,7 +368,10 @@ class CoreRules(VaultMachine):
         amount = st_size * 10**mm.decimals * st_pct // 100
         guess = self.preview_all(self.now_guess())
         change = pm.credit(guess[sym].balances.get(key, 0), mm.received(amount), guess[sym].deposit_index, guess[sym].borrow_index)
-        expected = "ZeroAmount" if amount == 0 or (change.debt_repaid == 0 and change.deposit_scale_delta == 0) else "ok"
+        # Vault.deposit: zero amount, then the pull (the token's own refusal), then the rounding check.
+        gate = self.transfer_gate(sym, who, self.proto.vault) if amount else None
+        expected = "ZeroAmount" if amount == 0 else gate or \
+            ("ZeroAmount" if change.debt_repaid == 0 and change.deposit_scale_delta == 0 else "ok")
 
         def apply(tx, t):
             ev = tx.events["Deposit"]
@@ -369,6 +396,9 @@ class CoreRules(VaultMachine):
             expected = "InsufficientDeposit"
         else:
             expected = self.predict_debit(key, sym, held if amount == MAX else amount, check_health_only_with_debt=True)
+        expected = self.gated(expected, self.transfer_gate(sym, self.proto.vault, who))
+        if expected is None:
+            return
 
         def apply(tx, t):
             ev = tx.events["Withdraw"]
@@ -390,6 +420,9 @@ class CoreRules(VaultMachine):
         room = max(h.health_init, 0) * 10**mm.decimals // mm.price + max(mm.preview(t).amount_of(key), 0)
         amount = room * st_pct // 100 if room else (st_pct * 10**mm.decimals // 100)
         expected = "ZeroAmount" if amount == 0 else self.predict_debit(key, sym, amount, check_health_only_with_debt=False)
+        expected = self.gated(expected, self.transfer_gate(sym, self.proto.vault, who))
+        if expected is None:
+            return
 
         def apply(tx, t):
             ev = tx.events["Borrow"]
@@ -411,8 +444,8 @@ class CoreRules(VaultMachine):
             expected = "ZeroAmount"
         elif debt == 0:
             expected = "NoDebt"
-        else:
-            expected = "ok"
+        else:  # the pull comes after both checks
+            expected = self.transfer_gate(sym, payer, self.proto.vault) or "ok"
 
         def apply(tx, t):
             ev = tx.events["Repay"]
@@ -656,6 +689,15 @@ class DonationRules:
         # largest donation, whose transfer then reverted (ERC20InsufficientBalance) on any chain.
         amount = min(st_donation, mm.token.balanceOf(who))
         if not amount:
+            return
+        gate = self.transfer_gate(sym, who, self.proto.vault)
+        if gate is not None:  # the token refuses: nothing moves, nothing to give back
+            TOKEN_EVENTS["refused by the token"] = TOKEN_EVENTS.get("refused by the token", 0) + 1
+            with pytest.raises(VirtualMachineError) as refused:
+                mm.token.transfer(self.proto.vault, amount, {"from": who})
+            assert (refused.value.revert_msg or "").split(":")[0].strip() == gate, refused.value.revert_msg
+            self.log.append({"action": {"account": who_name(who), "donate": {sym: self.whole(sym, amount)},
+                                        "expect_revert": gate}})
             return
         mm.token.transfer(self.proto.vault, amount, {"from": who})
         # Give the donor back what it gave away: the model treats wallets as never running dry, and a donor left
