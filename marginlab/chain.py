@@ -40,7 +40,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
 
 from .backends import DEV_CHAIN_IDS, NodeProcess, start_node
-from .errors import ChainDied, ChainError
+from .errors import ChainDied, ChainError, quote
 
 REQUEST_TIMEOUT_S = 20.0
 MINING_MODES = ("auto", "per-step")
@@ -207,7 +207,7 @@ class RevertDecoder:
         selector, payload = data[:4], data[4:]
         try:
             if selector == ERROR_STRING_SELECTOR:
-                return f"Error({abi_decode(['string'], payload)[0]!r})"
+                return f"Error({quote(abi_decode(['string'], payload)[0], 200)})"
             if selector == PANIC_SELECTOR:
                 code = abi_decode(["uint256"], payload)[0]
                 return f"Panic(0x{code:02x}: {PANIC_CODES.get(code, 'unknown panic')})"

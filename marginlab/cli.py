@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .errors import MarginlabError, ScenarioError
+from .errors import MarginlabError, ScenarioError, one_line
 
 EXIT_OK = 0
 EXIT_EXPECT_FAILED = 1
@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{len(exc.issues)} problem(s) in the scenario; nothing was run.", file=sys.stderr)
         return EXIT_BAD_INPUT
     except MarginlabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(one_line(f"error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -117,7 +117,7 @@ def _replay(args: argparse.Namespace) -> int:
                            mining=args.mining, reads=args.reads)
     result = run_plans(plans, doc, out, options, charts=not args.no_charts, progress=not args.quiet)
     for line in result.messages:
-        print(line, file=sys.stderr)
+        print(one_line(line), file=sys.stderr)
     return result.exit_code
 
 

@@ -1,7 +1,68 @@
 """Exceptions the simulator raises on purpose; the CLI turns each into one message and an exit code."""
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
+from typing import Any
+
+#: Longest user text quoted into a message, in characters, before it is cut with an ellipsis.
+QUOTE_LIMIT = 40
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(ch: str) -> str:
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _breaks(ch: str) -> bool:
+    """Control, format, line- and paragraph-separator characters: anything that can break or hide in a line."""
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
+
+
+def escape(text: str) -> str:
+    """``text`` with every character that could break a line or hide in it written as an escape (``\\n``,
+    ``\\x1b``, ``\\u2028``); printable text, non-ASCII letters included, is kept as written."""
+    return "".join(_escape_char(ch) if _breaks(ch) else ch for ch in text)
+
+
+def cut(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, so one long value cannot bury the message."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """User text quoted into a message: in single quotes, escaped, and cut (``'a\\n-'``, ``'aaaa…'``)."""
+    text = cut(str(value), limit).replace("\\", "\\\\").replace("'", "\\'")
+    return "'" + escape(text) + "'"
+
+
+def one_line(text: str) -> str:
+    """A message made safe to print as one line: every line break or control character escaped. The last
+    guard before a message reaches a terminal, a log or a CI annotation."""
+    return escape(text)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*\Z")
+
+
+def name(value: Any) -> str:
+    """A name from the file (an asset, an account) in a message: as written when it is a plain word, quoted
+    (:func:`quote`) when it holds anything else."""
+    text = str(value)
+    return text if _PLAIN_KEY.match(text) and len(text) <= QUOTE_LIMIT else quote(text)
+
+
+def field_part(key: str) -> str:
+    """A mapping key inside a field path: a plain word stays as it is (``.WETH``); anything else — a dot, a
+    colon, a space, brackets, quotes, a line break — is written ``["..."]``, escaped and cut, so it can be
+    mistaken neither for the path's own punctuation nor for the message's ``: ``."""
+    if _PLAIN_KEY.match(key) and len(key) <= QUOTE_LIMIT:
+        return f".{key}"
+    return '["' + escape(cut(key).replace("\\", "\\\\").replace('"', '\\"')) + '"]'
 
 
 @dataclass(frozen=True, order=True)
@@ -14,7 +75,7 @@ class Issue:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.reason}"
+        return one_line(f"{self.file}:{self.line}: {self.field}: {self.reason}")
 
 
 class MarginlabError(Exception):

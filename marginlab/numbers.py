@@ -4,6 +4,8 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
 from typing import Any
 
+from .errors import quote
+
 UINT256_MAX = 2**256 - 1
 WAD = 10**18
 # Plenty for 2^256 and 36 decimals: no arithmetic in the simulator may round silently.
@@ -27,7 +29,7 @@ def to_decimal(value: Any, *, what: str = "a number") -> Decimal:
         try:
             dec = Decimal(text)
         except InvalidOperation:
-            raise NumberError(f"expected {what}, got {value!r}") from None
+            raise NumberError(f"expected {what}, got {quote(value)}") from None
     elif isinstance(value, float):
         # Only reachable from Python callers, never from YAML (the loader builds Decimals from text).
         dec = Decimal(repr(value))

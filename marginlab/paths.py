@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import quote
 from .numbers import NumberError, from_units, plain, quantize_places, round_significant, to_decimal
 from .scenario import SECONDS_PER_YEAR, CsvPath, GbmPath
 
@@ -63,7 +64,7 @@ def csv_prices(path: Path, spec: CsvPath, *, feed_decimals: int) -> list[Decimal
         raise PathError(f"cannot read {path}: {exc}") from None
     reader = csv.DictReader(text.splitlines())
     if reader.fieldnames is None or spec.column not in reader.fieldnames:
-        raise PathError(f"{path}: no column {spec.column!r} (columns: {', '.join(reader.fieldnames or [])})")
+        raise PathError(f"{path}: no column {quote(spec.column)} (columns: {', '.join(reader.fieldnames or [])})")
     prices: list[Decimal] = []
     for row in reader:
         line = reader.line_num
@@ -79,5 +80,5 @@ def csv_prices(path: Path, spec: CsvPath, *, feed_decimals: int) -> list[Decimal
         if spec.limit is not None and len(prices) >= spec.limit:
             break
     if not prices:
-        raise PathError(f"{path}: column {spec.column!r} has no rows")
+        raise PathError(f"{path}: column {quote(spec.column)} has no rows")
     return prices

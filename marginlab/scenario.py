@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.functional_validators import BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from .errors import quote
 from .numbers import NumberError, plain, to_decimal
 
 MAX_DECIMALS = 36
@@ -79,7 +80,7 @@ def _amount_or_all(value: Any) -> Decimal | str:
         return _amount(value)
     except PydanticCustomError as exc:
         if isinstance(value, str):
-            raise _err("amount", f"expected an amount or all, got {value!r}") from None
+            raise _err("amount", f"expected an amount or all, got {quote(value)}") from None
         raise exc
 
 
@@ -215,7 +216,7 @@ class TokenSpec(Strict):
 def _token_spec(value: Any) -> Any:
     if isinstance(value, str):
         hint = f"{{kind: {value}, fee_bps: 100}}" if value == "fee-on-transfer" else f"{{kind: {value}}}"
-        raise _err("token", f"expected a mapping like {hint}, got the text {value!r}")
+        raise _err("token", f"expected a mapping like {hint}, got the text {quote(value)}")
     return value
 
 
@@ -315,7 +316,7 @@ def _price_move(value: Any) -> PriceMove:
     if isinstance(value, str) and value.strip().endswith("%"):
         text = value.strip()[:-1].strip()
         if not text or text[0] not in "+-":
-            raise _err("price", f"a relative price must start with + or -, like \"-30%\"; got {value!r}")
+            raise _err("price", f"a relative price must start with + or -, like \"-30%\"; got {quote(value)}")
         pct = _number(text, "a percentage like \"-30%\"")
         if pct <= -100:
             raise _err("price", f"a fall of {plain(-pct)}% would make the price zero or negative")
@@ -326,7 +327,7 @@ def _price_move(value: Any) -> PriceMove:
         return PriceMove(absolute=_positive(value))
     except PydanticCustomError as exc:
         if isinstance(value, str):
-            raise _err("price", f"expected a price or a change like \"-30%\", got {value!r}") from None
+            raise _err("price", f"expected a price or a change like \"-30%\", got {quote(value)}") from None
         raise exc
 
 
@@ -474,7 +475,7 @@ def _path_spec(value: Any) -> Any:
             return CsvPath.model_validate(value)
         if model is None:
             raise _err("path", "missing model: expected model: gbm or model: csv")
-        raise _err("path", f"unknown path model {model!r}: expected gbm or csv")
+        raise _err("path", f"unknown path model {quote(model)}: expected gbm or csv")
     return value
 
 

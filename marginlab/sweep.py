@@ -23,12 +23,14 @@ from typing import Any
 
 import yaml
 
+from .errors import quote
+
 
 def parse_sets(items: list[str]) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for item in items:
         if "=" not in item:
-            raise ValueError(f"--set {item!r}: expected path=v1,v2")
+            raise ValueError(f"--set {quote(item)}: expected path=v1,v2")
         path, values = item.split("=", 1)
         out[path.strip()] = [yaml.safe_load(v) for v in values.split(",")]
     return out

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import Issue, ScenarioError
+from .errors import Issue, ScenarioError, name, quote
 from .numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal, type_name
 from .scenario import ERROR_NAME_PATTERN, TOKEN_ADMIN_TARGETS, VERBS, Account, CsvPath, GbmPath, Scenario
 from .yamlsource import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
@@ -160,7 +160,7 @@ def _show(value: Any) -> str:
     if isinstance(value, Decimal):
         return plain(value) if value.is_finite() else str(value)
     if isinstance(value, str):
-        return repr(value)
+        return quote(value)
     if isinstance(value, int):
         return str(value)
     return type_name(value)
@@ -245,7 +245,7 @@ def _scan_markets(ctx: _Ctx, markets: Any) -> None:
             continue
         sym = m["symbol"]
         if sym in first:
-            ctx.add(("markets", i, "symbol"), f"duplicate market {sym} (also markets[{first[sym]}])")
+            ctx.add(("markets", i, "symbol"), f"duplicate market {name(sym)} (also markets[{first[sym]}])")
             continue
         first[sym] = i
         dec = m.get("decimals")
@@ -265,7 +265,7 @@ def _scan_names(ctx: _Ctx, data: dict[str, Any]) -> None:
 
     def claim(name: str, loc: Loc, where: str) -> bool:
         if name in seen:
-            ctx.add(loc, f"duplicate account name {name!r} (also {seen[name]})")
+            ctx.add(loc, f"duplicate account name {quote(name)} (also {seen[name]})")
             return False
         seen[name] = where
         return True
@@ -292,8 +292,8 @@ def _known_asset(ctx: _Ctx, loc: Loc, sym: Any) -> bool:
     if not isinstance(sym, str):
         return False
     if sym not in ctx.decimals:
-        known = ", ".join(ctx.decimals) or "none listed"
-        ctx.add(loc, f"unknown asset {sym!r} (markets: {known})")
+        known = ", ".join(map(name, ctx.decimals)) or "none listed"
+        ctx.add(loc, f"unknown asset {quote(sym)} (markets: {known})")
         return False
     return True
 
@@ -347,7 +347,7 @@ def _known_account(ctx: _Ctx, loc: Loc, name: Any, position: Any = 0, position_l
     if not isinstance(name, str):
         return
     if name not in ctx.accounts:
-        ctx.add(loc, f"unknown account {name!r}")
+        ctx.add(loc, f"unknown account {quote(name)}")
         return
     n_pos = ctx.accounts[name]
     if _is_int(position) and n_pos is not None and position >= n_pos:
@@ -387,7 +387,7 @@ def _scan_token_admin(ctx: _Ctx, loc: Loc, sym: str, admin: Any) -> None:
     for field in ("block", "unblock"):
         for k, name in _items(admin.get(field)):
             if isinstance(name, str) and name not in ctx.actors and name not in TOKEN_ADMIN_TARGETS:
-                ctx.add((*loc, field, k), f"unknown account {name!r} (block or unblock the scenario's accounts "
+                ctx.add((*loc, field, k), f"unknown account {quote(name)} (block or unblock the scenario's accounts "
                                           f"and liquidity providers, or {' / '.join(TOKEN_ADMIN_TARGETS)})")
 
 

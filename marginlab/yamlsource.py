@@ -15,7 +15,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import Issue, ScenarioError
+from .errors import Issue, ScenarioError, field_part, quote
 
 Loc = tuple[str | int, ...]
 ROOT_FIELD = "(root)"
@@ -56,7 +56,8 @@ def format_loc(loc: Loc) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            text = field_part(str(part))
+            out += text[1:] if not out and text.startswith(".") else text
     return out or ROOT_FIELD
 
 
@@ -80,7 +81,7 @@ class _Builder:
                 child = (*loc, key)
                 if key in out:
                     self.issues.append(Issue(self.file, key_node.start_mark.line + 1, format_loc(child),
-                                             f"duplicate key {key!r} (first on line {self.lines[child]})"))
+                                             f"duplicate key {quote(key)} (first on line {self.lines[child]})"))
                     continue
                 self.lines[child] = key_node.start_mark.line + 1
                 out[key] = self.build(value_node, child)
