@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from marginlab.mirror import PriceUnavailable, Quote, underlying, value_account
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import protocol_model as pm  # noqa: E402
+from proptest import property_settings  # noqa: E402
 
 WAD = 10**18
 
@@ -32,7 +33,7 @@ def market(draw):
                  liab_weight_maint=lw_maint, price=draw(st.integers(1, 10**30)))
 
 
-@settings(max_examples=400, deadline=None)
+@property_settings(400, deep_examples=20_000)
 @given(st.lists(st.tuples(market(), st.integers(-10**30, 10**30) | st.integers(-3, 3)), min_size=1, max_size=8))
 def test_the_mirror_values_a_sub_account_exactly_like_the_integer_model(held):
     quotes = [q for q, _ in held]

@@ -1,8 +1,16 @@
-"""The loader never fails with anything but ScenarioError, whatever bytes or structure it is given."""
+"""The loader never fails with anything but ScenarioError, whatever bytes or structure it is given, and every
+problem it reports is one line.
+
+``make test`` runs these derandomized (the same examples every run); ``make fuzz`` runs them with a budget of
+40,000 examples each from random seeds (tests/proptest.py)."""
 from __future__ import annotations
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+import sys
+import unicodedata
+from pathlib import Path
+
+from hypothesis import given
 from hypothesis import strategies as st
 
 from marginlab.errors import ScenarioError
@@ -11,7 +19,10 @@ from marginlab.validate import parse_scenario_text
 
 from scenario_cases import BASE
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from proptest import property_settings  # noqa: E402
+
+FUZZ = property_settings(300, deep_examples=40_000)
 BASE_DATA = yaml.safe_load(BASE)
 
 scalars = st.one_of(
@@ -34,7 +45,14 @@ def _accepts_or_reports(text: str | bytes) -> None:
         assert exc.issues, "a ScenarioError must carry at least one issue"
         for issue in exc.issues:
             assert issue.line >= 1
-            assert "\n" not in str(issue)
+            assert_one_line(str(issue))
+
+
+def assert_one_line(text: str) -> None:
+    """What one problem prints: one line, nothing a terminal or a log reader would take as a line break."""
+    assert len(text.splitlines()) == 1, repr(text)  # \n, \r, \x0b, \x0c, \x1c-\x1e, \x85, \u2028, \u2029
+    hidden = [ch for ch in text if unicodedata.category(ch)[0] == "C"]  # control, format, unassigned, ...
+    assert not hidden, repr(text)
 
 
 @FUZZ

@@ -37,10 +37,11 @@ def profile_name() -> str:
 
 def settings_for(machine: str) -> dict:
     examples, steps = PROFILES[profile_name()][machine]
-    # quick and ci are derandomized: CI runs the same sequences (and the same number of steps) every time, so a
-    # red run is reproducible; deep explores afresh on every run.
-    return {"max_examples": examples, "stateful_step_count": steps, "deadline": None,
-            "derandomize": profile_name() != "deep"}
+    # quick and ci are derandomized and read no example database: CI runs the same sequences (and the same number
+    # of steps) every time, so a red run is reproducible; deep explores afresh on every run.
+    fixed = profile_name() != "deep"
+    return {"max_examples": examples, "stateful_step_count": steps, "deadline": None, "derandomize": fixed,
+            "database": None}
 
 
 def run_machine(state_machine, rules, *args, machine: str, settings: dict | None = None, **kwargs):
