@@ -10,6 +10,7 @@
 #   make compile           compile the contracts
 #   make lint              slither over the contracts (its own venv, .venv-lint); fails on a Medium or High finding
 #   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
+#   make golden            re-baseline tests/golden/ (the example and incident timelines) from the current code
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
 #   make bench             throughput, mining modes, cascades, sweep speed-up on Ganache and Anvil → bench/results.json
 #   make clean             remove build output (keeps the venv and node_modules)
@@ -46,10 +47,10 @@ PYTEST_ARGS ?=
 # not in PYTEST_ARGS): make test TESTS="tests/unit tests/engine"
 TESTS ?= tests
 
-.PHONY: help setup compile lint test test-fast test-stateful fuzz test-engine demo deploy gas bench clean distclean
+.PHONY: help setup compile lint test test-fast test-stateful fuzz test-engine demo deploy golden gas bench clean distclean
 
 help:
-	@sed -n '4,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,17p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- set-up
 $(STAMPS)/venv: requirements.txt pyproject.toml
@@ -137,6 +138,11 @@ demo: compile
 # Deploy the protocol with deployments/markets.yaml to a chain brownie starts (or one already on port 8545).
 deploy: compile
 	brownie run scripts/deploy.py --network $(BROWNIE_NETWORK)
+
+# Golden timelines (tests/golden/): rewrite them only for a change of behaviour made on purpose, in a commit of
+# its own that says why; tests/integration/test_golden.py compares every replay with them byte for byte.
+golden: compile
+	$(PY) tools/golden.py
 
 # ---------------------------------------------------------------- performance
 gas: compile
