@@ -40,11 +40,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .chain import Artifacts, Chain, ChainOptions, RevertDecoder
-from .engine import Replay
-from .plan import build_plan
-from .timeline import timeline_json
-from .validate import parse_scenario_text
+from marginlab.chain.client import Artifacts, Chain, ChainOptions, RevertDecoder
+from marginlab.sim.engine import Replay
+from marginlab.scenario.plan import build_plan
+from marginlab.timeline import timeline_json
+from marginlab.scenario.validate import parse_scenario_text
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = os.environ.get("BENCH_QUICK") == "1"
@@ -312,7 +312,7 @@ def bench_cascade(chain_name: str, n: int, log: Log) -> dict[str, Any]:
 
 def bench_sweep(log: Log) -> list[dict[str, Any]]:
     """``marginlab sweep`` of SWEEP_SCENARIO over SWEEP_SEEDS seeds, local pool, 1 and 2 workers, alternating."""
-    from .sweep import run_sweep
+    from marginlab.sweep import run_sweep
 
     walls: dict[int, list[float]] = {w: [] for w in SWEEP_WORKERS}
     results: dict[int, Any] = {}

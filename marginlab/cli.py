@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .errors import MarginlabError, ScenarioError, one_line
+from marginlab.errors import MarginlabError, ScenarioError, one_line
 
 EXIT_OK = 0
 EXIT_EXPECT_FAILED = 1
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return _check(args.file)
         if args.command == "sweep":
-            from .sweep import main_sweep
+            from marginlab.sweep import main_sweep
             out = args.out if args.out is not None else DEFAULT_OUT / f"sweep-{args.file.stem}"
             return main_sweep(args.file, args.seeds, args.set, args.workers, args.engine, out, args.scheduler,
                               args.mining, args.reads)
@@ -87,8 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check(file: Path) -> int:
-    from .plan import MODES, build_plan
-    from .validate import load_scenario
+    from marginlab.scenario.plan import MODES, build_plan
+    from marginlab.scenario.validate import load_scenario
 
     scenario, doc = load_scenario(file)
     plans = [build_plan(scenario, doc, mode) for mode in MODES]  # paths and price rounding fail here too
@@ -100,18 +100,18 @@ def _check(file: Path) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .plan import build_plan
-    from .validate import load_scenario
+    from marginlab.scenario.plan import build_plan
+    from marginlab.scenario.validate import load_scenario
 
-    from .compare import compare_plans
+    from marginlab.scenario.plan import compare_plans
 
     scenario, doc = load_scenario(args.file)
     out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
     # Every input error (paths, price rounding) surfaces here, before any chain work.
     plans = compare_plans(scenario, doc) if args.compare else {"as-written": build_plan(scenario, doc)}
 
-    from .chain import ChainOptions
-    from .runner import run_plans
+    from marginlab.chain.client import ChainOptions
+    from marginlab.runner import run_plans
 
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
                            mining=args.mining, reads=args.reads)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from .errors import quote
+from marginlab.errors import quote
 
 UINT256_MAX = 2**256 - 1
 WAD = 10**18

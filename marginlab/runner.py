@@ -9,15 +9,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .chain import Artifacts, Chain, ChainOptions, RevertDecoder
-from .engine import Replay
-from .errors import ChainDied, ChainError, ReplayRevert
-from .expect import evaluate, revert_checks
-from .plan import Plan
-from .progress import Progress
-from .report import render_compare, write_report
-from .timeline import Timeline
-from .yamlsource import SourceDoc
+from marginlab.chain.client import Artifacts, Chain, ChainOptions, RevertDecoder
+from marginlab.sim.engine import Replay
+from marginlab.errors import ChainDied, ChainError, ReplayRevert
+from marginlab.report.expect import evaluate, revert_checks
+from marginlab.scenario.plan import Plan
+from marginlab.progress import Progress
+from marginlab.report.markdown import render_compare, write_report
+from marginlab.timeline import Timeline
+from marginlab.scenario.source import SourceDoc
 
 EXIT_OK, EXIT_EXPECT_FAILED, EXIT_CHAIN = 0, 1, 3
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from .errors import quote
+from marginlab.errors import quote
 
 
 def parse_sets(items: list[str]) -> dict[str, list[Any]]:
@@ -56,10 +56,10 @@ def combos(sets: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil",
             mining: str = "auto", reads: str = "chain") -> dict[str, Any]:
     """One replay on a fresh node of its own; returns the three figures. Runs in a worker process."""
-    from .chain import Artifacts, Chain, ChainOptions, RevertDecoder
-    from .engine import Replay
-    from .plan import build_plan
-    from .validate import parse_scenario_text
+    from marginlab.chain.client import Artifacts, Chain, ChainOptions, RevertDecoder
+    from marginlab.sim.engine import Replay
+    from marginlab.scenario.plan import build_plan
+    from marginlab.scenario.validate import parse_scenario_text
 
     data = yaml.safe_load(text)
     data["seed"] = seed

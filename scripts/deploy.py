@@ -9,7 +9,7 @@ from pathlib import Path
 
 from brownie import accounts, network, project, web3
 
-from marginlab.deployment import deploy, load_markets, read_deployment
+from marginlab.brownie.deploy import deploy, load_markets, read_deployment
 from marginlab.errors import ScenarioError
 
 

@@ -2,7 +2,7 @@
 and record it in bench/gas.json (`make gas` does this for Ganache and Anvil)."""
 from brownie import accounts, chain, network, project
 
-from marginlab.gasbench import load_snapshot, measure_gas, table, write_snapshot
+from marginlab.brownie.gas import load_snapshot, measure_gas, table, write_snapshot
 
 CHAIN_NAMES = {"development": "ganache", "anvil": "anvil"}
 

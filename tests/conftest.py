@@ -11,7 +11,7 @@ import socket
 import pytest
 from brownie._config import CONFIG
 
-from marginlab.brownie_compat import patch_brownie_for_anvil
+from marginlab.brownie.compat import patch_brownie_for_anvil
 
 patch_brownie_for_anvil()
 

@@ -6,8 +6,8 @@ turns into (the sub-accounts addressed and the token units sent).
 from __future__ import annotations
 
 from marginlab.numbers import UINT256_MAX
-from marginlab.plan import build_plan
-from marginlab.validate import parse_scenario_text
+from marginlab.scenario.plan import build_plan
+from marginlab.scenario.validate import parse_scenario_text
 
 SCENARIO = """\
 name: machine-verbs

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marginlab.mirror import PriceUnavailable, Quote, underlying, value_account
+from marginlab.protocols.marginlab.mirror import PriceUnavailable, Quote, underlying, value_account
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import protocol_model as pm  # noqa: E402
+from marginlab.model import vault as pm  # noqa: E402
 from proptest import property_settings  # noqa: E402
 
 WAD = 10**18

@@ -13,7 +13,7 @@ import pytest
 
 from marginlab.cli import EXIT_BAD_INPUT, main
 from marginlab.errors import Issue, field_part, one_line, quote
-from marginlab.yamlsource import format_loc
+from marginlab.scenario.source import format_loc
 
 from scenario_cases import BASE
 

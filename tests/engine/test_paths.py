@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from marginlab.paths import PathError, csv_prices, feed_price, gbm_prices
-from marginlab.scenario import CsvPath, GbmPath
+from marginlab.scenario.paths import PathError, csv_prices, feed_price, gbm_prices
+from marginlab.scenario.model import CsvPath, GbmPath
 
 
 def _gbm(**kw) -> GbmPath:

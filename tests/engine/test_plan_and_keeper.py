@@ -4,11 +4,11 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from marginlab.keeper import KeeperState, Liquidate, LiquidationKeeper, MarketView, SettleBadDebt, SubAccountView
-from marginlab.plan import build_plan, expect_applies
-from marginlab.scenario import Keeper
-from marginlab.validate import parse_scenario_text
-from marginlab.yamlsource import parse_yaml_bytes
+from marginlab.sim.keeper import KeeperState, Liquidate, LiquidationKeeper, MarketView, SettleBadDebt, SubAccountView
+from marginlab.scenario.plan import build_plan, expect_applies
+from marginlab.scenario.model import Keeper
+from marginlab.scenario.validate import parse_scenario_text
+from marginlab.scenario.source import parse_yaml_bytes
 
 WAD = 10**18
 

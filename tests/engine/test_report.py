@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from marginlab.expect import evaluate
-from marginlab.metrics import owner_summary
-from marginlab.plan import build_plan
-from marginlab.report import render_compare, render_csv, render_markdown, write_report
+from marginlab.report.expect import evaluate
+from marginlab.report.metrics import owner_summary
+from marginlab.scenario.plan import build_plan
+from marginlab.report.markdown import render_compare, render_csv, render_markdown, write_report
 from marginlab.timeline import (BadDebt, Liquidation, MarketInfo, MarketState, StepRecord, SubAccountRef,
                                 SubAccountState, Timeline, timeline_from_json, timeline_json)
-from marginlab.validate import parse_scenario_text
+from marginlab.scenario.validate import parse_scenario_text
 
 WAD = 10**18
 ETH = 10**18

@@ -62,7 +62,7 @@ def test_missing_file_is_bad_input(tmp_path, capsys):
 
 
 def test_replay_rejects_bad_input_before_any_chain_work(tmp_path, capsys, monkeypatch):
-    import marginlab.chain as chain
+    import marginlab.chain.client as chain
 
     def no_chain(*args, **kwargs):  # pragma: no cover - reaching it is the failure
         raise AssertionError("a chain was started for a malformed scenario")

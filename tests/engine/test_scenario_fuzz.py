@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marginlab.errors import ScenarioError
-from marginlab.plan import MODES, build_plan
-from marginlab.validate import parse_scenario_text
+from marginlab.scenario.plan import MODES, build_plan
+from marginlab.scenario.validate import parse_scenario_text
 
 from scenario_cases import BASE
 

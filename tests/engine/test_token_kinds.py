@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from marginlab.report import render_markdown
-from marginlab.scenario import REFUSED_TOKEN_KINDS, TOKEN_CONTRACTS, TOKEN_KINDS
-from marginlab.plan import build_plan
+from marginlab.report.markdown import render_markdown
+from marginlab.scenario.model import REFUSED_TOKEN_KINDS, TOKEN_CONTRACTS, TOKEN_KINDS
+from marginlab.scenario.plan import build_plan
 from marginlab.timeline import MarketInfo, StepRecord, Timeline, timeline_from_json, timeline_json
-from marginlab.validate import parse_scenario_text
+from marginlab.scenario.validate import parse_scenario_text
 
 from scenario_cases import PAUSABLE_USDC, make, weth
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from brownie import project, web3
 
-from marginlab.deployment import deploy, load_markets
+from marginlab.brownie.deploy import deploy, load_markets
 from marginlab.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 for the chain the suite runs on. Gas is deterministic, so this is no timing test; `make gas` re-measures."""
 from brownie import network, project
 
-from marginlab.gasbench import load_snapshot, measure_gas, regressions
+from marginlab.brownie.gas import load_snapshot, measure_gas, regressions
 
 CHAIN_NAMES = {"development": "ganache", "anvil": "anvil"}
 

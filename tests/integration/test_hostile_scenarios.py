@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder, revert_data
+from marginlab.chain.client import Artifacts, Chain, ChainOptions, RevertDecoder, revert_data
 from marginlab.cli import main
-from marginlab.engine import Replay
-from marginlab.plan import build_plan
-from marginlab.validate import parse_scenario_text
+from marginlab.sim.engine import Replay
+from marginlab.scenario.plan import build_plan
+from marginlab.scenario.validate import parse_scenario_text
 
 CHAIN = os.environ.get("MARGINLAB_CHAIN") or os.environ.get("CHAIN") or "ganache"
 E18, E6 = 10**18, 10**6

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from marginlab.validate import load_scenario
+from marginlab.scenario.validate import load_scenario
 
 # The scenario tests' root, chain choice and brownie-free isolation fixture (an override of the root conftest's).
 from test_scenarios import CHAIN, ROOT, isolation  # noqa: F401

@@ -12,7 +12,7 @@ from __future__ import annotations
 import brownie
 import pytest
 
-import protocol_model as pm
+from marginlab.model import vault as pm
 from chainkit import WAD, check_books, deploy_protocol, err, sim_token
 
 MAX = 2**256 - 1

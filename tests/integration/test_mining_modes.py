@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
+from marginlab.chain.client import Artifacts, Chain, ChainOptions, RevertDecoder
 from marginlab.cli import main
-from marginlab.engine import Replay
-from marginlab.plan import build_plan
-from marginlab.validate import parse_scenario_text
+from marginlab.sim.engine import Replay
+from marginlab.scenario.plan import build_plan
+from marginlab.scenario.validate import parse_scenario_text
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN = os.environ.get("MARGINLAB_CHAIN") or os.environ.get("CHAIN") or "ganache"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from marginlab.cli import main
-from marginlab.engine import Replay
+from marginlab.sim.engine import Replay
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN = os.environ.get("MARGINLAB_CHAIN") or os.environ.get("CHAIN") or "ganache"

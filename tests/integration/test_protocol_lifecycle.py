@@ -8,7 +8,7 @@ import brownie
 import pytest
 from brownie import chain
 
-import protocol_model as pm
+from marginlab.model import vault as pm
 from chainkit import DAY, WAD, build, check_books, deploy_protocol, params, sim_token
 
 MAX = 2**256 - 1

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from marginlab.backends import start_node
+from marginlab.chain.backends import start_node
 from marginlab.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ deposit / withdraw / borrow / repay / transfer / time jumps, checked against the
 Invariants checked after every step (VaultLens.invariants + accountStates, one call each):
 - I1 scale sums equal the totals, exactly; I2 cash covers deposits − borrows + reserves; I3 borrows ≤
   deposits + reserves; I5 zero-debt and zero-deposit equivalences; I21 the lock is free (check_books).
-- Exact parity with tests/protocol_model.py: total scales, both indexes, reserves and every sub-account's
+- Exact parity with marginlab/model/vault.py: total scales, both indexes, reserves and every sub-account's
   balance, to the wei — this carries I15 (indexes never fall here), I16 (every rounding as the model
   rounds, in the vault's favour) and I18 (the reserve cut is the model's).
 - I6 and I7 through the revert paths: every borrow, withdraw and transfer the model says would leave

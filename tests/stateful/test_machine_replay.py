@@ -29,8 +29,8 @@ from chainkit import DAY, deploy_protocol, sim_token
 from hostile_machine import FEE_BPS, HostileMachine, fee_model
 from machine_runner import FAILURE_MARK, run_machine
 from marginlab.cli import main
-from marginlab.plan import build_plan
-from marginlab.validate import parse_scenario_text
+from marginlab.scenario.plan import build_plan
+from marginlab.scenario.validate import parse_scenario_text
 from vault_machine import CoreRules, DonationRules, LiquidationRules, who_name
 
 MARKETS = (("USDC", 6, 1), ("WBTC", 8, 60_000), ("WETH", 18, 2_000))

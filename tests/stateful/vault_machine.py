@@ -1,4 +1,4 @@
-"""The shared body of the stateful machines: a shadow ledger on tests/protocol_model.py and one checked action.
+"""The shared body of the stateful machines: a shadow ledger on marginlab/model/vault.py and one checked action.
 
 Every rule goes through `act()`: the model predicts the outcome (success, or the custom error the vault must
 raise, or "either" when the answer sits within a second of interest of a boundary), the transaction is sent,
@@ -19,7 +19,7 @@ from brownie import chain, web3
 from brownie.exceptions import VirtualMachineError
 from eth_abi import decode as abi_decode
 
-import protocol_model as pm
+from marginlab.model import vault as pm
 from chainkit import WAD, Books, check_books, feed_answer
 from marginlab.numbers import plain
 

@@ -1,7 +1,7 @@
 """Vault.borrow / borrowFrom: consume the deposit, then open debt; health_init >= 0 afterwards."""
 import brownie
 
-import protocol_model as pm
+from marginlab.model import vault as pm
 from unitkit import err, market_books, model_health, open_position, set_params
 
 

@@ -4,7 +4,7 @@ import brownie
 import pytest
 from brownie import chain
 
-import protocol_model as pm
+from marginlab.model import vault as pm
 from unitkit import MAX, WAD, YEAR, err, market_books, open_position, set_params
 
 RATES = pm.RateModel(0, 4 * WAD // 100, 300 * WAD // 100, 80 * WAD // 100)  # chainkit's default model

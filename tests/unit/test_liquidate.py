@@ -1,11 +1,11 @@
 """Vault.liquidate: close factor, dust, cap by collateral, bonus split, bad debt in the same call, reverts.
 
-Amounts are asserted to the wei against tests/protocol_model.py (see `liquidate_as_model_says`).
+Amounts are asserted to the wei against marginlab/model/vault.py (see `liquidate_as_model_says`).
 """
 import brownie
 import pytest
 
-import protocol_model as pm
+from marginlab.model import vault as pm
 from unitkit import (
     MAX,
     WAD,

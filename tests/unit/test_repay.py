@@ -2,7 +2,7 @@
 import brownie
 import pytest
 
-import protocol_model as pm
+from marginlab.model import vault as pm
 from unitkit import MAX, err, market_books, open_position
 
 

@@ -13,7 +13,7 @@ from eth_utils import keccak
 
 import chainkit
 from unitkit import err
-from marginlab.authsig import sign_authorization
+from marginlab.protocols.marginlab.authsig import sign_authorization
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 OWNER = Account.from_key(keccak(text="marginlab:test:sig-owner"))

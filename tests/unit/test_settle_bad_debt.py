@@ -8,7 +8,7 @@ pushes the WBTC deposit index below 1, a deposit worth nothing: it is settled by
 import brownie
 import pytest
 
-import protocol_model as pm
+from marginlab.model import vault as pm
 from unitkit import MAX, WAD, err, market_books, open_position
 
 

@@ -1,7 +1,7 @@
 """Vault.transfer / transferFrom: move a deposit between one owner's sub-accounts; the source stays healthy."""
 import brownie
 
-import protocol_model as pm
+from marginlab.model import vault as pm
 from unitkit import MAX, err, market_books, model_health, open_position
 
 

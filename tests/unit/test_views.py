@@ -2,7 +2,7 @@
 import brownie
 import pytest
 
-import protocol_model as pm
+from marginlab.model import vault as pm
 from unitkit import MAX, WAD, err, market_books, model_health, model_positions, open_position
 
 

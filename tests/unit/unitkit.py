@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import chainkit
-import protocol_model as pm
+from marginlab.model import vault as pm
 
 WAD = pm.WAD
 MAX = pm.MAX_UINT256

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from decimal import Decimal, localcontext
 
-from .metrics import INFINITY, keys_of, state_equity, wad_to_decimal
-from .numbers import EXACT, fmt_decimal, from_units
-from .plan import Plan, expect_applies
-from .scenario import Cmp, Expect
-from .timeline import ExpectResult, Timeline
+from marginlab.report.metrics import INFINITY, keys_of, state_equity, wad_to_decimal
+from marginlab.numbers import EXACT, fmt_decimal, from_units
+from marginlab.scenario.plan import Plan, expect_applies
+from marginlab.scenario.model import Cmp, Expect
+from marginlab.timeline import ExpectResult, Timeline
 
 
 def _fmt(value: Decimal) -> str:

@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .errors import ScenarioError
-from .numbers import to_units, wad
-from .scenario import Market
+from marginlab.errors import ScenarioError
+from marginlab.numbers import to_units, wad
+from marginlab.protocols.marginlab.params import market_params
+from marginlab.scenario.model import Market
 
 
 @dataclass
@@ -55,14 +56,6 @@ def load_markets(path: Path) -> list[Market]:
     if problems:
         raise ScenarioError(problems)
     return markets
-
-
-def market_params(m: Market, irm: str) -> tuple:
-    """The Vault's MarketParams tuple for a scenario market."""
-    cap = lambda c: 0 if c is None else to_units(c, m.decimals)  # noqa: E731
-    return (wad(m.asset_weight.init), wad(m.asset_weight.maint), wad(m.liab_weight.init),
-            wad(m.liab_weight.maint), wad(m.liquidation_bonus), wad(m.protocol_share), wad(m.reserve_factor),
-            cap(m.supply_cap), cap(m.borrow_cap), irm)
 
 
 def _has_code(web3: Any, address: str) -> bool:

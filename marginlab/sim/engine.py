@@ -6,7 +6,7 @@ step's own actions, one ``SimBatcher.snapshot`` read per keeper round (every sub
 every market's state in one call; one round when nobody is liquidatable) and one ``SimKeeper.run`` transaction
 per keeper round that liquidates (all of the round's liquidations and settlements, in order). Set-up mints and
 deposits and borrows for every account through the batcher in a few transactions (borrows authorised by each
-owner's EIP-712 signature, see :mod:`marginlab.authsig`).
+owner's EIP-712 signature, see :mod:`marginlab.protocols.marginlab.authsig`).
 A transaction costs three RPCs (send, receipt, nonce check).
 """
 from __future__ import annotations
@@ -19,16 +19,16 @@ from typing import Any, Callable
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from .authsig import sign_authorization
-from .chain import Artifacts, Chain, PendingTx, Signer, TxReverted
-from .deployment import market_params
-from .errors import ChainError, ReplayRevert
-from .keeper import KeeperState, Liquidate, LiquidationKeeper, MarketView, SettleBadDebt, SubAccountView
-from .mirror import PriceUnavailable, Quote, value_account
-from .numbers import EXACT, UINT256_MAX, WAD, from_units, plain, to_units, wad
-from .plan import Plan, PlannedAction, PlannedStep
-from .scenario import SECONDS_PER_YEAR, Market, TokenAdmin
-from .timeline import (ActionRecord, BadDebt, Liquidation, MarketInfo, MarketState, StepRecord, SubAccountRef,
+from marginlab.protocols.marginlab.authsig import sign_authorization
+from marginlab.chain.client import Artifacts, Chain, PendingTx, Signer, TxReverted
+from marginlab.brownie.deploy import market_params
+from marginlab.errors import ChainError, ReplayRevert
+from marginlab.sim.keeper import KeeperState, Liquidate, LiquidationKeeper, MarketView, SettleBadDebt, SubAccountView
+from marginlab.protocols.marginlab.mirror import PriceUnavailable, Quote, value_account
+from marginlab.numbers import EXACT, UINT256_MAX, WAD, from_units, plain, to_units, wad
+from marginlab.scenario.plan import Plan, PlannedAction, PlannedStep
+from marginlab.scenario.model import SECONDS_PER_YEAR, Market, TokenAdmin
+from marginlab.timeline import (ActionRecord, BadDebt, Liquidation, MarketInfo, MarketState, StepRecord, SubAccountRef,
                        SubAccountState, Timeline)
 
 KEEPER = "keeper"

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
-from .numbers import EXACT, WAD, from_units
-from .timeline import StepRecord, SubAccountState, Timeline
+from marginlab.numbers import EXACT, WAD, from_units
+from marginlab.timeline import StepRecord, SubAccountState, Timeline
 
 INFINITY = Decimal("Infinity")
 

@@ -1,7 +1,7 @@
 """The scenario file's model (DESIGN §2), validated with pydantic v2.
 
 Structure and ranges live here; cross-references (unknown assets or accounts, precision against a token's
-decimals, duplicates) are checked in :mod:`marginlab.validate`, which also turns pydantic's errors into
+decimals, duplicates) are checked in :mod:`marginlab.scenario.validate`, which also turns pydantic's errors into
 ``file:line: field: reason`` lines. Use :func:`marginlab.validate.load_scenario` to read a file.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.functional_validators import BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from .errors import quote
-from .numbers import NumberError, plain, to_decimal
+from marginlab.errors import quote
+from marginlab.numbers import NumberError, plain, to_decimal
 
 MAX_DECIMALS = 36
 MAX_SUB_ACCOUNTS = 256  # subId is a uint8
@@ -106,7 +106,7 @@ def _strict_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, Decimal) and value == value.to_integral_value() and value.is_finite():
             return int(value)
-        from .numbers import type_name
+        from marginlab.numbers import type_name
         shown = plain(value) if isinstance(value, Decimal) and value.is_finite() else repr(value) \
             if isinstance(value, str) else type_name(value)
         raise _err("int", f"expected a whole number, got {shown}")

@@ -15,7 +15,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import Issue, ScenarioError, field_part, quote
+from marginlab.errors import Issue, ScenarioError, field_part, quote
 
 Loc = tuple[str | int, ...]
 ROOT_FIELD = "(root)"

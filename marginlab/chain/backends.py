@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from .errors import ChainError
+from marginlab.errors import ChainError
 
 LOOPBACK = "127.0.0.1"
 GENESIS_TIME = 1_704_067_200  # 2024-01-01T00:00:00Z

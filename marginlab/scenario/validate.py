@@ -2,7 +2,7 @@
 
 Two passes over the same document: pydantic checks structure, types and ranges; :func:`_cross_checks` checks
 what needs the whole file (unknown assets or accounts, duplicate names, precision against a token's decimals,
-the uint256 range). Both report against the line map kept by :mod:`marginlab.yamlsource`.
+the uint256 range). Both report against the line map kept by :mod:`marginlab.scenario.source`.
 """
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import Issue, ScenarioError, name, quote
-from .numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal, type_name
-from .scenario import ERROR_NAME_PATTERN, TOKEN_ADMIN_TARGETS, VERBS, Account, CsvPath, GbmPath, Scenario
-from .yamlsource import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
+from marginlab.errors import Issue, ScenarioError, name, quote
+from marginlab.numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal, type_name
+from marginlab.scenario.model import ERROR_NAME_PATTERN, TOKEN_ADMIN_TARGETS, VERBS, Account, CsvPath, GbmPath, Scenario
+from marginlab.scenario.source import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
 
 INT256_MAX = 2**255 - 1
 

@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
-from .numbers import EXACT, WAD
-from .scenario import Keeper as KeeperPolicy
+from marginlab.numbers import EXACT, WAD
+from marginlab.scenario.model import Keeper as KeeperPolicy
 
 CLOSE_FACTOR = Decimal("0.5")
 FULL_CLOSE_HEALTH_FACTOR = Decimal("0.95")

@@ -10,15 +10,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ScenarioError
-from .numbers import UINT256_MAX, from_units, plain, quantize_places, to_units, units_floor
-from .paths import PathError, csv_prices, gbm_prices
-from .scenario import ALL, Action, CsvPath, Expect, GbmPath, Scenario, TokenAdmin
-from .validate import generated_names
-from .yamlsource import SourceDoc
+from marginlab.errors import ScenarioError
+from marginlab.numbers import UINT256_MAX, from_units, plain, quantize_places, to_units, units_floor
+from marginlab.scenario.paths import PathError, csv_prices, gbm_prices
+from marginlab.scenario.model import ALL, Action, CsvPath, Expect, GbmPath, Scenario, TokenAdmin
+from marginlab.scenario.validate import generated_names
+from marginlab.scenario.source import SourceDoc
 
 Mode = Literal["as-written", "cross", "isolated"]
 MODES: tuple[Mode, ...] = ("as-written", "cross", "isolated")
+#: The margin comparison (``--compare``) replays these two plans.
+COMPARE_MODES: tuple[Mode, ...] = ("cross", "isolated")
 
 
 @dataclass(frozen=True)
@@ -216,3 +218,9 @@ def amount_units(amount: Decimal | str, decimals: int) -> int:
 
 def describe_amounts(amounts: dict[str, int], decimals: dict[str, int]) -> str:
     return ", ".join(f"{plain(from_units(v, decimals[s]))} {s}" for s, v in amounts.items())
+
+
+def compare_plans(scenario: Scenario, doc: SourceDoc) -> dict[str, Plan]:
+    """The same scenario planned with every account in cross margin, then in isolated margin: prices, steps
+    and keeper are identical, so any difference in the results is the margin mode's doing."""
+    return {mode: build_plan(scenario, doc, mode) for mode in COMPARE_MODES}

@@ -39,8 +39,8 @@ from web3._utils.request import make_post_request
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
 
-from .backends import DEV_CHAIN_IDS, NodeProcess, start_node
-from .errors import ChainDied, ChainError, quote
+from marginlab.chain.backends import DEV_CHAIN_IDS, NodeProcess, start_node
+from marginlab.errors import ChainDied, ChainError, quote
 
 REQUEST_TIMEOUT_S = 20.0
 MINING_MODES = ("auto", "per-step")

@@ -9,11 +9,11 @@ import io
 from decimal import Decimal
 from pathlib import Path
 
-from .charts import write_charts
-from .compare import compare_rows
-from .metrics import OwnerSummary, owner_summary, owners, state_equity, total_bad_debt, usd_value, wad_to_decimal
-from .numbers import fmt_decimal, from_units
-from .timeline import StepRecord, Timeline, write_timeline_json
+from marginlab.report.charts import write_charts
+from marginlab.report.compare import compare_rows
+from marginlab.report.metrics import OwnerSummary, owner_summary, owners, state_equity, total_bad_debt, usd_value, wad_to_decimal
+from marginlab.numbers import fmt_decimal, from_units
+from marginlab.timeline import StepRecord, Timeline, write_timeline_json
 
 SECONDS_PER_YEAR = 365 * 24 * 3600
 # Step tables wider than this many sub-accounts list only the lowest health factor per step.

@@ -1,25 +1,12 @@
-"""Cross vs isolated margin: the two plans to replay and the side-by-side numbers (pure; no chain, no text).
-
-The same scenario is planned twice, every account forced to ``margin: cross`` (all positions in one
-sub-account) and to ``margin: isolated`` (each position in its own); prices, steps and keeper are identical,
-so any difference in the results is the margin mode's doing.
-"""
+"""Cross vs isolated margin side by side: the numbers of each (account, mode) row (pure; no chain, no text).
+The two plans come from :func:`marginlab.scenario.plan.compare_plans`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .metrics import owner_summary, owners
-from .plan import Mode, Plan, build_plan
-from .scenario import Scenario
-from .timeline import Timeline
-from .yamlsource import SourceDoc
-
-COMPARE_MODES: tuple[Mode, ...] = ("cross", "isolated")
-
-
-def compare_plans(scenario: Scenario, doc: SourceDoc) -> dict[str, Plan]:
-    return {mode: build_plan(scenario, doc, mode) for mode in COMPARE_MODES}
+from marginlab.report.metrics import owner_summary, owners
+from marginlab.timeline import Timeline
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .numbers import WAD
-from .timeline import SubAccountState
+from marginlab.numbers import WAD
+from marginlab.timeline import SubAccountState
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import quote
-from .numbers import NumberError, from_units, plain, quantize_places, round_significant, to_decimal
-from .scenario import SECONDS_PER_YEAR, CsvPath, GbmPath
+from marginlab.errors import quote
+from marginlab.numbers import NumberError, from_units, plain, quantize_places, round_significant, to_decimal
+from marginlab.scenario.model import SECONDS_PER_YEAR, CsvPath, GbmPath
 
 SIGNIFICANT_DIGITS = 8
 MAX_PATH_PRICE = 1e30  # USD per token; far beyond any real price, far below a feed's int256 limit

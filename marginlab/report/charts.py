@@ -9,8 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .metrics import wad_to_decimal  # noqa: E402
-from .timeline import Timeline  # noqa: E402
+from marginlab.report.metrics import wad_to_decimal  # noqa: E402
+from marginlab.timeline import Timeline  # noqa: E402
 
 # Health factors above this are drawn at the cap: "healthy enough", and the 1.0 line stays readable.
 HF_DISPLAY_CAP = 3.0

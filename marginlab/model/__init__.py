@@ -1,0 +1,1 @@
+"""Integer-exact models of protocol math, with the contracts' own rounding, shared by the simulator and the tests."""

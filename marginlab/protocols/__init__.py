@@ -1,0 +1,1 @@
+"""The protocols marginlab drives, each behind one interface (:mod:`marginlab.protocols.base`)."""

@@ -1,0 +1,1 @@
+"""marginlab's own pooled cross-margin vault (contracts/) as a protocol."""

@@ -1,0 +1,1 @@
+"""Timeline → files (Markdown, CSV, charts, comparison tables). Pure: never touches a chain."""

@@ -1,0 +1,1 @@
+"""Plan + chain + protocol → timeline: the replay engine, its actors and its parts."""
