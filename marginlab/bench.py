@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from marginlab.chain.client import Artifacts, Chain, ChainOptions, RevertDecoder
+from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
 from marginlab.sim.engine import Replay
 from marginlab.scenario.plan import build_plan
 from marginlab.timeline import timeline_json

@@ -110,7 +110,7 @@ def _replay(args: argparse.Namespace) -> int:
     # Every input error (paths, price rounding) surfaces here, before any chain work.
     plans = compare_plans(scenario, doc) if args.compare else {"as-written": build_plan(scenario, doc)}
 
-    from marginlab.chain.client import ChainOptions
+    from marginlab.chain import ChainOptions
     from marginlab.runner import run_plans
 
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,

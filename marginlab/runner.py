@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from marginlab.chain.client import Artifacts, Chain, ChainOptions, RevertDecoder
+from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
 from marginlab.sim.engine import Replay
 from marginlab.errors import ChainDied, ChainError, ReplayRevert
 from marginlab.report.expect import evaluate, revert_checks

@@ -56,7 +56,7 @@ def combos(sets: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil",
             mining: str = "auto", reads: str = "chain") -> dict[str, Any]:
     """One replay on a fresh node of its own; returns the three figures. Runs in a worker process."""
-    from marginlab.chain.client import Artifacts, Chain, ChainOptions, RevertDecoder
+    from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
     from marginlab.sim.engine import Replay
     from marginlab.scenario.plan import build_plan
     from marginlab.scenario.validate import parse_scenario_text

@@ -34,7 +34,7 @@ def golden_name(scenario: Path, mode: str) -> str:
 
 def replay_both(scenario: Path, chain: str, out: Path) -> dict[str, str]:
     """Replay ``scenario`` in both margin modes on a fresh ``chain`` node each; mode → timeline.json text."""
-    from marginlab.chain.client import ChainOptions
+    from marginlab.chain import ChainOptions
     from marginlab.scenario.plan import compare_plans
     from marginlab.runner import run_plans
     from marginlab.scenario.validate import load_scenario

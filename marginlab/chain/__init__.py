@@ -2,8 +2,8 @@
 
 The facade other packages use is re-exported here; the parts live in their own modules.
 """
-from marginlab.chain.client import (Artifacts, Chain, ChainOptions, PendingTx, RevertDecoder, Signer, TxReverted,
-                                    find_build_dir)
+from marginlab.chain.client import (MINING_MODES, Artifacts, Chain, ChainOptions, MiningMode, PendingTx, ReadMode,
+                                    RevertDecoder, Signer, TxReverted, find_build_dir, revert_data)
 
-__all__ = ["Artifacts", "Chain", "ChainOptions", "PendingTx", "RevertDecoder", "Signer", "TxReverted",
-           "find_build_dir"]
+__all__ = ["MINING_MODES", "Artifacts", "Chain", "ChainOptions", "MiningMode", "PendingTx", "ReadMode", "RevertDecoder",
+           "Signer", "TxReverted", "find_build_dir", "revert_data"]

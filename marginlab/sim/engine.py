@@ -20,7 +20,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from marginlab.protocols.marginlab.authsig import sign_authorization
-from marginlab.chain.client import Artifacts, Chain, PendingTx, Signer, TxReverted
+from marginlab.chain import Artifacts, Chain, PendingTx, Signer, TxReverted
 from marginlab.brownie.deploy import market_params
 from marginlab.errors import ChainError, ReplayRevert
 from marginlab.sim.keeper import KeeperState, Liquidate, LiquidationKeeper, MarketView, SettleBadDebt, SubAccountView

@@ -89,3 +89,28 @@ def test_a_mutated_valid_scenario_is_accepted_or_reported(path, value):
     except yaml.YAMLError:
         return
     _accepts_or_reports(text)
+
+
+@FUZZ
+@given(path=st.lists(st.sampled_from(["markets", "accounts", "steps", "liquidity", 0, 1, "positions", "deposit",
+                                      "borrow", "prices", "asset_weight", "keeper", "expect", "paths"]),
+                     min_size=0, max_size=4),
+       key=st.text(min_size=1, max_size=24), value=values)
+def test_any_key_written_anywhere_is_reported_on_one_line(path, key, value):
+    """Keys of any text (control characters, line breaks, colons, quotes) at any depth of a valid scenario."""
+    data = yaml.safe_load(BASE)
+    node = data
+    for part in path:
+        if isinstance(node, dict) and isinstance(part, str) and isinstance(node.get(part), (dict, list)):
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+    if isinstance(node, dict):
+        node[key] = value
+    elif isinstance(node, list) and node and isinstance(node[0], dict):
+        node[0][key] = value
+    try:
+        text = yaml.safe_dump(data, allow_unicode=True)
+    except yaml.YAMLError:
+        return
+    _accepts_or_reports(text)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from marginlab.chain.client import Artifacts, Chain, ChainOptions, RevertDecoder, revert_data
+from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder, revert_data
 from marginlab.cli import main
 from marginlab.sim.engine import Replay
 from marginlab.scenario.plan import build_plan

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from marginlab.chain.backends import find_binary, free_port, start_node
-from marginlab.chain.client import Chain, ChainOptions, RevertDecoder
+from marginlab.chain import Chain, ChainOptions, RevertDecoder
 from marginlab.cli import main
 from marginlab.errors import ChainError
 
@@ -169,7 +169,7 @@ def shanghai_build(tmp_path_factory) -> Path:
 
     import solcx
 
-    from marginlab.chain.client import find_build_dir
+    from marginlab.chain import find_build_dir
 
     folder = tmp_path_factory.mktemp("shanghai") / "contracts"
     shutil.copytree(find_build_dir(), folder)
