@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
-from marginlab.sim.engine import Replay
+from marginlab.sim.engine import Replay, ReplayOptions
 from marginlab.scenario.plan import build_plan
 from marginlab.timeline import timeline_json
 from marginlab.scenario.validate import parse_scenario_text
@@ -128,15 +128,14 @@ class Session:
         scenario, doc = parse_scenario_text(text)
         self.plan = build_plan(scenario, doc)
         self.artifacts = Artifacts()
-        options = ChainOptions(backend=chain_name, request_timeout=RPC_TIMEOUT_S, mining=mining,  # type: ignore
-                               reads=reads)  # type: ignore[arg-type]
+        options = ChainOptions(backend=chain_name, request_timeout=RPC_TIMEOUT_S, mining=mining)  # type: ignore
         self.chain = Chain.open(options, RevertDecoder(self.artifacts.all_abis()))
         try:
-            self.replay = Replay(self.plan, self.chain, self.artifacts)
+            self.replay = Replay(self.plan, self.chain, self.artifacts,
+                                 options=ReplayOptions(reads=reads))  # type: ignore[arg-type]
             t0 = time.perf_counter()
-            self.replay._deploy()
-            self.replay._setup()
-            self.replay.timeline.setup = self.replay._record(-1, "setup", None, [])
+            self.replay.deploy()
+            self.replay.setup()
             self.setup_s = time.perf_counter() - t0
             self.setup_rpcs = self.rpcs()
         except BaseException:
@@ -159,8 +158,7 @@ class Session:
         b0 = self.block()
         r0, h0, t0 = self.rpcs(), self.round_trips(), time.perf_counter()
         for step in self.plan.steps:
-            self.chain.step = step.index
-            self.replay._step(step)
+            self.replay.step(step)
         dt = time.perf_counter() - t0
         r1, h1 = self.rpcs(), self.round_trips()
         return {"seconds": dt, "steps": len(self.plan.steps), "rpcs": r1 - r0, "http": h1 - h0,
@@ -168,16 +166,18 @@ class Session:
 
     def run_naive(self, steps: int) -> dict[str, float]:
         """The loop the engine replaced: one price transaction, then one view call per sub-account."""
-        replay, proto = self.replay, self.replay._proto()
-        owners, subs, _refs = replay._tracked()
+        replay = self.replay
+        vault = replay.protocol.vault  # type: ignore[attr-defined]
+        owners = [replay.world.address(ref.owner) for ref in replay.sub_accounts]
+        subs = [ref.sub_id for ref in replay.sub_accounts]
         r0, h0, t0 = self.rpcs(), self.round_trips(), time.perf_counter()
         for step in self.plan.steps[:steps]:
             for sym, price in step.prices.items():
-                replay.prices[sym] = price
-                replay._push_price(sym)
-            replay._flush_prices()
+                replay.oracle.prices[sym] = price
+                replay.oracle.push(sym)
+            replay.oracle.flush()
             for owner, sub in zip(owners, subs):
-                self.chain.call(proto.vault, "accountState", owner, sub)
+                self.chain.call(vault, "accountState", owner, sub)
         return {"seconds": time.perf_counter() - t0, "steps": steps, "rpcs": self.rpcs() - r0,
                 "http": self.round_trips() - h0}
 

@@ -100,10 +100,8 @@ def _check(file: Path) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from marginlab.scenario.plan import build_plan
+    from marginlab.scenario.plan import build_plan, compare_plans
     from marginlab.scenario.validate import load_scenario
-
-    from marginlab.scenario.plan import compare_plans
 
     scenario, doc = load_scenario(args.file)
     out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
@@ -112,10 +110,12 @@ def _replay(args: argparse.Namespace) -> int:
 
     from marginlab.chain import ChainOptions
     from marginlab.runner import run_plans
+    from marginlab.sim.engine import ReplayOptions
 
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
-                           mining=args.mining, reads=args.reads)
-    result = run_plans(plans, doc, out, options, charts=not args.no_charts, progress=not args.quiet)
+                           mining=args.mining)
+    result = run_plans(plans, doc, out, options, ReplayOptions(reads=args.reads), charts=not args.no_charts,
+                       progress=not args.quiet)
     for line in result.messages:
         print(one_line(line), file=sys.stderr)
     return result.exit_code

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
-from marginlab.sim.engine import Replay
+from marginlab.sim.engine import Replay, ReplayOptions
 from marginlab.errors import ChainDied, ChainError, ReplayRevert
 from marginlab.report.expect import evaluate, revert_checks
 from marginlab.scenario.plan import Plan
@@ -29,17 +29,16 @@ class RunResult:
     messages: list[str] = field(default_factory=list)
 
 
-def run_plans(plans: dict[str, Plan], doc: SourceDoc, out: Path, options: ChainOptions, *, charts: bool = True,
-              progress: bool = True) -> RunResult:
+def run_plans(plans: dict[str, Plan], doc: SourceDoc, out: Path, options: ChainOptions,
+              replay_options: ReplayOptions | None = None, *, charts: bool = True, progress: bool = True) -> RunResult:
     artifacts = Artifacts()
     decoder = RevertDecoder(artifacts.all_abis())
     result = RunResult(EXIT_OK)
-    expect_lines = [doc.line_of(("expect", i)) for i in range(len(next(iter(plans.values())).expect))]
     for mode, plan in plans.items():
         folder = out if len(plans) == 1 else out / mode
         chain = Chain.open(options, decoder)
-        bar = Progress(f"{plan.scenario.name} [{mode}]", sys.stderr, enabled=progress)
-        replay = Replay(plan, chain, artifacts, bar)
+        bar = Progress(f"{plan.name} [{mode}]", sys.stderr, enabled=progress)
+        replay = Replay(plan, chain, artifacts, bar, options=replay_options)
         failure: str | None = None
         try:
             replay.run()
@@ -62,7 +61,7 @@ def run_plans(plans: dict[str, Plan], doc: SourceDoc, out: Path, options: ChainO
                                    f"({len(timeline.steps)} of {len(plan.steps)} steps)")
             result.exit_code = EXIT_CHAIN
             return result
-        timeline.expectations = evaluate(plan, timeline, expect_lines) + revert_checks(timeline, doc.line_of)
+        timeline.expectations = evaluate(plan, timeline) + revert_checks(timeline, doc.line_of)
         write_report(timeline, folder, charts=charts)
         failed = [e for e in timeline.expectations if not e.passed]
         for e in failed:
@@ -70,7 +69,7 @@ def run_plans(plans: dict[str, Plan], doc: SourceDoc, out: Path, options: ChainO
         if failed:
             result.exit_code = EXIT_EXPECT_FAILED
         passed = len(timeline.expectations) - len(failed)
-        result.messages.append(f"{plan.scenario.name} [{mode}]: {len(timeline.steps)} steps, "
+        result.messages.append(f"{plan.name} [{mode}]: {len(timeline.steps)} steps, "
                                f"{len(timeline.liquidations)} liquidations, {passed}/{len(timeline.expectations)} "
                                f"expectations passed → {folder}/report.md")
     if len(plans) > 1:

@@ -57,7 +57,7 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
             mining: str = "auto", reads: str = "chain") -> dict[str, Any]:
     """One replay on a fresh node of its own; returns the three figures. Runs in a worker process."""
     from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
-    from marginlab.sim.engine import Replay
+    from marginlab.sim.engine import Replay, ReplayOptions
     from marginlab.scenario.plan import build_plan
     from marginlab.scenario.validate import parse_scenario_text
 
@@ -68,10 +68,10 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
     scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), f"sweep-seed-{seed}")
     plan = build_plan(scenario, doc)
     artifacts = Artifacts()
-    chain = Chain.open(ChainOptions(backend=backend, mining=mining, reads=reads),  # type: ignore[arg-type]
+    chain = Chain.open(ChainOptions(backend=backend, mining=mining),  # type: ignore[arg-type]
                        RevertDecoder(artifacts.all_abis()))
     try:
-        timeline = Replay(plan, chain, artifacts).run()
+        timeline = Replay(plan, chain, artifacts, options=ReplayOptions(reads=reads)).run()  # type: ignore[arg-type]
     finally:
         chain.close()
     worst = None

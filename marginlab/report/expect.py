@@ -18,8 +18,9 @@ def _check(what: str, cmp: Cmp, actual: Decimal) -> tuple[str, str, bool]:
     return f"{what} {cmp}", _fmt(actual), cmp.holds(actual)
 
 
-def evaluate(plan: Plan, timeline: Timeline, lines: list[int]) -> list[ExpectResult]:
+def evaluate(plan: Plan, timeline: Timeline) -> list[ExpectResult]:
     """One result per check of every expectation that applies to this run's margin mode."""
+    lines = plan.expect_lines
     results: list[ExpectResult] = []
     decimals = timeline.decimals()
     last = timeline.records[-1] if timeline.records else None

@@ -13,9 +13,12 @@ from typing import Any, Literal
 from marginlab.errors import ScenarioError
 from marginlab.numbers import UINT256_MAX, from_units, plain, quantize_places, to_units, units_floor
 from marginlab.scenario.paths import PathError, csv_prices, gbm_prices
-from marginlab.scenario.model import ALL, Action, CsvPath, Expect, GbmPath, Scenario, TokenAdmin
+from marginlab.scenario.actions import (Borrow, Deposit, Donate, Liquidate, PlannedVerb, Repay, SettleBadDebt, Source,
+                                        Transfer, Withdraw)
+from marginlab.scenario.model import ALL, Action, CsvPath, Expect, GbmPath, Market, Scenario, TokenAdmin
+from marginlab.scenario.model import Keeper as KeeperPolicy
+from marginlab.scenario.source import Loc, SourceDoc
 from marginlab.scenario.validate import generated_names
-from marginlab.scenario.source import SourceDoc
 
 Mode = Literal["as-written", "cross", "isolated"]
 MODES: tuple[Mode, ...] = ("as-written", "cross", "isolated")
@@ -51,23 +54,6 @@ class PlannedLiquidity:
 
 
 @dataclass(frozen=True)
-class PlannedAction:
-    account: str
-    verb: str
-    sub_id: int
-    amounts: dict[str, int] = field(default_factory=dict)
-    to_sub_id: int | None = None
-    target: str | None = None
-    target_sub_id: int | None = None
-    debt: str | None = None
-    collateral: str | None = None
-    expect_revert: str | None = None
-    #: the action may succeed or revert with exactly this error (a boundary case); any other revert is unexpected
-    may_revert: str | None = None
-    source: str = ""
-
-
-@dataclass(frozen=True)
 class PlannedStep:
     index: int
     source: str
@@ -75,20 +61,28 @@ class PlannedStep:
     advance: int
     oracle: dict[str, str]
     prices: dict[str, Decimal]
-    actions: tuple[PlannedAction, ...]
+    actions: tuple[PlannedVerb, ...]
     #: the token issuer's acts this step (``token_admin``), applied before the actions
     token_admin: dict[str, TokenAdmin] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Plan:
-    scenario: Scenario
+    """Everything a replay needs, self-contained: the engine and the reports never look back at the scenario."""
+
+    name: str
+    seed: int
+    file: str
     mode: Mode
+    markets: tuple[Market, ...]
+    keeper: KeeperPolicy
     initial_prices: dict[str, Decimal]
     liquidity: tuple[PlannedLiquidity, ...]
     accounts: tuple[PlannedAccount, ...]
     steps: tuple[PlannedStep, ...]
     expect: tuple[Expect, ...]
+    #: the line of each expectation, in order
+    expect_lines: tuple[int, ...] = ()
 
     def account(self, name: str) -> PlannedAccount:
         for acct in self.accounts:
@@ -96,8 +90,14 @@ class Plan:
                 return acct
         raise KeyError(name)
 
+    def market(self, symbol: str) -> Market:
+        for m in self.markets:
+            if m.symbol == symbol:
+                return m
+        raise KeyError(symbol)
+
     def decimals(self, symbol: str) -> int:
-        return self.scenario.market(symbol).decimals
+        return self.market(symbol).decimals
 
 
 def expect_applies(exp: Expect, plan: Plan) -> bool:
@@ -138,32 +138,35 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
         acct = by_name.get(name)
         return acct.sub_id(position) if acct is not None else 0  # liquidity providers use sub-account 0
 
-    def plan_action(act: Action, source: str) -> PlannedAction:
+    def plan_action(act: Action, loc: Loc) -> PlannedVerb:
         verb = act.verb
-        outcome: dict[str, Any] = dict(expect_revert=act.expect_revert, may_revert=act.may_revert, source=source)
-        if act.owner is not None:  # paying into someone else's sub-account: the target is the owner's
-            return PlannedAction(act.account, verb, 0, units(getattr(act, verb)), target=act.owner,
-                                 target_sub_id=sub_of(act.owner, act.position), **outcome)
+        common: dict[str, Any] = dict(account=act.account, source=Source(loc, doc.line_of(loc)),
+                                      expect_revert=act.expect_revert, may_revert=act.may_revert)
+        if verb in ("deposit", "repay"):
+            kind = Deposit if verb == "deposit" else Repay
+            owner = act.owner if act.owner is not None else act.account  # owner: pays into someone else's
+            return kind(owner=owner, sub_id=sub_of(owner, act.position), amounts=units(getattr(act, verb)),
+                        for_other=act.owner is not None, **common)
         sub = sub_of(act.account, act.position)
-        if verb in ("deposit", "withdraw", "borrow", "repay", "donate"):
-            return PlannedAction(act.account, verb, sub, units(getattr(act, verb)), **outcome)
+        if verb == "withdraw":
+            return Withdraw(sub_id=sub, amounts=units(act.withdraw or {}), **common)
+        if verb == "borrow":
+            return Borrow(sub_id=sub, amounts=units(act.borrow or {}), **common)
+        if verb == "donate":
+            return Donate(amounts=units(act.donate or {}), **common)
         if verb == "settle_bad_debt":
             assert act.settle_bad_debt is not None
             ref = act.settle_bad_debt
-            return PlannedAction(act.account, verb, sub, {}, target=ref.account,
-                                 target_sub_id=sub_of(ref.account, ref.position), **outcome)
+            return SettleBadDebt(target=ref.account, target_sub_id=sub_of(ref.account, ref.position), **common)
         if verb == "transfer":
             assert act.transfer is not None
-            return PlannedAction(act.account, verb, sub, units(act.transfer.amounts),
-                                 to_sub_id=sub_of(act.account, act.transfer.to_position),
-                                 **outcome)
+            return Transfer(sub_id=sub, to_sub_id=sub_of(act.account, act.transfer.to_position),
+                            amounts=units(act.transfer.amounts), **common)
         assert act.liquidate is not None
         liq = act.liquidate
-        return PlannedAction(act.account, verb, sub_of(act.account, liq.to_position),
-                             {liq.debt: amount_units(liq.amount, decimals[liq.debt])},
-                             target=liq.account, target_sub_id=sub_of(liq.account, liq.position),
-                             debt=liq.debt, collateral=liq.collateral,
-                             **outcome)
+        return Liquidate(sub_id=sub_of(act.account, liq.to_position), target=liq.account,
+                         target_sub_id=sub_of(liq.account, liq.position), debt=liq.debt, collateral=liq.collateral,
+                         amount=amount_units(liq.amount, decimals[liq.debt]), **common)
 
     prices = {m.symbol: m.price for m in scenario.markets}
     initial = dict(prices)
@@ -178,11 +181,11 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                                         f"feed's {feed[sym]} decimals; a price must stay above 0"))
                 continue
             resolved[sym] = prices[sym] = value
-        actions: list[PlannedAction] = []
+        actions: list[PlannedVerb] = []
         if step.action is not None:
-            actions.append(plan_action(step.action, f"steps[{i}].action"))
+            actions.append(plan_action(step.action, ("steps", i, "action")))
         for j, act in enumerate(step.actions or []):
-            actions.append(plan_action(act, f"steps[{i}].actions[{j}]"))
+            actions.append(plan_action(act, ("steps", i, "actions", j)))
         steps.append(PlannedStep(i, f"steps[{i}]", step.label, step.advance or 0, dict(step.oracle or {}),
                                  resolved, tuple(actions), dict(step.token_admin or {})))
 
@@ -208,7 +211,9 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
         now = t
     if issues:
         raise ScenarioError(issues)
-    return Plan(scenario, mode, initial, liquidity, tuple(accounts), tuple(steps), tuple(scenario.expect))
+    return Plan(scenario.name, scenario.seed, doc.file, mode, tuple(scenario.markets), scenario.keeper, initial,
+                liquidity, tuple(accounts), tuple(steps), tuple(scenario.expect),
+                tuple(doc.line_of(("expect", i)) for i in range(len(scenario.expect))))
 
 
 def amount_units(amount: Decimal | str, decimals: int) -> int:

@@ -6,6 +6,7 @@ turns into (the sub-accounts addressed and the token units sent).
 from __future__ import annotations
 
 from marginlab.numbers import UINT256_MAX
+from marginlab.scenario.actions import verb_word
 from marginlab.scenario.plan import build_plan
 from marginlab.scenario.validate import parse_scenario_text
 
@@ -38,25 +39,27 @@ def _actions(mode: str = "as-written"):
 
 def test_donate_is_planned_in_token_units_for_the_actor():
     donate = _actions()[0]
-    assert (donate.verb, donate.account, donate.amounts) == ("donate", "bob", {"WETH": 1})
+    assert (verb_word(donate), donate.account, donate.amounts) == ("donate", "bob", {"WETH": 1})
 
 
 def test_owner_addresses_the_owners_sub_account_and_all_is_uint256_max():
     repay, deposit = _actions()[1:3]
-    assert (repay.account, repay.target, repay.target_sub_id, repay.amounts) == ("bob", "alice", 1,
-                                                                                 {"USDC": UINT256_MAX})
-    assert (deposit.target, deposit.target_sub_id, deposit.amounts) == ("alice", 1, {"USDC": 2_500_000})
+    assert (repay.account, repay.owner, repay.sub_id, repay.amounts) == ("bob", "alice", 1, {"USDC": UINT256_MAX})
+    assert (deposit.owner, deposit.sub_id, deposit.amounts) == ("alice", 1, {"USDC": 2_500_000})
+    assert repay.for_other and deposit.for_other
 
 
 def test_withdraw_all_and_liquidate_all_are_uint256_max():
     withdraw, _, liquidate = _actions()[3:6]
     assert (withdraw.sub_id, withdraw.amounts, withdraw.expect_revert) == (1, {"WETH": UINT256_MAX}, "ZeroAmount")
-    assert (liquidate.target, liquidate.target_sub_id, liquidate.amounts) == ("bob", 1, {"USDC": UINT256_MAX})
+    assert (liquidate.target, liquidate.target_sub_id, {liquidate.debt: liquidate.amount}) == ("bob", 1,
+                                                                                           {"USDC": UINT256_MAX})
 
 
 def test_settle_bad_debt_targets_another_accounts_sub_account():
     settle = _actions()[4]
-    assert (settle.verb, settle.account, settle.target, settle.target_sub_id) == ("settle_bad_debt", "lp", "alice", 1)
+    assert (verb_word(settle), settle.account, settle.target, settle.target_sub_id) == ("settle_bad_debt", "lp",
+                                                                                         "alice", 1)
 
 
 def test_a_same_sub_account_transfer_keeps_its_expected_revert():
@@ -66,4 +69,4 @@ def test_a_same_sub_account_transfer_keeps_its_expected_revert():
 
 def test_cross_margin_folds_owner_positions_into_sub_account_zero():
     repay = _actions("cross")[1]
-    assert (repay.target, repay.target_sub_id) == ("alice", 0)
+    assert (repay.owner, repay.sub_id) == ("alice", 0)

@@ -4,7 +4,10 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from marginlab.sim.keeper import KeeperState, Liquidate, LiquidationKeeper, MarketView, SettleBadDebt, SubAccountView
+from marginlab.protocols.base import AccountView
+from marginlab.protocols.marginlab.liquidation import vault_offers
+from marginlab.sim.keeper import LiquidationKeeper
+from marginlab.timeline import SubAccountState
 from marginlab.scenario.plan import build_plan, expect_applies
 from marginlab.scenario.model import Keeper
 from marginlab.scenario.validate import parse_scenario_text
@@ -97,31 +100,37 @@ def test_yaml_numbers_are_decimals_from_the_text_and_lines_are_kept():
 
 # --------------------------------------------------------------------------------------------------- keeper
 
-MARKETS = {"WETH": MarketView("WETH", 18, Decimal(1000), Decimal("0.05"), Decimal(0)),
-           "USDC": MarketView("USDC", 6, Decimal(1), Decimal("0.02"), Decimal(0)),
-           "WBTC": MarketView("WBTC", 8, Decimal(50000), Decimal("0.07"), Decimal("0.5"))}
+# (decimals, price, liquidation bonus, protocol share) per market
+MARKETS = {"WETH": (18, Decimal(1000), Decimal("0.05"), Decimal(0)),
+           "USDC": (6, Decimal(1), Decimal("0.02"), Decimal(0)),
+           "WBTC": (8, Decimal(50000), Decimal("0.07"), Decimal("0.5"))}
 
 
-def _acct(key: str, balances: dict[str, int], hm: int = -1, hf: int | None = WAD * 97 // 100) -> SubAccountView:
-    return SubAccountView(key, key.split("/")[0], 0, balances, hm, hf)
+def _acct(key: str, balances: dict[str, int], hm: int = -1, hf: int | None = WAD * 97 // 100) -> AccountView:
+    return AccountView(key, key.split("/")[0], 0, SubAccountState(balances, 0, hm, hf, 0, 0), hm < 0)
 
 
-def _update(policy: Keeper, *accounts: SubAccountView):
-    return LiquidationKeeper(policy).update(random.Random(0), KeeperState(0, MARKETS, list(accounts)))
+def _offers(acct: AccountView):
+    return vault_offers(acct, {s: m[1] for s, m in MARKETS.items()}, {s: m[0] for s, m in MARKETS.items()},
+                        {s: m[2] for s, m in MARKETS.items()}, {s: m[3] for s, m in MARKETS.items()})
+
+
+def _update(policy: Keeper, *accounts: AccountView):
+    return LiquidationKeeper(policy).update(random.Random(0), list(accounts), _offers)
 
 
 def test_keeper_picks_the_pair_that_repays_the_most_value():
     acct = _acct("a/0", {"WETH": 2 * 10**18, "WBTC": 10**6, "USDC": -3000 * 10**6})
     (action,) = _update(Keeper(), acct)
-    assert isinstance(action, Liquidate)
+    assert not action.is_settlement
     # close factor 50 % of 3000 USDC = 1500; WETH covers 2000/1.05, WBTC only 500/1.07: WETH wins.
-    assert (action.debt, action.collateral, action.expected_repay_value) == ("USDC", "WETH", Decimal(1500))
+    assert (action.debt, action.collateral, action.expected_value) == ("USDC", "WETH", Decimal(1500))
 
 
 def test_keeper_may_close_the_whole_debt_below_095():
     acct = _acct("a/0", {"WETH": 10 * 10**18, "USDC": -3000 * 10**6}, hf=WAD * 90 // 100)
     (action,) = _update(Keeper(), acct)
-    assert action.expected_repay_value == Decimal(3000)
+    assert action.expected_value == Decimal(3000)
 
 
 def test_keeper_leaves_healthy_accounts_alone():
@@ -130,7 +139,7 @@ def test_keeper_leaves_healthy_accounts_alone():
 
 def test_keeper_settles_debt_without_collateral():
     (action,) = _update(Keeper(), _acct("a/0", {"USDC": -10 * 10**6}, hf=0))
-    assert isinstance(action, SettleBadDebt)
+    assert action.is_settlement
 
 
 def test_keeper_respects_its_policy():

@@ -127,7 +127,8 @@ expect:
 def test_expectations_are_evaluated_from_the_timeline(timeline):
     scenario, doc = parse_scenario_text(SCENARIO, "s.yaml")
     plan = build_plan(scenario, doc, "cross")
-    results = evaluate(plan, timeline, [doc.lines[("expect", i)] for i in range(len(scenario.expect))])
+    assert plan.expect_lines == tuple(doc.lines[("expect", i)] for i in range(len(scenario.expect)))
+    results = evaluate(plan, timeline)
     assert [(r.line, r.description, r.actual, r.passed) for r in results] == [
         (8, "alice: liquidations == 1", "1", True),
         (10, "protocol: bad debt (USD) <= 1", "3", False),

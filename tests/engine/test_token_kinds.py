@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from marginlab.scenario.actions import verb_word
 from marginlab.report.markdown import render_markdown
 from marginlab.scenario.model import REFUSED_TOKEN_KINDS, TOKEN_CONTRACTS, TOKEN_KINDS
 from marginlab.scenario.plan import build_plan
@@ -98,4 +99,4 @@ def test_token_admin_is_planned_in_order_before_the_steps_actions():
     [step] = build_plan(scenario, doc).steps
     admin = step.token_admin["USDC"]
     assert (admin.paused, admin.block, admin.unblock) == (True, ["vault", "alice"], [])
-    assert [a.verb for a in step.actions] == ["repay"]
+    assert [verb_word(a) for a in step.actions] == ["repay"]

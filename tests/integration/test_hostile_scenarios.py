@@ -183,11 +183,9 @@ def test_each_kind_deploys_its_hostile_contract_with_the_batcher_as_minter():
     chain = Chain.open(ChainOptions(backend=CHAIN), RevertDecoder(artifacts.all_abis()))  # type: ignore[arg-type]
     try:
         replay = Replay(build_plan(scenario, doc), chain, artifacts)
-        replay._deploy()
-        proto = replay.protocol
-        assert proto is not None
-        batcher, nobody = proto.batcher.address, "0x" + "11" * 20
-        tokens = proto.tokens
+        replay.deploy()
+        batcher, nobody = replay.world.batcher.address, "0x" + "11" * 20
+        tokens = replay.world.tokens
 
         def call(sym: str, fn: str, *args, sender: str = nobody) -> bytes:
             data = getattr(tokens[sym].functions, fn)(*args)._encode_transaction_data()

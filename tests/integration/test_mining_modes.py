@@ -111,12 +111,11 @@ def test_per_step_mining_puts_a_steps_transactions_in_one_block_in_sending_order
     replay = _open_replay(MIXED_BLOCK, "per-step")
     chain = replay.chain
     try:
-        replay._deploy()
-        replay._setup()
+        replay.deploy()
+        replay.setup()
         for step in replay.plan.steps[:MIXED_STEP + 1]:
             before = chain.rpc(lambda: chain.w3.eth.block_number)
-            chain.step = step.index
-            replay._step(step)
+            replay.step(step)
         after = chain.rpc(lambda: chain.w3.eth.block_number)
         assert after == before + 1, "the mixed step was mined in more than one block"
         block = chain.rpc(lambda: chain.w3.eth.get_block(after))

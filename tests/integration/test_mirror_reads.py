@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from marginlab.cli import main
-from marginlab.sim.engine import Replay
+from marginlab.protocols.marginlab.reads import VaultReads
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN = os.environ.get("MARGINLAB_CHAIN") or os.environ.get("CHAIN") or "ganache"
@@ -38,7 +38,7 @@ def test_mirror_reads_give_the_same_timeline_as_the_vaults_batch_view(name, tmp_
 
 
 def test_a_balance_change_the_mirror_missed_stops_the_replay(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(Replay, "_touch", lambda self, actions: None)  # forget who acted
+    monkeypatch.setattr(VaultReads, "touch", lambda self, names: None)  # forget who acted
     assert _replay("hedged-book", "mirror", tmp_path) == 3  # alice tops up at step 2
     err = capsys.readouterr().err
     assert "the mirror lost track of a balance" in err and "Traceback" not in err
@@ -50,6 +50,6 @@ def test_reads_split_into_chunks_give_the_same_timeline(reads, tmp_path, monkeyp
     """Big books are read in several eth_calls of one JSON-RPC batch (a call is capped at the block gas limit;
     1,000 sub-accounts did not fit one on Anvil); one sub-account per call must change nothing."""
     assert _replay("drain", reads, tmp_path / "whole") == 0
-    monkeypatch.setattr(Replay, "_read_chunk", lambda self: 1)
+    monkeypatch.setattr(VaultReads, "_read_chunk", lambda self: 1)
     assert _replay("drain", reads, tmp_path / "chunked") == 0
     assert (tmp_path / "whole" / "timeline.json").read_bytes() == (tmp_path / "chunked" / "timeline.json").read_bytes()

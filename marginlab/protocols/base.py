@@ -1,0 +1,286 @@
+"""The protocol boundary: the one interface every protocol marginlab drives implements.
+
+The engine, the keeper, the reports and the sweeps never name a contract. They hand a protocol:
+
+- before any chain work, the plan, to map (:meth:`Protocol.map_plan`): every scenario setting is *mapped* (an
+  exact counterpart), *honoured* (the protocol's own behaviour equals it), *not honoured* (listed in the report,
+  refused under ``--strict``), or *refused* (cannot be expressed at all: a ``file:line: field: reason`` line);
+- a :class:`World` (the chain, the shared test tokens and Chainlink-style feeds, signers and labels), to deploy
+  the protocol's own contracts and list the scenario's markets (:meth:`Protocol.deploy`);
+- the book to open (:meth:`Protocol.open_book`): lenders' deposits, every position's deposits and borrows;
+- one leg of a scenario verb at a time, to encode as a transaction (:meth:`Protocol.encode`);
+- reads: every tracked sub-account's balances and health and every market's state, in one call per step
+  (:meth:`Protocol.read_accounts`, :meth:`Protocol.read_markets`);
+- the keeper: the liquidations it may take (:meth:`Protocol.offers`), and a round of them to send
+  (:meth:`Protocol.run_keeper`); bad debt is settled the protocol's own way (see :class:`Capabilities`);
+- receipts, to decode into liquidations and bad debt (:meth:`Protocol.decode_events`).
+
+Test tokens and price feeds belong to the simulator and are shared by every protocol, so a comparison between
+protocols runs the same tokens on the same price path.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+from marginlab.chain import ReadMode
+from marginlab.errors import Issue
+from marginlab.scenario.actions import PlannedVerb
+from marginlab.scenario.plan import Plan
+from marginlab.protocols.world import World
+from marginlab.timeline import MarketState, SubAccountRef, SubAccountState
+
+BadDebtHandling = Literal["settle-call", "in-liquidation", "left-as-debt"]
+Isolation = Literal["sub-account", "market", "address"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a protocol can express; the mapping rules and the keeper read it, the report prints it."""
+
+    #: one margin account may hold several assets (collateral and debt) that all back each other
+    cross_margin: bool
+    #: how an isolated position is kept apart: a sub-account id, its own market (pair), or its own address
+    isolation: Isolation
+    #: debts count at a weight other than 1 (liability weights)
+    liability_weights: bool
+    #: a liquidation call is capped at a share of the debt (close factor)
+    close_factor: bool
+    #: a minimum left behind by a partial liquidation (dust rule)
+    dust_rule: bool
+    #: how debt left without collateral is dealt with
+    bad_debt: BadDebtHandling
+    #: hostile token kinds (``token: {kind: ...}``) whose accounting the protocol gets right
+    token_kinds: frozenset[str]
+
+
+Outcome = Literal["mapped", "honoured", "not-honoured", "refused"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How one scenario setting was carried over to a protocol."""
+
+    scope: str  # a market symbol, a pair market ("WETH/USDC"), a sub-account key, or "protocol"
+    setting: str  # the scenario field, e.g. "liquidation_bonus"
+    outcome: Outcome
+    detail: str
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """The mapping decisions for one plan on one protocol, and what it refuses (one issue per problem)."""
+
+    protocol: str
+    decisions: tuple[Decision, ...] = ()
+    refusals: tuple[Issue, ...] = ()
+
+    @property
+    def not_honoured(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if d.outcome == "not-honoured")
+
+
+@dataclass(frozen=True)
+class Payment:
+    """Tokens a call pulls from its sender: the engine makes sure the sender holds and has approved them.
+    ``amount`` uint256 max means "all the debt of ``debt_of`` (owner, sub_id)" at the time of the call."""
+
+    symbol: str
+    amount: int
+    spender: str | None  # the address the call lets pull the tokens (None: a plain transfer, no approval)
+    debt_of: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One transaction: a contract function and its arguments, what it pays in, and its label in the timeline."""
+
+    label: str
+    contract: Any  # a web3 contract
+    fn: str
+    args: tuple[Any, ...]
+    pay: Payment | None = None
+    signer: str | None = None  # None: the action's own account
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One asset of a planned verb (a verb with several assets is sent as one transaction per asset).
+    ``symbol`` and ``amount`` are None for verbs without amounts (settle_bad_debt)."""
+
+    action: PlannedVerb
+    label: str
+    symbol: str | None = None
+    amount: int = 0
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A liquidation the protocol allows right now: repay ``debt`` for ``collateral``, ``value`` USD repaid by
+    the largest call allowed, ``profit`` the liquidator's USD share of the incentive on it."""
+
+    debt: str
+    collateral: str
+    value: Decimal
+    profit: Decimal
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """A tracked sub-account as the keeper sees it."""
+
+    key: str
+    owner: str
+    sub_id: int
+    state: SubAccountState
+    liquidatable: bool
+
+
+@dataclass(frozen=True)
+class KeeperOrder:
+    """One thing the keeper asks for: a liquidation of ``key`` (``debt`` for ``collateral``) or, when both are
+    None, a bad-debt settlement."""
+
+    key: str
+    owner: str
+    sub_id: int
+    debt: str | None = None
+    collateral: str | None = None
+    #: the USD value the keeper expects the liquidation to repay (its offer's value)
+    expected_value: Decimal = Decimal(0)
+
+    @property
+    def is_settlement(self) -> bool:
+        return self.debt is None
+
+    @property
+    def label(self) -> str:
+        if self.is_settlement:
+            return f"settleBadDebt({self.key})"
+        return f"liquidate({self.key}, {self.debt} debt for {self.collateral})"
+
+
+@dataclass
+class RoundResult:
+    """What a keeper round did: its receipts (to decode) and the orders that failed, with the decoded reason."""
+
+    receipts: list[dict[str, Any]] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LiquidationEvent:
+    """A liquidation as the protocol's event reported it (addresses; the engine names and values it)."""
+
+    liquidator: str
+    owner: str
+    sub_id: int
+    debt: str
+    collateral: str
+    repaid: int
+    seized: int
+    to_liquidator: int
+    protocol_cut: int
+    health_factor_before: int | None
+    health_factor_after: int | None
+
+
+@dataclass(frozen=True)
+class BadDebtEvent:
+    """Debt written off: how much of it reserves covered and how much lenders lost."""
+
+    owner: str
+    sub_id: int
+    asset: str
+    debt: int
+    covered_by_reserves: int
+    socialised: int
+
+
+@dataclass
+class Reading:
+    """A read of every tracked sub-account (``accounts`` None when they cannot be valued: ``error`` says why)."""
+
+    accounts: dict[str, SubAccountState] | None
+    error: str | None = None
+
+
+class Protocol(ABC):
+    """One protocol behind the boundary. Subclasses set :attr:`name` and :attr:`capabilities`."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    #: BUSL-1.1, MIT, ...: stated in the report's provenance
+    license: ClassVar[str] = ""
+    #: what the timeline calls the contract that holds the protocol's tokens ("donate(1 WETH to the vault)")
+    custody_name: ClassVar[str] = "vault"
+
+    def __init__(self, world: World, plan: Plan, sub_accounts: list[SubAccountRef], reads: ReadMode = "chain") -> None:
+        self.world = world
+        self.plan = plan
+        self.sub_accounts = sub_accounts
+        self.reads_mode = reads
+
+    # ---------------------------------------------------------------------------------------------- mapping
+    @classmethod
+    @abstractmethod
+    def map_plan(cls, plan: Plan, *, strict: bool = False) -> Mapping:
+        """Map every scenario setting of ``plan`` (pure: no chain). Refusals are ``file:line: field: reason``
+        issues naming the protocol; under ``strict`` every not-honoured setting is a refusal too."""
+
+    # ---------------------------------------------------------------------------------------------- chain
+    @abstractmethod
+    def deploy(self) -> None:
+        """Deploy the protocol's contracts and list the plan's markets on the world's tokens and feeds."""
+
+    @abstractmethod
+    def deploy_keeper(self) -> str:
+        """Deploy the keeper's liquidation contract (or return the keeper's own address); the engine funds it."""
+
+    @abstractmethod
+    def custody(self) -> str:
+        """The address that holds the protocol's tokens (a token issuer may block it)."""
+
+    @abstractmethod
+    def open_book(self) -> None:
+        """Open the plan's book: every lender's deposits, every position's deposits and borrows."""
+
+    @abstractmethod
+    def encode(self, leg: Leg) -> Call | None:
+        """The transaction for one leg of a verb; None when there is nothing to send."""
+
+    @abstractmethod
+    def debt(self, owner: str, sub_id: int, symbol: str) -> int:
+        """``owner``'s current debt of ``symbol`` in sub-account ``sub_id``, in token units (0 if none)."""
+
+    @abstractmethod
+    def read_accounts(self, keys: set[str] | None = None) -> Reading:
+        """Balances and health of the tracked sub-accounts (all, or ``keys``), in one call."""
+
+    @abstractmethod
+    def read_markets(self) -> dict[str, MarketState]:
+        """Every market's state now (a protocol may answer from its last read when nothing changed since)."""
+
+    def touched(self, names: set[str]) -> None:  # noqa: B027 - optional hook
+        """The engine tells which owners' sub-accounts an action may have changed (for incremental reads)."""
+
+    def verify(self, where: str, reading: Reading) -> None:  # noqa: B027 - optional hook
+        """Check a reading against the protocol's own view (a protocol that reads through a model overrides it)."""
+
+    @abstractmethod
+    def offers(self, account: AccountView, prices: dict[str, Decimal]) -> list[Offer]:
+        """The liquidations the protocol allows on a liquidatable ``account`` now, in a fixed order."""
+
+    @abstractmethod
+    def run_keeper(self, orders: list[KeeperOrder]) -> RoundResult:
+        """Send a keeper round, in order; a refused order is reported in ``failed``, never raised."""
+
+    @abstractmethod
+    def decode_events(self, receipt: dict[str, Any]) -> list[LiquidationEvent | BadDebtEvent]:
+        """Liquidations and bad debt in a receipt, in log order."""
+
+    def provenance(self) -> dict[str, str]:
+        """What produced a run on this protocol (package and compiler versions, licence)."""
+        return {"protocol": self.name}
