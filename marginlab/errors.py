@@ -49,7 +49,7 @@ def one_line(text: str) -> str:
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*\Z")
 
 
-def name(value: Any) -> str:
+def show_name(value: Any) -> str:
     """A name from the file (an asset, an account) in a message: as written when it is a plain word, quoted
     (:func:`quote`) when it holds anything else."""
     text = str(value)

@@ -15,7 +15,8 @@ from marginlab.numbers import UINT256_MAX, from_units, plain, quantize_places, t
 from marginlab.scenario.paths import PathError, csv_prices, gbm_prices
 from marginlab.scenario.actions import (Borrow, Deposit, Donate, Liquidate, PlannedVerb, Repay, SettleBadDebt, Source,
                                         Transfer, Withdraw)
-from marginlab.scenario.model import ALL, Action, CsvPath, Expect, GbmPath, Market, Scenario, TokenAdmin
+from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Market, Scenario, TokenAdmin
+from marginlab.scenario.fields import ALL
 from marginlab.scenario.model import Keeper as KeeperPolicy
 from marginlab.scenario.source import Loc, SourceDoc
 from marginlab.scenario.validate import generated_names

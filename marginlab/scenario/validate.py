@@ -13,9 +13,10 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
-from marginlab.errors import Issue, ScenarioError, name, quote
+from marginlab.errors import Issue, ScenarioError, quote, show_name
 from marginlab.numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal, type_name
-from marginlab.scenario.model import ERROR_NAME_PATTERN, TOKEN_ADMIN_TARGETS, VERBS, Account, CsvPath, GbmPath, Scenario
+from marginlab.scenario.model import TOKEN_ADMIN_TARGETS, Account, CsvPath, GbmPath, Scenario
+from marginlab.scenario.fields import ERROR_NAME_PATTERN, VERBS
 from marginlab.scenario.source import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
 
 INT256_MAX = 2**255 - 1
@@ -245,7 +246,7 @@ def _scan_markets(ctx: _Ctx, markets: Any) -> None:
             continue
         sym = m["symbol"]
         if sym in first:
-            ctx.add(("markets", i, "symbol"), f"duplicate market {name(sym)} (also markets[{first[sym]}])")
+            ctx.add(("markets", i, "symbol"), f"duplicate market {show_name(sym)} (also markets[{first[sym]}])")
             continue
         first[sym] = i
         dec = m.get("decimals")
@@ -292,7 +293,7 @@ def _known_asset(ctx: _Ctx, loc: Loc, sym: Any) -> bool:
     if not isinstance(sym, str):
         return False
     if sym not in ctx.decimals:
-        known = ", ".join(map(name, ctx.decimals)) or "none listed"
+        known = ", ".join(map(show_name, ctx.decimals)) or "none listed"
         ctx.add(loc, f"unknown asset {quote(sym)} (markets: {known})")
         return False
     return True

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from marginlab.scenario.actions import verb_word
 from marginlab.report.markdown import render_markdown
-from marginlab.scenario.model import REFUSED_TOKEN_KINDS, TOKEN_CONTRACTS, TOKEN_KINDS
+from marginlab.scenario.fields import REFUSED_TOKEN_KINDS, TOKEN_CONTRACTS, TOKEN_KINDS
 from marginlab.scenario.plan import build_plan
 from marginlab.timeline import MarketInfo, StepRecord, Timeline, timeline_from_json, timeline_json
 from marginlab.scenario.validate import parse_scenario_text

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from marginlab.numbers import plain
-from marginlab.scenario.model import FEE_BPS_DENOMINATOR, TOKEN_CONTRACTS
+from marginlab.scenario.fields import FEE_BPS_DENOMINATOR, TOKEN_CONTRACTS
 
 WAD = 10**18
 BOUNDARY_NOTE = "# may_revert: the model allowed either outcome (within a second of interest of the limit)"

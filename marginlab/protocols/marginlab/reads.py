@@ -20,7 +20,7 @@ from marginlab.errors import ChainError
 from marginlab.protocols.base import Reading
 from marginlab.protocols.marginlab.mirror import PriceUnavailable, Quote, value_account
 from marginlab.protocols.world import World
-from marginlab.scenario.model import SECONDS_PER_YEAR
+from marginlab.scenario.fields import SECONDS_PER_YEAR
 from marginlab.timeline import MarketState, SubAccountRef, SubAccountState
 
 KEEPER_SUB_ID = 0
