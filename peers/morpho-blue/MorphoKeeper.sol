@@ -6,6 +6,7 @@ import {IMorpho, MarketParams} from "@morpho-org/morpho-blue/src/interfaces/IMor
 /// @dev The one ERC-20 function the keeper calls itself (Morpho's own IERC20 is empty on purpose, and
 /// OpenZeppelin 5's needs solc >= 0.8.20).
 interface IERC20Approve {
+    /// @notice Let `spender` pull up to `value` of the caller's tokens.
     function approve(address spender, uint256 value) external returns (bool);
 }
 
