@@ -7,7 +7,7 @@
 #   make test-engine       the Python-only tests (no chain, seconds)
 #   make test-stateful     stateful invariant machines at the CI profile (>= 3,000 steps) on CHAIN
 #   make fuzz              stateful invariant machines, >= 75,000 steps, one process per machine (CHAIN=anvil)
-#   make compile           compile the contracts
+#   make compile           compile the contracts (and the peer protocols: Morpho Blue)
 #   make lint              slither over the contracts (its own venv, .venv-lint); fails on a Medium or High finding
 #   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
 #   make golden            re-baseline tests/golden/ (the example and incident timelines) from the current code
@@ -79,8 +79,11 @@ $(STAMPS)/solc: $(STAMPS)/venv $(STAMPS)/npm brownie-config.yaml tools/provision
 setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/solc
 
 # ---------------------------------------------------------------- build
+# brownie compiles contracts/ with 0.8.24; tools/build_peers.py compiles Morpho Blue (from node_modules) and
+# peers/morpho-blue/ with solc 0.8.19 into build/peers/morpho-blue/ (skipped when nothing changed).
 compile: setup
 	@brownie compile
+	@$(PY) tools/build_peers.py
 
 # ---------------------------------------------------------------- static analysis
 # slither in its own venv: slither-analyzer 0.11 needs web3 7, eth-brownie 1.21 pins web3 6.11. It compiles through
