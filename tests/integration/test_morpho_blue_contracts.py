@@ -1,5 +1,5 @@
 """Morpho Blue 1.0.0 and our peer contracts (peers/morpho-blue/) on a real local chain, to the wei against the
-integer model tests/models/morpho_blue.py (and, for the rate curve, tests/protocol_model.py's model of our vault's
+integer model tests/models/morpho_blue.py (and, for the rate curve, marginlab/model/vault.py's model of our vault's
 InterestRateModel) — never against a value one of our own contracts computed.
 
 The node is marginlab's own (marginlab.chain, not brownie's), Ganache or Anvil as MARGINLAB_CHAIN (or CHAIN) says;
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tools"))
 import build_peers  # noqa: E402
-import protocol_model as pm  # noqa: E402
+from marginlab.model import vault as pm  # noqa: E402
 from models import morpho_blue as mb  # noqa: E402
 from models.morpho_blue import Market, MorphoMarket, MorphoRevert, Position  # noqa: E402
 
