@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from marginlab.errors import MarginlabError, ScenarioError, one_line
+from marginlab.errors import MarginlabError, ScenarioError, UsageError, one_line
 
 EXIT_OK = 0
 EXIT_EXPECT_FAILED = 1
@@ -42,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="chain (default): the vault values every sub-account each keeper round; mirror: the "
                              "vault's formulas in Python on balances read only when they change, checked against "
                              "the vault every few steps and at the end (same timeline, far fewer node cycles)")
+    replay.add_argument("--protocol", default=None, metavar="NAME|FILE.py:CLASS",
+                        help="the protocol to replay on: marginlab (default, or the scenario's protocol:), "
+                             "morpho-blue, or your own adapter class in a Python file")
+    replay.add_argument("--compare-protocols", default=None, metavar="A,B[,C]",
+                        help="replay on each protocol and write compare-protocols.md/.json (with --compare: every "
+                             "protocol in both margin modes)")
+    replay.add_argument("--strict", action="store_true",
+                        help="refuse a scenario setting a protocol does not honour, instead of listing it")
     replay.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     replay.add_argument("--quiet", action="store_true", help="no progress output")
     sweep = sub.add_parser("sweep", help="replay one scenario over many seeds (and parameter values) and report "
@@ -100,22 +108,27 @@ def _check(file: Path) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from marginlab.scenario.plan import build_plan, compare_plans
-    from marginlab.scenario.validate import load_scenario
-
-    scenario, doc = load_scenario(args.file)
-    out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
-    # Every input error (paths, price rounding) surfaces here, before any chain work.
-    plans = compare_plans(scenario, doc) if args.compare else {"as-written": build_plan(scenario, doc)}
-
     from marginlab.chain import ChainOptions
-    from marginlab.runner import run_plans
+    from marginlab.runner import plan_runs, run_all
+    from marginlab.scenario.validate import load_scenario
     from marginlab.sim.engine import ReplayOptions
 
+    if args.protocol is not None and args.compare_protocols is not None:
+        raise UsageError("give --protocol or --compare-protocols, not both")
+    protocols = [args.protocol] if args.protocol is not None else None
+    if args.compare_protocols is not None:
+        protocols = [p.strip() for p in args.compare_protocols.split(",") if p.strip()]
+        if len(protocols) < 2 or len(set(protocols)) != len(protocols):
+            raise UsageError(f"--compare-protocols needs two or more different protocols, got {args.compare_protocols}")
+    scenario, doc = load_scenario(args.file)
+    out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
+    # Every input error (paths, price rounding, what a protocol cannot express) surfaces here, before chain work.
+    specs = plan_runs(scenario, doc, out, protocols=protocols, compare=args.compare, strict=args.strict)
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
                            mining=args.mining)
-    result = run_plans(plans, doc, out, options, ReplayOptions(reads=args.reads), charts=not args.no_charts,
-                       progress=not args.quiet)
+    # A protocol comparison measures the gas of each operation from its own receipt (no batching).
+    replay_options = ReplayOptions(reads=args.reads, per_op_gas=len({s.protocol for s in specs}) > 1)
+    result = run_all(specs, doc, out, options, replay_options, charts=not args.no_charts, progress=not args.quiet)
     for line in result.messages:
         print(one_line(line), file=sys.stderr)
     return result.exit_code

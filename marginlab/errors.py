@@ -94,6 +94,12 @@ class ScenarioError(MarginlabError):
         super().__init__("\n".join(str(i) for i in self.issues))
 
 
+class UsageError(MarginlabError):
+    """The command line asks for something that cannot be done (exit 2, like bad input)."""
+
+    exit_code = 2
+
+
 class ChainError(MarginlabError):
     """The chain could not be started, reached or used (exit 3)."""
 

@@ -1,7 +1,13 @@
-"""Run one or more plans on fresh chains and write their reports; the CLI and scripts/replay.py call this.
+"""Plan the runs a command asks for, replay each on a fresh chain, and write their reports and comparison tables;
+the CLI and scripts/replay.py call this.
+
+A *run* is one (protocol, margin mode) pair. ``--compare`` (cross vs isolated) combines with
+``--compare-protocols``: the runs are the cross product. Each run writes one folder; each comparison writes its
+own table beside them (``compare.md`` for margins, ``compare-protocols.md`` and ``.json`` for protocols). A run a
+protocol cannot express is a row that says why; alone, it is a scenario error (exit 2) before any chain work.
 
 Whatever happens, the timeline recorded so far is written: a chain that dies mid-run leaves a report that says
-so (status ``chain-died``) next to the steps that did complete.
+so (status ``chain-died``) next to the steps that did complete. The exit code is the worst of the runs'.
 """
 from __future__ import annotations
 
@@ -10,16 +16,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
-from marginlab.sim.engine import Replay, ReplayOptions
-from marginlab.errors import ChainDied, ChainError, ReplayRevert
-from marginlab.report.expect import evaluate, revert_checks
-from marginlab.scenario.plan import Plan
+from marginlab.errors import ChainDied, ChainError, ReplayRevert, ScenarioError
 from marginlab.progress import Progress
+from marginlab.protocols.base import Mapping, Protocol
+from marginlab.protocols.registry import factory, load_protocol
+from marginlab.report.compare_protocols import ProtocolRun, write_protocol_compare
+from marginlab.report.expect import evaluate, revert_checks
 from marginlab.report.markdown import render_compare, write_report
-from marginlab.timeline import Timeline
+from marginlab.scenario.model import Scenario
+from marginlab.scenario.plan import Plan, build_plan, compare_plans
 from marginlab.scenario.source import SourceDoc
+from marginlab.sim.engine import Replay, ReplayOptions
+from marginlab.timeline import Timeline
 
 EXIT_OK, EXIT_EXPECT_FAILED, EXIT_CHAIN = 0, 1, 3
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run to replay: a protocol, a margin mode's plan, where its report goes, and how it was mapped."""
+
+    protocol: str
+    cls: type[Protocol]
+    mode: str
+    plan: Plan
+    folder: Path
+    mapping: Mapping
+
+    @property
+    def expressible(self) -> bool:
+        return not self.mapping.refusals
 
 
 @dataclass
@@ -27,53 +53,112 @@ class RunResult:
     exit_code: int
     timelines: dict[str, Timeline] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    runs: list[ProtocolRun] = field(default_factory=list)
 
 
-def run_plans(plans: dict[str, Plan], doc: SourceDoc, out: Path, options: ChainOptions,
-              replay_options: ReplayOptions | None = None, *, charts: bool = True, progress: bool = True) -> RunResult:
+def plan_runs(scenario: Scenario, doc: SourceDoc, out: Path, *, protocols: list[str] | None = None,
+              compare: bool = False, strict: bool = False) -> list[RunSpec]:
+    """Every run the command asks for, mapped; raises :class:`ScenarioError` when a lone run cannot be expressed.
+    ``protocols`` None: the scenario's ``protocol:`` or marginlab."""
+    plans = compare_plans(scenario, doc) if compare else {"as-written": build_plan(scenario, doc)}
+    names = protocols or [scenario.protocol or "marginlab"]
+    specs = []
+    for name in names:
+        cls = load_protocol(name, doc.file)
+        for mode, plan in plans.items():
+            folder = out
+            if len(names) > 1:
+                folder = folder / _folder_name(cls.name)
+            if len(plans) > 1:
+                folder = folder / mode
+            specs.append(RunSpec(cls.name, cls, mode, plan, folder, cls.map_plan(plan, strict=strict)))
+    if len(specs) == 1 and not specs[0].expressible:
+        raise ScenarioError(list(specs[0].mapping.refusals))
+    return specs
+
+
+def _folder_name(protocol: str) -> str:
+    return protocol.replace("/", "_").replace(":", "_")
+
+
+def run_all(specs: list[RunSpec], doc: SourceDoc, out: Path, options: ChainOptions,
+            replay_options: ReplayOptions | None = None, *, charts: bool = True, progress: bool = True) -> RunResult:
+    """Replay every expressible run on its own fresh chain; write each report and the comparison tables."""
     artifacts = Artifacts()
     decoder = RevertDecoder(artifacts.all_abis())
     result = RunResult(EXIT_OK)
-    for mode, plan in plans.items():
-        folder = out if len(plans) == 1 else out / mode
-        chain = Chain.open(options, decoder)
-        bar = Progress(f"{plan.name} [{mode}]", sys.stderr, enabled=progress)
-        replay = Replay(plan, chain, artifacts, bar, options=replay_options)
-        failure: str | None = None
-        try:
-            replay.run()
-        except ChainDied as exc:
-            replay.timeline.status, failure = "chain-died", str(exc)
-        except ReplayRevert as exc:
-            replay.timeline.status, failure = "reverted", str(exc)
-        except ChainError as exc:
-            replay.timeline.status, failure = "chain-error", str(exc)
-        finally:
-            bar.close()
-            chain.close()
-        timeline = replay.timeline
-        result.timelines[mode] = timeline
-        if failure is not None:
-            timeline.error = failure
-            write_report(timeline, folder, charts=charts)
-            result.messages.append(f"error: {failure}")
-            result.messages.append(f"the timeline up to the failure is in {folder}/ "
-                                   f"({len(timeline.steps)} of {len(plan.steps)} steps)")
-            result.exit_code = EXIT_CHAIN
-            return result
-        timeline.expectations = evaluate(plan, timeline) + revert_checks(timeline, doc.line_of)
-        write_report(timeline, folder, charts=charts)
-        failed = [e for e in timeline.expectations if not e.passed]
-        for e in failed:
-            result.messages.append(f"{doc.file}:{e.line}: expect failed [{mode}]: {e.description} (actual {e.actual})")
-        if failed:
-            result.exit_code = EXIT_EXPECT_FAILED
-        passed = len(timeline.expectations) - len(failed)
-        result.messages.append(f"{plan.name} [{mode}]: {len(timeline.steps)} steps, "
-                               f"{len(timeline.liquidations)} liquidations, {passed}/{len(timeline.expectations)} "
-                               f"expectations passed → {folder}/report.md")
-    if len(plans) > 1:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "compare.md").write_text(render_compare(result.timelines), encoding="utf-8")
-        result.messages.append(f"comparison → {out}/compare.md")
+    for spec in specs:
+        label = spec.mode if len(specs) == 1 or len({s.protocol for s in specs}) == 1 else \
+            f"{spec.protocol}, {spec.mode}"
+        if not spec.expressible:
+            result.runs.append(ProtocolRun(spec.protocol, spec.mode, None, spec.mapping, spec.folder, {}))
+            result.messages.append(f"{spec.plan.name} [{label}]: not expressible on {spec.protocol}: "
+                                   f"{spec.mapping.refusals[0].reason}"
+                                   + (f" (and {len(spec.mapping.refusals) - 1} more)"
+                                      if len(spec.mapping.refusals) > 1 else ""))
+            continue
+        code, timeline, gas = _run_one(spec, label, artifacts, decoder, doc, options, replay_options, charts,
+                                       progress, result.messages)
+        result.exit_code = max(result.exit_code, code)
+        result.timelines[label] = timeline
+        result.runs.append(ProtocolRun(spec.protocol, spec.mode, timeline, spec.mapping, spec.folder, gas))
+    _write_comparisons(specs, result, out)
     return result
+
+
+def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDecoder, doc: SourceDoc,
+             options: ChainOptions, replay_options: ReplayOptions | None, charts: bool, progress: bool,
+             messages: list[str]) -> tuple[int, Timeline, dict[str, list[int]]]:
+    chain = Chain.open(options, decoder)
+    bar = Progress(f"{spec.plan.name} [{label}]", sys.stderr, enabled=progress)
+    replay = Replay(spec.plan, chain, artifacts, bar, options=replay_options, protocol=factory(spec.cls))
+    failure: str | None = None
+    try:
+        replay.run()
+    except ChainDied as exc:
+        replay.timeline.status, failure = "chain-died", str(exc)
+    except ReplayRevert as exc:
+        replay.timeline.status, failure = "reverted", str(exc)
+    except ChainError as exc:
+        replay.timeline.status, failure = "chain-error", str(exc)
+    finally:
+        bar.close()
+        chain.close()
+    timeline = replay.timeline
+    gas = dict(replay.world.gas)
+    if failure is not None:
+        timeline.error = failure
+        write_report(timeline, spec.folder, charts=charts)
+        messages.append(f"error: {failure}")
+        messages.append(f"the timeline up to the failure is in {spec.folder}/ "
+                        f"({len(timeline.steps)} of {len(spec.plan.steps)} steps)")
+        return EXIT_CHAIN, timeline, gas
+    timeline.expectations = evaluate(spec.plan, timeline, spec.protocol) + revert_checks(timeline, doc.line_of)
+    write_report(timeline, spec.folder, charts=charts)
+    failed = [e for e in timeline.expectations if not e.passed]
+    for e in failed:
+        messages.append(f"{doc.file}:{e.line}: expect failed [{label}]: {e.description} (actual {e.actual})")
+    passed = len(timeline.expectations) - len(failed)
+    messages.append(f"{spec.plan.name} [{label}]: {len(timeline.steps)} steps, {len(timeline.liquidations)} "
+                    f"liquidations, {passed}/{len(timeline.expectations)} expectations passed → "
+                    f"{spec.folder}/report.md")
+    return (EXIT_EXPECT_FAILED if failed else EXIT_OK), timeline, gas
+
+
+def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path) -> None:
+    protocols = list(dict.fromkeys(s.protocol for s in specs))
+    modes = list(dict.fromkeys(s.mode for s in specs))
+    if len(modes) > 1:
+        for protocol in protocols:
+            runs = [r for r in result.runs if r.protocol == protocol]
+            timelines = {r.mode: r.timeline for r in runs if r.timeline is not None}
+            refused = {r.mode: r.mapping.refusals[0].reason for r in runs if r.timeline is None}
+            if not timelines:
+                continue
+            folder = out / _folder_name(protocol) if len(protocols) > 1 else out
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "compare.md").write_text(render_compare(timelines, refused), encoding="utf-8")
+            result.messages.append(f"comparison → {folder}/compare.md")
+    if len(protocols) > 1:
+        path = write_protocol_compare(result.runs, out)
+        result.messages.append(f"protocol comparison → {path}")

@@ -35,18 +35,13 @@ def golden_name(scenario: Path, mode: str) -> str:
 def replay_both(scenario: Path, chain: str, out: Path) -> dict[str, str]:
     """Replay ``scenario`` in both margin modes on a fresh ``chain`` node each; mode → timeline.json text."""
     from marginlab.chain import ChainOptions
-    from marginlab.scenario.plan import compare_plans
-    from marginlab.runner import run_plans
+    from marginlab.runner import plan_runs, run_all
     from marginlab.scenario.validate import load_scenario
 
     scenario_model, doc = load_scenario(scenario)
-    texts = {}
-    for mode, plan in compare_plans(scenario_model, doc).items():
-        # One mode at a time: a replay that stops (a revert the file does not expect) still writes its timeline,
-        # and the other mode still runs.
-        run_plans({mode: plan}, doc, out / mode, ChainOptions(backend=chain), charts=False, progress=False)
-        texts[mode] = (out / mode / "timeline.json").read_text(encoding="utf-8")
-    return texts
+    specs = plan_runs(scenario_model, doc, out, compare=True)
+    run_all(specs, doc, out, ChainOptions(backend=chain), charts=False, progress=False)
+    return {spec.mode: (spec.folder / "timeline.json").read_text(encoding="utf-8") for spec in specs}
 
 
 def main(argv: list[str] | None = None) -> int:

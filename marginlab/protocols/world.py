@@ -41,6 +41,13 @@ class World:
         #: pausable-blocklist tokens the scenario's issuer has acted on: symbol → (paused, names blocked)
         self.token_status: dict[str, tuple[bool, frozenset[str]]] = {}
         self._approved: set[tuple[str, str, str]] = set()
+        #: gas used per operation kind ("deposit", "liquidate", ...), one entry per receipt of one operation
+        self.gas: dict[str, list[int]] = {}
+        #: send set-up and keeper operations one per transaction, so each has its own gas (protocol comparisons)
+        self.per_op_gas = False
+
+    def log_gas(self, kind: str, receipt: dict[str, Any]) -> None:
+        self.gas.setdefault(kind, []).append(int(receipt["gasUsed"]))
 
     # ------------------------------------------------------------------------------------------------ names
     def signer(self, name: str) -> Signer:
@@ -154,10 +161,14 @@ class World:
         return f"{plain(from_units(units, self.markets[sym].decimals))} {sym}"
 
     def transact(self, step: int, account: str, call: str, signer: Signer, contract: Contract, fn: str,
-                 *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """A transaction that must not revert: a revert ends the replay, naming the step, account and call."""
+                 *args: Any, gas_kind: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """A transaction that must not revert: a revert ends the replay, naming the step, account and call.
+        ``gas_kind``: log its gas under that operation kind."""
         try:
-            return self.chain.transact(signer, contract, fn, *args, **kwargs)
+            receipt = self.chain.transact(signer, contract, fn, *args, **kwargs)
         except TxReverted as exc:
             where = "setup" if step < 0 else step
             raise ReplayRevert(where, account, call, exc.reason) from None
+        if gas_kind is not None:
+            self.log_gas(gas_kind, receipt)
+        return receipt

@@ -18,14 +18,14 @@ def _check(what: str, cmp: Cmp, actual: Decimal) -> tuple[str, str, bool]:
     return f"{what} {cmp}", _fmt(actual), cmp.holds(actual)
 
 
-def evaluate(plan: Plan, timeline: Timeline) -> list[ExpectResult]:
-    """One result per check of every expectation that applies to this run's margin mode."""
+def evaluate(plan: Plan, timeline: Timeline, protocol: str | None = None) -> list[ExpectResult]:
+    """One result per check of every expectation that applies to this run's margin mode (and ``protocol``)."""
     lines = plan.expect_lines
     results: list[ExpectResult] = []
     decimals = timeline.decimals()
     last = timeline.records[-1] if timeline.records else None
     for i, exp in enumerate(plan.expect):
-        if not expect_applies(exp, plan):
+        if not expect_applies(exp, plan, protocol):
             continue
         for check in _checks(exp, timeline, decimals, last):
             results.append(ExpectResult(i, lines[i] if i < len(lines) else 0, *check))

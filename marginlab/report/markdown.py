@@ -226,8 +226,9 @@ def write_report(timeline: Timeline, folder: Path, *, charts: bool = True) -> No
     (folder / "report.md").write_text(render_markdown(timeline, drawn), encoding="utf-8")
 
 
-def render_compare(timelines: dict[str, Timeline]) -> str:
-    """Side by side per owner: one row per (owner, margin mode)."""
+def render_compare(timelines: dict[str, Timeline], refused: dict[str, str] | None = None) -> str:
+    """Side by side per owner: one row per (owner, margin mode). ``refused``: margin modes the protocol cannot
+    express, with the reason (rows that say why instead of numbers)."""
     first = next(iter(timelines.values()))
     lines = [f"# Compare: {first.scenario} — cross vs isolated margin", "",
              f"Seed {first.seed}. Each account replayed with all positions in one sub-account (cross) and with "
@@ -236,6 +237,8 @@ def render_compare(timelines: dict[str, Timeline]) -> str:
              _usd(r.end_equity), _d(r.max_leverage, 2)] for r in compare_rows(timelines)]
     lines += _table(["account", "margin", "liquidations", "collateral lost to liquidators (USD)", "bad debt (USD)",
                      "end equity (USD)", "max leverage held"], rows)
+    for mode, reason in (refused or {}).items():
+        lines.append(f"| (every account) | {mode} | not expressible: {reason} | | | | |")
     lines += ["", "| run | status | liquidations | bad debt (USD) | expectations | report |", "|---|---|---|---|---|---|"]
     for mode, t in timelines.items():
         ok = sum(1 for e in t.expectations if e.passed)

@@ -119,6 +119,11 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 ERROR_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 ErrorName = Annotated[str, Field(pattern=ERROR_NAME_PATTERN)]
 Symbol = Annotated[str, Field(pattern=SYMBOL_PATTERN)]
+#: A protocol's name (``marginlab``, ``morpho-blue``, ``aave-v3``) as a scenario writes it.
+PROTOCOL_PATTERN = r"^[a-z][a-z0-9\-]{0,31}$"
+ProtocolName = Annotated[str, Field(pattern=PROTOCOL_PATTERN)]
+#: The protocols marginlab ships (marginlab.protocols.registry); ``--protocol FILE.py:CLASS`` adds your own.
+PROTOCOL_NAMES = ("marginlab", "morpho-blue")
 AmountMap = dict[str, Amount]
 AmountOrAll = Annotated[Decimal | Literal["all"], BeforeValidator(_amount_or_all)]
 AmountOrAllMap = dict[str, AmountOrAll]

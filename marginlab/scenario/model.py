@@ -19,7 +19,7 @@ from marginlab.numbers import plain
 from marginlab.scenario.fields import (
     Amount, AmountMap, AmountOrAll, AmountOrAllMap, DEFAULT_FEED_DECIMALS, DEFAULT_HEARTBEAT, ErrorName,
     FEE_BPS_DENOMINATOR, Fraction, Int, MAX_DECIMALS, MAX_GENERATED_ACCOUNTS, MAX_PATH_POINTS, MAX_SUB_ACCOUNTS,
-    Name, NonNegInt, OWNER_VERBS, Positive, REFUSED_TOKEN_KINDS, SECONDS_PER_YEAR, Signed, Strict, Symbol,
+    Name, NonNegInt, OWNER_VERBS, Positive, ProtocolName, REFUSED_TOKEN_KINDS, SECONDS_PER_YEAR, Signed, Strict, Symbol,
     TOKEN_CONTRACTS, VERBS, _amount, _err, _number, _positive)
 
 
@@ -422,6 +422,8 @@ class Expect(Strict):
     account: Name | None = None
     position: NonNegInt | None = None
     margin: Literal["cross", "isolated"] | None = None
+    #: the expectation holds on this protocol's runs only (others report it as skipped)
+    protocol: ProtocolName | None = None
     liquidations: Comparison | None = None
     bad_debt: Comparison | None = None
     health_factor_min: Comparison | None = None
@@ -456,6 +458,8 @@ class Expect(Strict):
 class Scenario(Strict):
     name: Name
     description: str | None = None
+    #: the protocol to replay on (``marginlab``, ``morpho-blue``, ...); ``marginlab replay --protocol`` overrides it
+    protocol: ProtocolName | None = None
     seed: Annotated[Int, Field(ge=0, le=2**64 - 1)] = 0
     markets: Annotated[list[Market], Field(min_length=1, max_length=64)]
     liquidity: list[Liquidity] = []

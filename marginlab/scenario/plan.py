@@ -31,6 +31,7 @@ COMPARE_MODES: tuple[Mode, ...] = ("cross", "isolated")
 class PlannedPosition:
     deposit: dict[str, int]
     borrow: dict[str, int]
+    source: Source = Source((), 0)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class PlannedAccount:
     margin: Literal["cross", "isolated"]
     positions: tuple[PlannedPosition, ...]
     wallet: dict[str, int]
+    source: Source = Source((), 0)
 
     def sub_id(self, position: int) -> int:
         return 0 if self.margin == "cross" else position
@@ -52,6 +54,7 @@ class PlannedAccount:
 class PlannedLiquidity:
     name: str
     deposits: dict[str, int]
+    source: Source = Source((), 0)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,10 @@ class Plan:
     expect: tuple[Expect, ...]
     #: the line of each expectation, in order
     expect_lines: tuple[int, ...] = ()
+    #: where each market was written, in order
+    market_sources: tuple[Source, ...] = ()
+    #: the protocol the scenario names (``protocol:``), if any; the command line may override it
+    protocol: str | None = None
 
     def account(self, name: str) -> PlannedAccount:
         for acct in self.accounts:
@@ -101,8 +108,12 @@ class Plan:
         return self.market(symbol).decimals
 
 
-def expect_applies(exp: Expect, plan: Plan) -> bool:
-    """An expectation with ``margin:`` holds for that margin's run (or an as-written run that is all of it)."""
+def expect_applies(exp: Expect, plan: Plan, protocol: str | None = None) -> bool:
+    """An expectation with ``margin:`` holds for that margin's run (or an as-written run that is all of it); one
+    with ``protocol:`` for that protocol's runs (``protocol`` None: the run's protocol is not known, so only
+    expectations without the qualifier apply)."""
+    if exp.protocol is not None and exp.protocol != protocol:
+        return False
     if exp.margin is None:
         return True
     if plan.mode != "as-written":
@@ -118,9 +129,13 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
     def units(amounts: dict[str, Decimal | str]) -> dict[str, int]:
         return {s: amount_units(a, decimals[s]) for s, a in amounts.items()}
 
-    liquidity = tuple(PlannedLiquidity(lp.name, units(lp.deposits)) for lp in scenario.liquidity)
+    def source(*loc: str | int) -> Source:
+        return Source(loc, doc.line_of(loc))
+
+    liquidity = tuple(PlannedLiquidity(lp.name, units(lp.deposits), source("liquidity", i))
+                      for i, lp in enumerate(scenario.liquidity))
     accounts: list[PlannedAccount] = []
-    for tmpl in scenario.accounts:
+    for t, tmpl in enumerate(scenario.accounts):
         margin = tmpl.margin if mode == "as-written" else mode
         names = generated_names(tmpl.name, tmpl.count) if tmpl.count is not None else [tmpl.name]
         for k, name in enumerate(names):
@@ -130,9 +145,10 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                 scale = tmpl.borrow_scale.first + (span * k / (tmpl.count - 1) if tmpl.count > 1 else 0)
             positions = tuple(
                 PlannedPosition(units(p.deposit),
-                                {s: units_floor(a * scale, decimals[s]) for s, a in p.borrow.items()})
-                for p in tmpl.positions)
-            accounts.append(PlannedAccount(name, margin, positions, units(tmpl.wallet)))
+                                {s: units_floor(a * scale, decimals[s]) for s, a in p.borrow.items()},
+                                source("accounts", t, "positions", j))
+                for j, p in enumerate(tmpl.positions))
+            accounts.append(PlannedAccount(name, margin, positions, units(tmpl.wallet), source("accounts", t)))
     by_name = {a.name: a for a in accounts}
 
     def sub_of(name: str, position: int) -> int:
@@ -214,7 +230,8 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
         raise ScenarioError(issues)
     return Plan(scenario.name, scenario.seed, doc.file, mode, tuple(scenario.markets), scenario.keeper, initial,
                 liquidity, tuple(accounts), tuple(steps), tuple(scenario.expect),
-                tuple(doc.line_of(("expect", i)) for i in range(len(scenario.expect))))
+                tuple(doc.line_of(("expect", i)) for i in range(len(scenario.expect))),
+                tuple(source("markets", i) for i in range(len(scenario.markets))), scenario.protocol)
 
 
 def amount_units(amount: Decimal | str, decimals: int) -> int:

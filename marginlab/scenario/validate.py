@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from marginlab.errors import Issue, ScenarioError, quote, show_name
 from marginlab.numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal, type_name
 from marginlab.scenario.model import TOKEN_ADMIN_TARGETS, Account, CsvPath, GbmPath, Scenario
-from marginlab.scenario.fields import ERROR_NAME_PATTERN, VERBS
+from marginlab.scenario.fields import PROTOCOL_NAMES, ERROR_NAME_PATTERN, VERBS
 from marginlab.scenario.source import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
 
 INT256_MAX = 2**255 - 1
@@ -233,6 +233,10 @@ def _cross_checks(doc: SourceDoc) -> list[Issue]:
         if isinstance(step, dict):
             _scan_step(ctx, i, step)
     _scan_paths(ctx, data.get("paths"))
+    protocol = data.get("protocol")
+    if isinstance(protocol, str) and protocol not in PROTOCOL_NAMES:
+        ctx.add(("protocol",), f"unknown protocol {quote(protocol)}: choose one of {', '.join(PROTOCOL_NAMES)} "
+                               f"(your own adapter: marginlab replay --protocol FILE.py:CLASS)")
     for i, exp in _items(data.get("expect")):
         if isinstance(exp, dict):
             _scan_expect(ctx, i, exp)

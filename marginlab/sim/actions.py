@@ -115,6 +115,7 @@ class ActionSender:
                                              action.expect_revert, action.may_revert)
                 return
             assert pending.receipt is not None
+            self.world.log_gas(verb_word(action), pending.receipt)
             self.on_receipt(step, pending.receipt)
 
         signer = self.world.signer(call.signer or action.account)

@@ -45,6 +45,9 @@ class ReplayOptions:
 
     reads: ReadMode = "chain"
     verify_every: int = VERIFY_EVERY
+    #: set-up and keeper operations one per transaction, each with its own gas (protocol comparisons); the
+    #: timeline is the same either way
+    per_op_gas: bool = False
 
 
 def sub_accounts_of(plan: Plan) -> list[SubAccountRef]:
@@ -66,6 +69,7 @@ class Replay:
         self.progress = progress
         self.rng = random.Random(plan.seed)
         self.world = World(chain, artifacts, plan.markets)
+        self.world.per_op_gas = self.options.per_op_gas
         self.sub_accounts = sub_accounts_of(plan)
         factory = protocol or default_protocol()
         self.protocol: Protocol = factory(self.world, plan, self.sub_accounts, self.options.reads)

@@ -64,7 +64,7 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("missing-name", make({1: "# no name"}), "2: name: required field is missing"),
     ("missing-markets", "name: t\n", "1: markets: required field is missing"),
     ("unknown-top-level-key", make(append="colour: red\n"),
-     "14: colour: unknown field; expected one of: name, description, seed, markets, liquidity, accounts, steps, "
+     "14: colour: unknown field; expected one of: name, description, protocol, seed, markets, liquidity, accounts, steps, "
      "paths, keeper, expect"),
     ("seed-negative", make({2: "seed: -1"}), "2: seed: must be ≥ 0, got -1"),
     ("seed-not-integer", make({2: "seed: 1.5"}), "2: seed: expected a whole number, got 1.5"),
@@ -225,7 +225,7 @@ CASES: list[tuple[str, str | bytes, str]] = [
      "14: keeper.greedy: unknown field; expected one of: enabled, max_liquidations_per_step, min_profit, "
      "settle_bad_debt"),
     ("expect-unknown-field", make(append="expect:\n  - {account: alice, profit: 3}\n"),
-     "15: expect[0].profit: unknown field; expected one of: account, position, margin, liquidations, bad_debt, "
+     "15: expect[0].profit: unknown field; expected one of: account, position, margin, protocol, liquidations, bad_debt, "
      "health_factor_min, balances, final_equity, collateral_seized, reverts"),
     ("expect-unknown-account", make(append="expect:\n  - {account: bob, liquidations: 0}\n"),
      "15: expect[0].account: unknown account 'bob'"),

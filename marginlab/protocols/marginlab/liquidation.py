@@ -69,6 +69,10 @@ class KeeperBot:
         rejects is reported by a ``Failed`` event, exactly as when they were sent one by one (they run in the same
         order on the same state). A round too big for a block is split in halves."""
         result = result if result is not None else RoundResult()
+        if self.world.per_op_gas:  # one order per transaction, so each has its own gas
+            for i, order in enumerate(orders):
+                self._run_one(order, result, offset + i)
+            return result
         gas = KEEPER_GAS_BASE + KEEPER_GAS_PER_OP * len(orders)
         if gas > ROUND_GAS_LIMIT and len(orders) > 1:
             half = len(orders) // 2
@@ -99,6 +103,7 @@ class KeeperBot:
         if failed:
             result.failed[index] = next(iter(failed.values()))
             return
+        self.world.log_gas("settle_bad_debt" if order.is_settlement else "liquidate", receipt)
         result.receipts.append(receipt)
 
     def _failed(self, receipt: dict[str, Any]) -> dict[int, str]:

@@ -52,8 +52,12 @@ class VaultSetup:
                         continue
                     item = (acct.name, acct.sub_id(i), sym, amount)
                     (wallet_deposits if self.wallet_minted(acct.name, sym) else batched).append(item)
-        for start in range(0, len(batched), SETUP_BATCH):
-            self._deposit_chunk(batched[start:start + SETUP_BATCH])
+        if self.world.per_op_gas:  # one deposit per transaction, so each has its own gas
+            for name, sub, sym, amount in batched:
+                self.deposit(name, sub, sym, amount)
+        else:
+            for start in range(0, len(batched), SETUP_BATCH):
+                self._deposit_chunk(batched[start:start + SETUP_BATCH])
         self.world.mint([(sym, self.world.address(a.name), amount) for a in self.plan.accounts
                          for sym, amount in a.wallet.items()])
         for name, sub, sym, amount in wallet_deposits:
@@ -80,7 +84,7 @@ class VaultSetup:
         signer = self.world.signer(name)
         self.world.fund(signer, sym, amount, self.vault.address, empty_wallet=not self.wallet_minted(name, sym))
         self.world.transact(-1, name, f"deposit({self.world.amount(amount, sym)}, sub {sub})", signer, self.vault,
-                            "deposit", signer.address, sub, self.world.tokens[sym].address, amount)
+                            "deposit", signer.address, sub, self.world.tokens[sym].address, amount, gas_kind="deposit")
 
     def _borrows(self) -> None:
         """Every account's set-up borrows, many owners per ``SimBatcher.borrowFor`` transaction: each owner signs
@@ -90,6 +94,10 @@ class VaultSetup:
                                for sym, amount in pos.borrow.items() if amount > 0])
                   for acct in self.plan.accounts]
         owners = [(name, borrows) for name, borrows in owners if borrows]
+        if self.world.per_op_gas:  # one borrow per transaction, so each has its own gas
+            for name, borrows in owners:
+                self._borrow_alone(name, borrows)
+            return
         start = 0
         while start < len(owners):
             chunk: list[tuple[str, list[tuple[int, str, int]]]] = []
@@ -122,4 +130,5 @@ class VaultSetup:
         signer = self.world.signer(name)
         for sub, sym, amount in borrows:
             self.world.transact(-1, name, f"borrow({self.world.amount(amount, sym)}, sub {sub})", signer, self.vault,
-                                "borrow", sub, self.world.tokens[sym].address, amount, signer.address)
+                                "borrow", sub, self.world.tokens[sym].address, amount, signer.address,
+                                gas_kind="borrow")
