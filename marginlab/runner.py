@@ -85,7 +85,8 @@ def run_all(specs: list[RunSpec], doc: SourceDoc, out: Path, options: ChainOptio
             replay_options: ReplayOptions | None = None, *, charts: bool = True, progress: bool = True) -> RunResult:
     """Replay every expressible run on its own fresh chain; write each report and the comparison tables."""
     artifacts = Artifacts()
-    decoder = RevertDecoder(artifacts.all_abis())
+    extra = [abi for cls in dict.fromkeys(s.cls for s in specs) for abi in cls.extra_abis()]
+    decoder = RevertDecoder(artifacts.all_abis() + extra)
     result = RunResult(EXIT_OK)
     for spec in specs:
         label = spec.mode if len(specs) == 1 or len({s.protocol for s in specs}) == 1 else \

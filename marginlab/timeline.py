@@ -18,7 +18,7 @@ TIMELINE_VERSION = 1
 _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed", "version", "decimals",
                            "feed_decimals", "positions", "count", "line"})
 # Fields written only when set: added after version 1, absent (None) in every timeline written before them.
-_OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens"})
+_OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs"})
 
 
 @dataclass
@@ -68,6 +68,24 @@ class MarketState:
     utilisation: int
     borrow_rate: int  # per year, WAD
     supply_rate: int  # per year, WAD
+
+
+@dataclass
+class PairState:
+    """One market of a protocol whose markets are asset pairs (Morpho Blue): totals in the loan asset's units,
+    utilisation and the borrow rate per year (WAD), the LLTV, the fee and the oracle's price (1e36 scale)."""
+
+    collateral: str
+    loan: str
+    lltv: int
+    total_supply_assets: int
+    total_supply_shares: int
+    total_borrow_assets: int
+    total_borrow_shares: int
+    utilisation: int
+    borrow_rate: int
+    fee: int
+    price: int | None  # None: the oracle reverted
 
 
 @dataclass
@@ -125,6 +143,7 @@ class StepRecord:
     actions: list[ActionRecord] = field(default_factory=list)
     note: str | None = None  # why the accounts could not be valued this step (a faulted feed), if so
     tokens: dict[str, str] | None = None  # pausable-blocklist tokens' state once a token_admin step acted
+    pairs: dict[str, PairState] | None = None  # per pair market, on protocols whose markets are pairs
 
 
 @dataclass
@@ -208,11 +227,16 @@ def timeline_from_json(text: str) -> Timeline:
     def market(d: dict[str, Any]) -> MarketState:
         return MarketState(**{k: _int(v) for k, v in d.items()})
 
+    def pair(d: dict[str, Any]) -> PairState:
+        return PairState(**{k: (v if k in ("collateral", "loan") else _opt_int(v)) for k, v in d.items()})
+
     def record(d: dict[str, Any]) -> StepRecord:
+        pairs = d.get("pairs")
         return StepRecord(d["index"], d["source"], d["label"], d["time"], d["prices"], d["oracle"],
                           {k: state(v) for k, v in d["accounts"].items()},
                           {k: market(v) for k, v in d["markets"].items()},
-                          [ActionRecord(**a) for a in d["actions"]], d.get("note"), d.get("tokens"))
+                          [ActionRecord(**a) for a in d["actions"]], d.get("note"), d.get("tokens"),
+                          {k: pair(v) for k, v in pairs.items()} if pairs is not None else None)
 
     def liquidation(d: dict[str, Any]) -> Liquidation:
         out = dict(d)

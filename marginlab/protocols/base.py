@@ -30,7 +30,7 @@ from marginlab.errors import Issue
 from marginlab.scenario.actions import PlannedVerb
 from marginlab.scenario.plan import Plan
 from marginlab.protocols.world import World
-from marginlab.timeline import MarketState, SubAccountRef, SubAccountState
+from marginlab.timeline import MarketState, PairState, SubAccountRef, SubAccountState
 
 BadDebtHandling = Literal["settle-call", "in-liquidation", "left-as-debt"]
 Isolation = Literal["sub-account", "market", "address"]
@@ -248,8 +248,8 @@ class Protocol(ABC):
         """Open the plan's book: every lender's deposits, every position's deposits and borrows."""
 
     @abstractmethod
-    def encode(self, leg: Leg) -> Call | None:
-        """The transaction for one leg of a verb; None when there is nothing to send."""
+    def encode(self, leg: Leg) -> list[Call]:
+        """The transactions for one leg of a verb, in order (usually one; none when there is nothing to send)."""
 
     @abstractmethod
     def debt(self, owner: str, sub_id: int, symbol: str) -> int:
@@ -280,6 +280,15 @@ class Protocol(ABC):
     @abstractmethod
     def decode_events(self, receipt: dict[str, Any]) -> list[LiquidationEvent | BadDebtEvent]:
         """Liquidations and bad debt in a receipt, in log order."""
+
+    @classmethod
+    def extra_abis(cls) -> list[list[dict[str, Any]]]:
+        """ABIs beyond the project's own build (its contracts' errors), so reverts decode to their names."""
+        return []
+
+    def read_pairs(self) -> dict[str, PairState] | None:
+        """Per-market state of a protocol whose markets are asset pairs (None for one market per asset)."""
+        return None
 
     def provenance(self) -> dict[str, str]:
         """What produced a run on this protocol (package and compiler versions, licence)."""

@@ -108,18 +108,20 @@ def render_protocol_compare(runs: list[ProtocolRun]) -> str:
             lines.append(f"| {r.protocol} | {r.mode} | " + " | ".join(cells) + " |")
     lines += ["", "## How each protocol carried the scenario's settings", ""]
     for protocol in protocols:
-        mapping = next(r.mapping for r in runs if r.protocol == protocol)
-        lines.append(f"### {protocol}")
-        lines.append("")
-        shown = [d for d in mapping.decisions if d.outcome != "mapped"] or []
-        if not shown:
-            lines.append("Every setting maps to an exact counterpart.")
-        for d in shown:
-            lines.append(f"- {d.scope}: `{d.setting}` {d.outcome.replace('-', ' ')}: {d.detail}")
-        for run in runs:
-            if run.protocol == protocol and run.mapping.refusals:
-                lines.append(f"- {run.mode}: not expressible ({len(run.mapping.refusals)} problem(s)):")
-                lines += [f"  - {issue}" for issue in run.mapping.refusals]
+        lines += [f"### {protocol}", ""]
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for run in (r for r in runs if r.protocol == protocol):
+            if run.mapping.refusals:
+                text = tuple([f"not expressible ({len(run.mapping.refusals)} problem(s)):"]
+                             + [f"  - {issue}" for issue in run.mapping.refusals])
+            else:
+                text = tuple(f"{d.scope}: `{d.setting}` {d.outcome.replace('-', ' ')}: {d.detail}"
+                             for d in run.mapping.decisions if d.outcome != "mapped") \
+                    or ("every setting maps to an exact counterpart",)
+            groups.setdefault(text, []).append(run.mode)
+        for text, modes in groups.items():
+            lines.append(f"- {', '.join(modes)}:")
+            lines += [f"  - {t}" if not t.startswith("  - ") else f"    {t[2:]}" for t in text]
         lines.append("")
     lines += ["## Runs", "", "| protocol | margin | report |", "|---|---|---|"]
     for run in runs:

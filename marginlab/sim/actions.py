@@ -77,9 +77,7 @@ class ActionSender:
                 records.append(ActionRecord(step, action.account, leg.label + " skipped: same sub-account", True,
                                             str(action.source)))
                 continue
-            call = self.protocol.encode(leg)
-            if call is not None:
-                calls.append((leg, call))
+            calls.extend((leg, call) for call in self.protocol.encode(leg))
         for leg, call in calls:
             self._fund(action, call)
             self._submit(step, action, call, records)

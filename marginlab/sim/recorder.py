@@ -65,4 +65,5 @@ class Recorder:
         return StepRecord(index=index, source=source, label=label, time=self.oracle.sim_time,
                           prices={s: plain(p) for s, p in self.oracle.prices.items()},
                           oracle=dict(sorted(self.oracle.faults.items())), accounts=states,
-                          markets=self.protocol.read_markets(), actions=list(actions), note=note, tokens=tokens)
+                          markets=self.protocol.read_markets(), actions=list(actions), note=note, tokens=tokens,
+                          pairs=self.protocol.read_pairs())

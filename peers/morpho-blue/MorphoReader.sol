@@ -42,6 +42,14 @@ contract MorphoReader {
         uint256 collateral;
     }
 
+    /// @notice A Chainlink-style feed's latest round, or `ok` false when `latestRoundData` reverted or answered
+    /// too little (the simulator values accounts in USD from the same feeds the oracles read).
+    struct FeedState {
+        bool ok;
+        int256 answer;
+        uint256 updatedAt;
+    }
+
     /// @notice Position query `query` names market `marketIndex`, but only `markets` were given.
     error MarketIndexOutOfRange(uint256 query, uint256 marketIndex, uint256 markets);
 
@@ -50,13 +58,25 @@ contract MorphoReader {
     /// @param morpho The Morpho Blue instance.
     /// @param markets The markets' params; a market not created reads as zeros (lastUpdate 0).
     /// @param positions (index into `markets`, user) pairs.
+    /// @param feeds Chainlink-style feeds to read as well (`latestRoundData`).
     /// @return timestamp The block timestamp the totals are accrued to.
     /// @return marketStates One entry per `markets` entry, in order.
     /// @return positionStates One entry per `positions` entry, in order.
-    function snapshot(IMorpho morpho, MarketParams[] calldata markets, PositionQuery[] calldata positions)
+    /// @return feedStates One entry per `feeds` entry, in order.
+    function snapshot(
+        IMorpho morpho,
+        MarketParams[] calldata markets,
+        PositionQuery[] calldata positions,
+        address[] calldata feeds
+    )
         external
         view
-        returns (uint256 timestamp, MarketState[] memory marketStates, PositionState[] memory positionStates)
+        returns (
+            uint256 timestamp,
+            MarketState[] memory marketStates,
+            PositionState[] memory positionStates,
+            FeedState[] memory feedStates
+        )
     {
         timestamp = block.timestamp;
         marketStates = new MarketState[](markets.length);
@@ -74,6 +94,18 @@ contract MorphoReader {
             if (positions[j].user == feeRecipient) supplyShares += pendingFeeShares[m];
             positionStates[j] = PositionState(supplyShares, p.borrowShares, p.collateral);
         }
+        feedStates = new FeedState[](feeds.length);
+        for (uint256 k; k < feeds.length; ++k) {
+            feedStates[k] = _feed(feeds[k]);
+        }
+    }
+
+    /// @dev A feed's latest answer and update time; a low-level static call, so one bad feed reads as not ok.
+    function _feed(address feed) internal view returns (FeedState memory f) {
+        (bool ok, bytes memory answer) = feed.staticcall(abi.encodeWithSignature("latestRoundData()"));
+        if (!ok || answer.length < 160) return f;
+        (, int256 value,, uint256 updatedAt,) = abi.decode(answer, (uint80, int256, uint256, uint256, uint80));
+        return FeedState(true, value, updatedAt);
     }
 
     /// @dev One market's state, and the fee shares accruing now would mint to the fee recipient.

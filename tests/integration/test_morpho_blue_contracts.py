@@ -409,8 +409,11 @@ def test_the_reader_batch_equals_the_individual_getters_after_accrual(env):
     env.chain.advance(10 * DAY)
     now = env.now()
     queries = [(0, alice.address), (0, bob.address), (0, env.fee_recipient), (1, carol.address), (2, carol.address)]
-    timestamp, markets, positions = env.call(env.reader, "snapshot", env.morpho.address, [a.p, b.p, c_params],
-                                             queries)
+    feeds = [a.coll_feed.address, a.loan_feed.address, env.morpho.address]  # Morpho has no latestRoundData
+    timestamp, markets, positions, answers = env.call(env.reader, "snapshot", env.morpho.address,
+                                                      [a.p, b.p, c_params], queries, feeds)
+    assert [tuple(f[:2]) for f in answers] == [(True, env.call(a.coll_feed, "latestRoundData")[1]),
+                                               (True, env.call(a.loan_feed, "latestRoundData")[1]), (False, 0)]
     assert timestamp == now
     expected_a = a.model.expected(now)
     assert expected_a.interest > 0 and expected_a.fee_shares > 0
@@ -443,7 +446,7 @@ def test_the_reader_batch_equals_the_individual_getters_after_accrual(env):
     assert positions[2][0] == a.model.position(env.fee_recipient).supply_shares  # pending fee shares included
     assert env.call(a.oracle, "price") == markets[0][8]
     with pytest.raises(TxReverted, match=r"MarketIndexOutOfRange\(0, 1, 1\)"):
-        env.call(env.reader, "snapshot", env.morpho.address, [a.p], [(1, alice.address)])
+        env.call(env.reader, "snapshot", env.morpho.address, [a.p], [(1, alice.address)], [])
 
 
 # ------------------------------------------------------------------ MorphoKeeper

@@ -103,7 +103,10 @@ class MarginlabVault(Protocol):
         VaultSetup(self.world, self.plan, self.vault).open()
 
     # ------------------------------------------------------------------------------------------------ verbs
-    def encode(self, leg: Leg) -> Call | None:
+    def encode(self, leg: Leg) -> list[Call]:
+        return [self._encode(leg)]
+
+    def _encode(self, leg: Leg) -> Call:
         world, vault = self.world, self.vault
         token = {s: t.address for s, t in world.tokens.items()}
         action = leg.action
