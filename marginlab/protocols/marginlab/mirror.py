@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from marginlab.numbers import WAD
+from marginlab.model import vault
 from marginlab.timeline import SubAccountState
 
 
@@ -39,43 +39,26 @@ class PriceUnavailable(Exception):
         self.data = data
 
 
-def _div_down(x: int, y: int, d: int) -> int:
-    return x * y // d
-
-
-def _div_up(x: int, y: int, d: int) -> int:
-    return -(-(x * y) // d)
-
-
 def underlying(scaled: int, deposit_index: int, borrow_index: int) -> int:
     """``VaultBase._underlying``: deposits rounded down, debts rounded up (negative)."""
-    if scaled >= 0:
-        return _div_down(scaled, deposit_index, WAD)
-    return -_div_up(-scaled, borrow_index, WAD)
+    return vault.underlying(scaled, deposit_index, borrow_index)
 
 
 def value_account(scaled: list[int], quotes: list[Quote], symbols: list[str]) -> SubAccountState:
-    """Value one sub-account from its scaled balances (one per market, listing order, named by ``symbols``).
-    Raises :class:`PriceUnavailable` where the vault's view would revert."""
+    """Value one sub-account from its scaled balances (one per market, listing order, named by ``symbols``) with
+    the vault's integer model (:mod:`marginlab.model.vault`). Raises :class:`PriceUnavailable` where the vault's
+    view would revert."""
     balances: dict[str, int] = {}
-    coll_value = debt_value = coll_init = coll_maint = debt_init = debt_maint = 0
+    positions: list[vault.Position] = []
     for sym, s, q in zip(symbols, scaled, quotes):
         if s == 0:
             continue
-        amount = underlying(s, q.deposit_index, q.borrow_index)
+        amount = vault.underlying(s, q.deposit_index, q.borrow_index)
         if q.price_error:
             raise PriceUnavailable(q.price_error)  # the vault prices every held market, even a zero amount
         balances[sym] = amount
-        unit = 10 ** q.decimals
-        if amount > 0:
-            value = _div_down(amount, q.price, unit)
-            coll_value += value
-            coll_init += _div_down(value, q.asset_weight_init, WAD)
-            coll_maint += _div_down(value, q.asset_weight_maint, WAD)
-        elif amount < 0:
-            value = _div_up(-amount, q.price, unit)
-            debt_value += value
-            debt_init += _div_up(value, q.liab_weight_init, WAD)
-            debt_maint += _div_up(value, q.liab_weight_maint, WAD)
-    hf = None if debt_maint == 0 else _div_down(coll_maint, WAD, debt_maint)
-    return SubAccountState(balances, coll_init - debt_init, coll_maint - debt_maint, hf, coll_value, debt_value)
+        positions.append(vault.Position(amount, q.price, q.decimals, vault.Params(
+            q.asset_weight_init, q.asset_weight_maint, q.liab_weight_init, q.liab_weight_maint)))
+    h = vault.health(positions)
+    hf = None if h.debt_maint == 0 else h.health_factor
+    return SubAccountState(balances, h.health_init, h.health_maint, hf, h.collateral_value, h.debt_value)
