@@ -65,6 +65,11 @@ def field_part(key: str) -> str:
     return '["' + escape(cut(key).replace("\\", "\\\\").replace('"', '\\"')) + '"]'
 
 
+def error_name(reason: str) -> str:
+    """The error's name in a decoded revert reason: ``StalePrice(5, 60)`` → ``StalePrice``."""
+    return reason.split("(", 1)[0]
+
+
 @dataclass(frozen=True, order=True)
 class Issue:
     """One problem in a scenario file, printed as ``file:line: field.path: reason``."""

@@ -11,10 +11,14 @@ so (status ``chain-died``) next to the steps that did complete. The exit code is
 """
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
+from marginlab import __version__
 from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
 from marginlab.errors import ChainDied, ChainError, ReplayRevert, ScenarioError
 from marginlab.progress import Progress
@@ -30,6 +34,18 @@ from marginlab.sim.engine import Replay, ReplayOptions
 from marginlab.timeline import Timeline
 
 EXIT_OK, EXIT_EXPECT_FAILED, EXIT_CHAIN = 0, 1, 3
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@lru_cache(maxsize=1)
+def marginlab_commit() -> str:
+    """The checkout's commit, or "no git" (a timeline names the code that wrote it)."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return "no git"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "no git"
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
     bar = Progress(f"{spec.plan.name} [{label}]", sys.stderr, enabled=progress)
     replay = Replay(spec.plan, chain, artifacts, bar, options=replay_options, protocol=factory(spec.cls))
     failure: str | None = None
+    info: dict[str, str] = {}
     try:
         replay.run()
     except ChainDied as exc:
@@ -124,8 +141,11 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
         replay.timeline.status, failure = "chain-error", str(exc)
     finally:
         bar.close()
+        info = chain_info(chain, options)
         chain.close()
     timeline = replay.timeline
+    timeline.provenance = provenance(replay.protocol, spec.mapping)
+    write_run_info(info, spec.folder)
     gas = dict(replay.world.gas)
     if failure is not None:
         timeline.error = failure
@@ -134,16 +154,46 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
         messages.append(f"the timeline up to the failure is in {spec.folder}/ "
                         f"({len(timeline.steps)} of {len(spec.plan.steps)} steps)")
         return EXIT_CHAIN, timeline, gas
-    timeline.expectations = evaluate(spec.plan, timeline, spec.protocol) + revert_checks(timeline, doc.line_of)
+    timeline.expectations = evaluate(spec.plan, timeline, spec.protocol) + revert_checks(timeline)
     write_report(timeline, spec.folder, charts=charts)
-    failed = [e for e in timeline.expectations if not e.passed]
+    failed = [e for e in timeline.expectations if e.failed]
     for e in failed:
         messages.append(f"{doc.file}:{e.line}: expect failed [{label}]: {e.description} (actual {e.actual})")
-    passed = len(timeline.expectations) - len(failed)
+    counted = [e for e in timeline.expectations if not e.skipped]
+    passed = len(counted) - len(failed)
     messages.append(f"{spec.plan.name} [{label}]: {len(timeline.steps)} steps, {len(timeline.liquidations)} "
-                    f"liquidations, {passed}/{len(timeline.expectations)} expectations passed → "
-                    f"{spec.folder}/report.md")
+                    f"liquidations, {passed}/{len(counted)} expectations passed → {spec.folder}/report.md")
     return (EXIT_EXPECT_FAILED if failed else EXIT_OK), timeline, gas
+
+
+def provenance(protocol: Protocol, mapping: Mapping) -> dict[str, str]:
+    """What produced a timeline, apart from the chain: the same on every chain, so it may live in the timeline."""
+    out = {"marginlab": __version__, **protocol.provenance()}
+    not_honoured = [f"{d.scope} {d.setting}" for d in mapping.not_honoured]
+    out["mapping"] = ("not honoured: " + "; ".join(not_honoured)) if not_honoured else "every setting honoured"
+    return out
+
+
+def chain_info(chain: Chain, options: ChainOptions) -> dict[str, str]:
+    """The chain a run used (kept out of the timeline, which is byte-identical on every chain)."""
+    info = {"backend": options.backend if options.rpc_url is None else f"node at {options.rpc_url}",
+            "mining": options.mining, "marginlab_commit": marginlab_commit()}
+    try:
+        info["client"] = str(chain.w3.client_version)
+        info["chain_id"] = str(chain.chain_id)
+        if options.backend == "anvil" and options.rpc_url is None:
+            node = chain.w3.provider.make_request("anvil_nodeInfo", [])  # type: ignore[arg-type]
+            info["hardfork"] = str(node.get("result", {}).get("hardFork", "unknown"))
+        elif options.backend == "ganache" and options.rpc_url is None:
+            info["hardfork"] = "istanbul"  # marginlab starts Ganache with --chain.hardfork istanbul
+    except Exception as exc:  # the node may be gone after a failed run: say so, keep the rest
+        info["note"] = f"node not reachable after the run ({type(exc).__name__})"
+    return info
+
+
+def write_run_info(info: dict[str, str], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path) -> None:

@@ -18,7 +18,9 @@ TIMELINE_VERSION = 1
 _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed", "version", "decimals",
                            "feed_decimals", "positions", "count", "line"})
 # Fields written only when set: added after version 1, absent (None) in every timeline written before them.
-_OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs"})
+_OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs", "error_name", "line", "provenance"})
+# Booleans written only when true.
+_FLAG_FIELDS = frozenset({"skipped"})
 
 
 @dataclass
@@ -98,6 +100,10 @@ class ActionRecord:
     revert: str | None = None
     expected_revert: str | None = None
     may_revert: str | None = None
+    #: the custom error's name when the call reverted (``StalePrice``), so no reader splits ``revert`` again
+    error_name: str | None = None
+    #: the line of the scenario file the action was written on (none for the keeper's own orders)
+    line: int | None = None
 
 
 @dataclass
@@ -153,6 +159,12 @@ class ExpectResult:
     description: str
     actual: str
     passed: bool
+    #: the expectation does not apply to this run (its margin: or protocol: names another): never counted passed
+    skipped: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.skipped
 
 
 @dataclass
@@ -170,6 +182,9 @@ class Timeline:
     error: str | None = None
     expectations: list[ExpectResult] = field(default_factory=list)
     version: int = TIMELINE_VERSION
+    #: what produced it, apart from the chain (which goes to run.json: timelines are the same on every chain):
+    #: protocol, its package and licence, compiler versions, and the mapping decisions that are not exact
+    provenance: dict[str, str] | None = None
 
     @property
     def records(self) -> list[StepRecord]:
@@ -186,7 +201,8 @@ class Timeline:
 def _jsonable(value: Any, key: str | None = None) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _jsonable(getattr(value, f.name), f.name) for f in dataclasses.fields(value)
-                if not (f.name in _OPTIONAL_FIELDS and getattr(value, f.name) is None)}
+                if not (f.name in _OPTIONAL_FIELDS and getattr(value, f.name) is None)
+                and not (f.name in _FLAG_FIELDS and getattr(value, f.name) is False)}
     if isinstance(value, dict):
         # Keys of amount maps are symbols or account keys; their values inherit the map's kind.
         return {str(k): _jsonable(v, key) for k, v in value.items()}
@@ -262,5 +278,5 @@ def timeline_from_json(text: str) -> Timeline:
         bad_debts=[bad(x) for x in raw["bad_debts"]],
         status=raw["status"], error=raw["error"],
         expectations=[ExpectResult(**e) for e in raw["expectations"]],
-        version=raw["version"],
+        version=raw["version"], provenance=raw.get("provenance"),
     )

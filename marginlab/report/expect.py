@@ -25,11 +25,25 @@ def evaluate(plan: Plan, timeline: Timeline, protocol: str | None = None) -> lis
     decimals = timeline.decimals()
     last = timeline.records[-1] if timeline.records else None
     for i, exp in enumerate(plan.expect):
+        line = lines[i] if i < len(lines) else 0
         if not expect_applies(exp, plan, protocol):
+            results.append(ExpectResult(i, line, f"{_scope(exp)}: {', '.join(exp.checks)}", _skip_reason(exp),
+                                        False, skipped=True))
             continue
         for check in _checks(exp, timeline, decimals, last):
-            results.append(ExpectResult(i, lines[i] if i < len(lines) else 0, *check))
+            results.append(ExpectResult(i, line, *check))
     return results
+
+
+def _scope(exp: Expect) -> str:
+    if exp.account is None:
+        return "protocol"
+    return exp.account if exp.position is None else f"{exp.account} position {exp.position}"
+
+
+def _skip_reason(exp: Expect) -> str:
+    narrowed = [f"{k} {v}" for k, v in (("margin", exp.margin), ("protocol", exp.protocol)) if v is not None]
+    return f"skipped: only for {' and '.join(narrowed)}"
 
 
 def _checks(exp: Expect, timeline: Timeline, decimals: dict[str, int], last) -> list[tuple[str, str, bool]]:
@@ -83,20 +97,7 @@ def _checks(exp: Expect, timeline: Timeline, decimals: dict[str, int], last) -> 
     return out
 
 
-def _loc(source: str) -> tuple[str | int, ...]:
-    """``steps[3].actions[1]`` → ``("steps", 3, "actions", 1)``."""
-    out: list[str | int] = []
-    for part in source.split("."):
-        name, _, rest = part.partition("[")
-        out.append(name)
-        while rest:
-            index, _, rest = rest.partition("]")
-            out.append(int(index))
-            rest = rest.lstrip("[")
-    return tuple(out)
-
-
-def revert_checks(timeline: Timeline, line_of) -> list[ExpectResult]:
+def revert_checks(timeline: Timeline) -> list[ExpectResult]:
     """Every action with ``expect_revert:`` must have reverted with exactly that error."""
     results = []
     for record in timeline.steps:
@@ -104,8 +105,8 @@ def revert_checks(timeline: Timeline, line_of) -> list[ExpectResult]:
             if a.expected_revert is None:
                 continue
             got = "no revert" if a.ok else (a.revert or "")
-            passed = (not a.ok) and (a.revert or "").split("(", 1)[0] == a.expected_revert
-            results.append(ExpectResult(-1, line_of(_loc(a.source)),
+            passed = (not a.ok) and a.error_name == a.expected_revert
+            results.append(ExpectResult(-1, a.line or 0,
                                         f"step {a.step}: {a.account}: {a.call} reverts with {a.expected_revert}",
                                         got, passed))
     return results

@@ -65,7 +65,8 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
 
     # ---- summary
     passed = sum(1 for e in timeline.expectations if e.passed)
-    failed = len(timeline.expectations) - passed
+    failed = sum(1 for e in timeline.expectations if e.failed)
+    skipped = sum(1 for e in timeline.expectations if e.skipped)
     lines += ["## Summary", ""]
     lines += [f"- Scenario: **{timeline.scenario}**, seed {timeline.seed}, margin mode: {timeline.mode}",
               f"- Status: **{timeline.status}**" + (f" — {timeline.error}" if timeline.error else ""),
@@ -73,7 +74,12 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
               + (f", simulated time {_duration(records[-1].time)}" if records else ""),
               f"- Sub-accounts: {len(timeline.sub_accounts)}; liquidations: {len(timeline.liquidations)}; "
               f"bad debt settled: {_usd(total_bad_debt(timeline))} USD",
-              f"- Expectations: {passed} passed, {failed} failed", ""]
+              f"- Expectations: {passed} passed, {failed} failed" + (f", {skipped} skipped (not for this run)"
+                                                                    if skipped else ""), ""]
+    if timeline.provenance:
+        lines += ["## Provenance", ""]
+        lines += [f"- {k}: {v}" for k, v in timeline.provenance.items()]
+        lines.append("")
 
     # ---- parameters
     lines += ["## Markets", ""]
@@ -177,7 +183,8 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
     lines += ["", "## Expectations", ""]
     if timeline.expectations:
         lines += _table(["", "line", "check", "actual"],
-                        [["PASS" if e.passed else "**FAIL**", str(e.line), e.description, e.actual]
+                        [["PASS" if e.passed else "skipped" if e.skipped else "**FAIL**", str(e.line), e.description,
+                          e.actual]
                          for e in timeline.expectations])
     else:
         lines.append("None apply to this run.")
@@ -242,9 +249,10 @@ def render_compare(timelines: dict[str, Timeline], refused: dict[str, str] | Non
     lines += ["", "| run | status | liquidations | bad debt (USD) | expectations | report |", "|---|---|---|---|---|---|"]
     for mode, t in timelines.items():
         ok = sum(1 for e in t.expectations if e.passed)
+        counted = sum(1 for e in t.expectations if not e.skipped)
         lines.append(f"| {mode} | {t.status} | {len(t.liquidations)} | {_usd(total_bad_debt(t))} | "
-                     f"{ok}/{len(t.expectations)} passed | [{mode}/report.md]({mode}/report.md) |")
-    failed = [(m, e) for m, t in timelines.items() for e in t.expectations if not e.passed]
+                     f"{ok}/{counted} passed | [{mode}/report.md]({mode}/report.md) |")
+    failed = [(m, e) for m, t in timelines.items() for e in t.expectations if e.failed]
     if failed:
         lines += ["", "## Failed expectations", ""]
         lines += [f"- {m}: line {e.line}: {e.description} (actual {e.actual})" for m, e in failed]

@@ -75,7 +75,7 @@ class ActionSender:
         for leg in legs(action, self.world, self.custody_name):
             if skips(leg):
                 records.append(ActionRecord(step, action.account, leg.label + " skipped: same sub-account", True,
-                                            str(action.source)))
+                                            str(action.source), line=action.source.line))
                 continue
             calls.extend((leg, call) for call in self.protocol.encode(leg))
         for leg, call in calls:
@@ -101,7 +101,7 @@ class ActionSender:
         slot = len(records)
         source = str(action.source)
         records.append(ActionRecord(step, action.account, call.label, True, source, None, action.expect_revert,
-                                    action.may_revert))
+                                    action.may_revert, line=action.source.line))
 
         def done(pending: PendingTx) -> None:
             if pending.error is not None:
@@ -110,7 +110,8 @@ class ActionSender:
                 if action.expect_revert is None and not allowed:
                     raise ReplayRevert(step, action.account, call.label, reason)
                 records[slot] = ActionRecord(step, action.account, call.label, False, source, reason,
-                                             action.expect_revert, action.may_revert)
+                                             action.expect_revert, action.may_revert, pending.error.error_name,
+                                             action.source.line)
                 return
             assert pending.receipt is not None
             self.world.log_gas(verb_word(action), pending.receipt)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from marginlab.errors import error_name
 from marginlab.protocols.base import AccountView, KeeperOrder, Protocol, Reading
 from marginlab.protocols.world import KEEPER
 from marginlab.sim.keeper import LiquidationKeeper
@@ -57,6 +58,8 @@ class Liquidator:
         for i, order in enumerate(orders):
             if i in result.failed:
                 self.keeper.give_up(order.key)
-                records.append(ActionRecord(step, KEEPER, order.label, False, "keeper", result.failed[i]))
+                reason = result.failed[i]
+                records.append(ActionRecord(step, KEEPER, order.label, False, "keeper", reason,
+                                            error_name=error_name(reason)))
         for receipt in result.receipts:
             self.recorder.events(step, receipt)

@@ -129,8 +129,11 @@ def test_expectations_are_evaluated_from_the_timeline(timeline):
     plan = build_plan(scenario, doc, "cross")
     assert plan.expect_lines == tuple(doc.lines[("expect", i)] for i in range(len(scenario.expect)))
     results = evaluate(plan, timeline)
+    assert [r.skipped for r in results] == [False, True] + [False] * (len(results) - 2)
     assert [(r.line, r.description, r.actual, r.passed) for r in results] == [
         (8, "alice: liquidations == 1", "1", True),
+        # an expectation for the isolated run only is reported as skipped in the cross run, never as passed
+        (9, "alice: liquidations", "skipped: only for margin isolated", False),
         (10, "protocol: bad debt (USD) <= 1", "3", False),
         (11, "alice: lowest health factor < 1", "0.99", True),
         (11, "alice: final equity (USD) == 2000", "2000", True),
