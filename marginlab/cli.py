@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="mining mode of every replay's node (see replay --mining)")
     sweep.add_argument("--reads", choices=("chain", "mirror"), default="chain",
                        help="how every replay reads account states (see replay --reads)")
+    sweep.add_argument("--protocol", default="marginlab", metavar="NAME|FILE.py:CLASS",
+                       help="the protocol every replay runs on (default marginlab)")
     sweep.add_argument("--out", type=Path, default=None, help=f"output folder (default: {DEFAULT_OUT}/sweep-<name>)")
     return p
 
@@ -79,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from marginlab.sweep import main_sweep
             out = args.out if args.out is not None else DEFAULT_OUT / f"sweep-{args.file.stem}"
             return main_sweep(args.file, args.seeds, args.set, args.workers, args.engine, out, args.scheduler,
-                              args.mining, args.reads)
+                              args.mining, args.reads, args.protocol)
         return _replay(args)
     except ScenarioError as exc:
         for issue in exc.issues:

@@ -54,9 +54,10 @@ def combos(sets: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil",
-            mining: str = "auto", reads: str = "chain") -> dict[str, Any]:
+            mining: str = "auto", reads: str = "chain", protocol: str = "marginlab") -> dict[str, Any]:
     """One replay on a fresh node of its own; returns the three figures. Runs in a worker process."""
     from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
+    from marginlab.protocols.registry import factory, load_protocol
     from marginlab.sim.engine import Replay, ReplayOptions
     from marginlab.scenario.plan import build_plan
     from marginlab.scenario.validate import parse_scenario_text
@@ -67,11 +68,13 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
         _apply(data, path, value)
     scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), f"sweep-seed-{seed}")
     plan = build_plan(scenario, doc)
+    cls = load_protocol(protocol)
     artifacts = Artifacts()
     chain = Chain.open(ChainOptions(backend=backend, mining=mining),  # type: ignore[arg-type]
-                       RevertDecoder(artifacts.all_abis()))
+                       RevertDecoder(artifacts.all_abis() + cls.extra_abis()))
     try:
-        timeline = Replay(plan, chain, artifacts, options=ReplayOptions(reads=reads)).run()  # type: ignore[arg-type]
+        timeline = Replay(plan, chain, artifacts, options=ReplayOptions(reads=reads),  # type: ignore[arg-type]
+                          protocol=factory(cls)).run()
     finally:
         chain.close()
     worst = None
@@ -85,10 +88,11 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
 
 def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int = 1, engine: str = "local",
               scheduler: str | None = None, backend: str = "anvil", mining: str = "auto",
-              reads: str = "chain") -> list[dict[str, Any]]:
+              reads: str = "chain", protocol: str = "marginlab") -> list[dict[str, Any]]:
     text = Path(file).read_text()
     base_seed = int(yaml.safe_load(text).get("seed", 0))
-    tasks = [(text, base_seed + i, c, backend, mining, reads) for c in combos(sets) for i in range(seeds)]
+    check_expressible(file, protocol, combos(sets))
+    tasks = [(text, base_seed + i, c, backend, mining, reads, protocol) for c in combos(sets) for i in range(seeds)]
     if engine == "dask":
         from dask.distributed import Client, LocalCluster
 
@@ -154,11 +158,33 @@ def write_report(results: list[dict[str, Any]], out: Path, title: str, elapsed: 
     return report
 
 
+def check_expressible(file: Path, protocol: str, combinations: list[dict[str, Any]]) -> None:
+    """Before any chain work: every parameter combination must validate, and the protocol must express it."""
+    from marginlab.errors import ScenarioError
+    from marginlab.protocols.registry import load_protocol
+    from marginlab.scenario.plan import build_plan
+    from marginlab.scenario.validate import load_scenario, parse_scenario_text
+
+    cls = load_protocol(protocol)
+    scenario, doc = load_scenario(file)
+    base = yaml.safe_load(Path(file).read_text())
+    for params in combinations:
+        data = json.loads(json.dumps(base))
+        for path, value in params.items():
+            _apply(data, path, value)
+        if params:
+            scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), str(file))
+        mapping = cls.map_plan(build_plan(scenario, doc))
+        if mapping.refusals:
+            raise ScenarioError(list(mapping.refusals))
+
+
 def main_sweep(file: Path, seeds: int, set_args: list[str], workers: int, engine: str, out: Path,
-               scheduler: str | None = None, mining: str = "auto", reads: str = "chain") -> int:
+               scheduler: str | None = None, mining: str = "auto", reads: str = "chain",
+               protocol: str = "marginlab") -> int:
     t0 = time.perf_counter()
     results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, mining=mining,
-                        reads=reads)
+                        reads=reads, protocol=protocol)
     elapsed = time.perf_counter() - t0
     report = write_report(results, out, Path(file).stem, elapsed, engine, workers)
     print(f"{len(results)} replays in {elapsed:.1f} s → {report}")

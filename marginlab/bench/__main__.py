@@ -1,0 +1,6 @@
+"""``python -m marginlab.bench`` (``make bench``)."""
+import sys
+
+from marginlab.bench.cli import main
+
+sys.exit(main())
