@@ -8,7 +8,7 @@
 #   make test-stateful     stateful invariant machines at the CI profile (>= 3,000 steps) on CHAIN
 #   make fuzz              stateful invariant machines, >= 75,000 steps, one process per machine (CHAIN=anvil)
 #   make compile           compile the contracts (and the peer protocols: Morpho Blue)
-#   make lint              slither over the contracts (its own venv, .venv-lint); fails on a Medium or High finding
+#   make lint              ruff and mypy over marginlab/, slither over the contracts; fails on any finding (slither: Medium+)
 #   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
 #   make golden            re-baseline tests/golden/ (the example and incident timelines) from the current code
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
@@ -97,6 +97,8 @@ $(STAMPS)/lint-venv: requirements-lint.txt
 	@touch $@
 
 lint: $(STAMPS)/lint-venv $(STAMPS)/solc
+	$(PY) -m ruff check marginlab
+	$(PY) -m mypy
 	$(LINT_VENV)/bin/slither contracts/ --config-file slither.config.json --fail-medium 2>&1 | tee .toolchain/slither.log
 	@! grep "Impossible to generate IR" .toolchain/slither.log || \
 	  { echo "lint: slither skipped the functions above (no IR): they were not analysed" >&2; exit 1; }

@@ -50,7 +50,7 @@ def _apply(data: dict[str, Any], path: str, value: Any) -> None:
 
 def combos(sets: dict[str, list[Any]]) -> list[dict[str, Any]]:
     keys = sorted(sets)
-    return [dict(zip(keys, values)) for values in itertools.product(*(sets[k] for k in keys))] or [{}]
+    return [dict(zip(keys, values, strict=False)) for values in itertools.product(*(sets[k] for k in keys))] or [{}]
 
 
 def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil",
@@ -58,9 +58,9 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
     """One replay on a fresh node of its own; returns the three figures. Runs in a worker process."""
     from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
     from marginlab.protocols.registry import factory, load_protocol
-    from marginlab.sim.engine import Replay, ReplayOptions
     from marginlab.scenario.plan import build_plan
     from marginlab.scenario.validate import parse_scenario_text
+    from marginlab.sim.engine import Replay, ReplayOptions
 
     data = yaml.safe_load(text)
     data["seed"] = seed
@@ -77,7 +77,7 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
                           protocol=factory(cls)).run()
     finally:
         chain.close()
-    worst = None
+    worst: int | None = None
     for record in timeline.records:
         for st in record.accounts.values():
             if st.health_factor is not None and st.debt_value > 0:
@@ -111,7 +111,7 @@ def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int =
         results = [run_one(*t) for t in tasks]
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(run_one, *zip(*tasks)))
+            results = list(pool.map(run_one, *zip(*tasks, strict=False)))
     return sorted(results, key=lambda r: (json.dumps(r["params"], sort_keys=True), r["seed"]))
 
 

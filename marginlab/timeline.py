@@ -244,7 +244,10 @@ def timeline_from_json(text: str) -> Timeline:
         return MarketState(**{k: _int(v) for k, v in d.items()})
 
     def pair(d: dict[str, Any]) -> PairState:
-        return PairState(**{k: (v if k in ("collateral", "loan") else _opt_int(v)) for k, v in d.items()})
+        return PairState(d["collateral"], d["loan"], _int(d["lltv"]), _int(d["total_supply_assets"]),
+                         _int(d["total_supply_shares"]), _int(d["total_borrow_assets"]),
+                         _int(d["total_borrow_shares"]), _int(d["utilisation"]), _int(d["borrow_rate"]),
+                         _int(d["fee"]), _opt_int(d["price"]))
 
     def record(d: dict[str, Any]) -> StepRecord:
         pairs = d.get("pairs")

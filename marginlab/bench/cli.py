@@ -10,8 +10,20 @@ from typing import Any, Callable
 
 from marginlab.bench import __doc__ as BENCH_DOC
 from marginlab.bench import config
-from marginlab.bench.config import (CASCADE_SIZES, CHAIN_READ_SKIP, CHAINS, MINING_N, PARTS, QUICK, READS, REDUCED_REPS,
-                                    REPS, ROOT, SIZES, Log)
+from marginlab.bench.config import (
+    CASCADE_SIZES,
+    CHAIN_READ_SKIP,
+    CHAINS,
+    MINING_N,
+    PARTS,
+    QUICK,
+    READS,
+    REDUCED_REPS,
+    REPS,
+    ROOT,
+    SIZES,
+    Log,
+)
 from marginlab.bench.measure import bench_cascade, bench_mining, bench_replay, bench_sweep
 from marginlab.bench.tables import _machine, _versions, table
 
@@ -52,8 +64,8 @@ def run(chains: tuple[str, ...], parts: tuple[str, ...], log: Log) -> dict[str, 
                     mirror_row = next((r for r in results["replay"] if r["chain"] == chain and r["accounts"] == n
                                        and r.get("reads") == "mirror" and "baseline_naive" in r), None)
                     if _guarded(results["replay"], {"chain": chain, "reads": reads, "accounts": n}, log,
-                                lambda: bench_replay(chain, n, log, reads=reads,
-                                                     naive=mirror_row is None and config.PROTOCOL == "marginlab")) \
+                                lambda chain=chain, n=n, reads=reads, fresh=mirror_row is None: bench_replay(  # type: ignore[misc]
+                                    chain, n, log, reads=reads, naive=fresh and config.PROTOCOL == "marginlab")) \
                             and mirror_row is not None:
                         row = results["replay"][-1]
                         row["baseline_naive"] = mirror_row["baseline_naive"]
@@ -63,12 +75,13 @@ def run(chains: tuple[str, ...], parts: tuple[str, ...], log: Log) -> dict[str, 
             log(f"{elapsed()} {chain}: mining modes")
             auto = next((r for r in results["replay"] if r["chain"] == chain and r["accounts"] == MINING_N
                          and r.get("reads") == "mirror" and "error" not in r), None)
-            _guarded(results["mining"], {"chain": chain}, log, lambda: bench_mining(chain, auto, log))
+            _guarded(results["mining"], {"chain": chain}, log,
+                     lambda chain=chain, auto=auto: bench_mining(chain, auto, log))  # type: ignore[misc]
         if "cascade" in parts:
             for n in CASCADE_SIZES:
                 log(f"{elapsed()} {chain}: cascade-{n}")
                 _guarded(results["cascade"], {"chain": chain, "accounts": n}, log,
-                         lambda: bench_cascade(chain, n, log))
+                         lambda chain=chain, n=n: bench_cascade(chain, n, log))  # type: ignore[misc]
             base = next((c for c in results["cascade"] if c["chain"] == chain and "error" not in c
                          and c["accounts"] == CASCADE_SIZES[0]), None)
             for c in results["cascade"]:

@@ -5,8 +5,20 @@ import statistics
 import time
 from typing import Any
 
-from marginlab.bench.config import (ACTION_BOOK, ACTION_STEPS, CHAIN_READ_STEPS, MINING_N, NAIVE_CALLS,
-                                    REDUCED_REPS, REPS, STEPS, SWEEP_SCENARIO, SWEEP_SEEDS, SWEEP_WORKERS, Log)
+from marginlab.bench.config import (
+    ACTION_BOOK,
+    ACTION_STEPS,
+    CHAIN_READ_STEPS,
+    MINING_N,
+    NAIVE_CALLS,
+    REDUCED_REPS,
+    REPS,
+    STEPS,
+    SWEEP_SCENARIO,
+    SWEEP_SEEDS,
+    SWEEP_WORKERS,
+    Log,
+)
 from marginlab.bench.workloads import Session, cascade_text, generated_book
 from marginlab.timeline import timeline_json
 

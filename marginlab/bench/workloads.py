@@ -113,7 +113,7 @@ class Session:
                 replay.oracle.prices[sym] = price
                 replay.oracle.push(sym)
             replay.oracle.flush()
-            for owner, sub in zip(owners, subs):
+            for owner, sub in zip(owners, subs, strict=False):
                 self.chain.call(vault, "accountState", owner, sub)
         return {"seconds": time.perf_counter() - t0, "steps": steps, "rpcs": self.rpcs() - r0,
                 "http": self.round_trips() - h0}

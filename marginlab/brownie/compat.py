@@ -76,10 +76,10 @@ def _patch_dropped_race() -> None:
                 block_number = receipt["blockNumber"]
                 break
             time.sleep(0.02)
-        original(self, block_number, required_confs)
+        original(self, block_number, required_confs)  # type: ignore[arg-type]  # brownie types it int = None
 
     setattr(_await_confirmation, _PATCHED, True)
-    TransactionReceipt._await_confirmation = _await_confirmation
+    TransactionReceipt._await_confirmation = _await_confirmation  # type: ignore[method-assign]  # the patch
 
 
 def _patch_mine() -> None:
@@ -107,7 +107,7 @@ def _patch_sleep() -> None:
         # Anvil's evm_increaseTime returns the total offset after the increase (an int, possibly negative after
         # evm_revert), as Ganache's does.
         offset = anvil._request("evm_increaseTime", [hex(seconds)])
-        return int(offset, 16) if isinstance(offset, str) else int(offset)
+        return int(offset, 16) if isinstance(offset, str) else int(offset)  # type: ignore[call-overload]
 
     setattr(sleep, _PATCHED, True)
     anvil.sleep = sleep
@@ -129,7 +129,7 @@ def _patch_trace_without_steps() -> None:
             _apply_return_value(self)
 
     setattr(_get_trace, _PATCHED, True)
-    TransactionReceipt._get_trace = _get_trace
+    TransactionReceipt._get_trace = _get_trace  # type: ignore[method-assign]  # the patch
 
 
 def _apply_return_value(tx: Any) -> None:
@@ -139,7 +139,7 @@ def _apply_return_value(tx: Any) -> None:
     from hexbytes import HexBytes
 
     response = web3.provider.make_request(  # type: ignore[attr-defined]
-        "debug_traceTransaction",
+        "debug_traceTransaction",  # type: ignore[arg-type]
         (tx.txid, {"disableStorage": True, "disableStack": True, "disableMemory": True}),
     )
     output = (response.get("result") or {}).get("returnValue")

@@ -13,13 +13,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from marginlab.errors import ScenarioError
+from marginlab.errors import Issue, ScenarioError
 from marginlab.numbers import to_units, wad
 from marginlab.protocols.marginlab.params import market_params
 from marginlab.scenario.model import Market
+from marginlab.scenario.source import load_yaml_file
+from marginlab.scenario.validate import reason_of
 
 
 @dataclass
@@ -36,23 +37,23 @@ class Deployed:
 
 
 def load_markets(path: Path) -> list[Market]:
-    """Markets of a deployment file; every problem is one `file: field: reason` line in a ScenarioError."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ScenarioError([f"{path}: {type(exc).__name__}: {str(exc).splitlines()[0]}"]) from None
-    if not isinstance(data, dict) or not isinstance(data.get("markets"), list) or not data["markets"]:
-        raise ScenarioError([f"{path}: markets: expected a non-empty list of markets"])
-    markets, problems = [], []
-    for i, raw in enumerate(data["markets"]):
+    """Markets of a deployment file, validated by the scenario's own model; every problem is one
+    ``file:line: field: reason`` line in a ScenarioError."""
+    doc = load_yaml_file(path)
+    raw = doc.data.get("markets")
+    if not isinstance(raw, list) or not raw:
+        raise ScenarioError([doc.issue(("markets",), "expected a non-empty list of markets")])
+    markets: list[Market] = []
+    problems: list[Issue] = []
+    for i, item in enumerate(raw):
         try:
-            markets.append(Market.model_validate(raw))
+            markets.append(Market.model_validate(item))
         except ValidationError as exc:
-            for err in exc.errors():
-                where = ".".join(str(p) for p in err["loc"])
-                problems.append(f"{path}: markets[{i}].{where}: {err['msg']}")
+            problems += [doc.issue(("markets", i, *err["loc"]), reason_of(doc, ("markets", i, *err["loc"]), dict(err)))
+                         for err in exc.errors(include_url=False)]
     symbols = [m.symbol for m in markets]
-    problems += [f"{path}: markets: duplicate symbol {s}" for s in sorted({s for s in symbols if symbols.count(s) > 1})]
+    problems += [doc.issue(("markets",), f"duplicate symbol {s}")
+                 for s in sorted({s for s in symbols if symbols.count(s) > 1})]
     if problems:
         raise ScenarioError(problems)
     return markets

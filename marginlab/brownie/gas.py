@@ -55,7 +55,7 @@ def deploy(project: Any, gov: Any) -> Deployment:
     irm = project.InterestRateModel.deploy(int(0.01 * WAD), int(0.08 * WAD), WAD, int(0.8 * WAD), tx)
     vault = project.Vault.deploy(gov, gov, router, tx)
     tokens, feeds = [], []
-    for i, (dec, price) in enumerate(zip(DECIMALS, PRICES_USD)):
+    for i, (dec, price) in enumerate(zip(DECIMALS, PRICES_USD, strict=False)):
         token = project.SimToken.deploy(f"Token{i}", f"T{i}", dec, tx)
         feed = project.SettableAggregator.deploy(FEED_DECIMALS, price * 10**FEED_DECIMALS, tx)
         router.setFeed(token, feed, HEARTBEAT, tx)

@@ -27,9 +27,9 @@ from typing import Any, ClassVar, Literal
 
 from marginlab.chain import ReadMode
 from marginlab.errors import Issue
+from marginlab.protocols.world import World
 from marginlab.scenario.actions import PlannedVerb
 from marginlab.scenario.plan import Plan
-from marginlab.protocols.world import World
 from marginlab.timeline import MarketState, PairState, SubAccountRef, SubAccountState
 
 BadDebtHandling = Literal["settle-call", "in-liquidation", "left-as-debt"]

@@ -91,8 +91,8 @@ class World:
             self.tokens[m.symbol] = self.chain.contract(self._created(self._create_token(deployer, m)),
                                                         self.artifacts.abi(m.token.contract))
             answer = to_units(prices[m.symbol], m.feed_decimals)
-            self.feeds[m.symbol] = self.chain.contract(self._created(self.chain.transact(
-                deployer, self.batcher, "createFeed", m.feed_decimals, answer)), self.artifacts.abi("SettableAggregator"))
+            created = self._created(self.chain.transact(deployer, self.batcher, "createFeed", m.feed_decimals, answer))
+            self.feeds[m.symbol] = self.chain.contract(created, self.artifacts.abi("SettableAggregator"))
             rounds[m.symbol] = 1
         self.symbol_of = {t.address.lower(): s for s, t in self.tokens.items()}
         for sym, token in self.tokens.items():

@@ -71,7 +71,8 @@ def chart_health(timeline: Timeline, path: Path) -> None:
     if liq_x:
         ax.scatter(liq_x, liq_y, marker="x", color="red", zorder=5, label="liquidation")
     ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="liquidation line (1.0)")
-    _finish(fig, ax, path, f"Health factor per sub-account (drawn at most {HF_DISPLAY_CAP})", "health factor", "x-small")
+    _finish(fig, ax, path, f"Health factor per sub-account (drawn at most {HF_DISPLAY_CAP})", "health factor",
+            "x-small")
 
 
 def chart_seized(timeline: Timeline, path: Path) -> None:

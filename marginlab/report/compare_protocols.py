@@ -12,7 +12,7 @@ from pathlib import Path
 
 from marginlab.numbers import EXACT, fmt_decimal
 from marginlab.protocols.base import Mapping
-from marginlab.report.metrics import owners, owner_summary, usd_value, wad_to_decimal
+from marginlab.report.metrics import owner_summary, owners, usd_value, wad_to_decimal
 from marginlab.timeline import Timeline
 
 #: Operation kinds in the gas table, in this order (others follow alphabetically).

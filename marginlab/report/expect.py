@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from decimal import Decimal, localcontext
 
-from marginlab.report.metrics import INFINITY, keys_of, state_equity, wad_to_decimal
 from marginlab.numbers import EXACT, fmt_decimal, from_units
-from marginlab.scenario.plan import Plan, expect_applies
+from marginlab.report.metrics import INFINITY, keys_of, state_equity, wad_to_decimal
 from marginlab.scenario.model import Cmp, Expect
+from marginlab.scenario.plan import Plan, expect_applies
 from marginlab.timeline import ExpectResult, Timeline
 
 

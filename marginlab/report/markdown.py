@@ -9,11 +9,19 @@ import io
 from decimal import Decimal
 from pathlib import Path
 
+from marginlab.numbers import fmt_decimal, from_units
 from marginlab.report.charts import write_charts
 from marginlab.report.compare import compare_rows
-from marginlab.report.metrics import OwnerSummary, owner_summary, owners, state_equity, total_bad_debt, usd_value, wad_to_decimal
-from marginlab.numbers import fmt_decimal, from_units
-from marginlab.timeline import StepRecord, Timeline, write_timeline_json
+from marginlab.report.metrics import (
+    OwnerSummary,
+    owner_summary,
+    owners,
+    state_equity,
+    total_bad_debt,
+    usd_value,
+    wad_to_decimal,
+)
+from marginlab.timeline import ActionRecord, StepRecord, Timeline, write_timeline_json
 
 SECONDS_PER_YEAR = 365 * 24 * 3600
 # Step tables wider than this many sub-accounts list only the lowest health factor per step.
@@ -49,6 +57,12 @@ def _duration(seconds: int) -> str:
     parts = [f"{days}d"] if days else []
     parts.append(f"{hours:02d}:{minutes:02d}:{secs:02d}")
     return " ".join(parts)
+
+
+def _outcome(a: ActionRecord) -> str:
+    if a.ok:
+        return ""
+    return f" ⟂ {a.revert}" + (" (expected)" if a.expected_revert else " (allowed)" if a.may_revert else "")
 
 
 def _balances(record: StepRecord, key: str, decimals: dict[str, int]) -> str:
@@ -108,9 +122,7 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
     hf_header = ["lowest HF (sub-account)"] if wide else [f"HF {s.key}" for s in timeline.sub_accounts]
     rows = []
     for r in records:
-        acts = "; ".join(f"{a.account}: {a.call}" + ("" if a.ok else f" ⟂ {a.revert}"
-                                                      + (" (expected)" if a.expected_revert else " (allowed)" if a.may_revert else ""))
-                         for a in r.actions)
+        acts = "; ".join(f"{a.account}: {a.call}" + _outcome(a) for a in r.actions)
         if r.oracle:
             acts = "; ".join([f"oracle {s} {v}" for s, v in r.oracle.items()] + ([acts] if acts else []))
         token_notes = [f"token {s} {v}" for s, v in (r.tokens or {}).items() if v != "live"]
@@ -164,7 +176,8 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
         lines += ["", "## End state", ""]
         lines += _table(["asset", "deposits", "borrows", "utilisation", "borrow APR", "supply APR", "reserves",
                          "deposit index", "borrow index"],
-                        [[s, _d(from_units(m.total_deposits, decimals[s])), _d(from_units(m.total_borrows, decimals[s])),
+                        [[s, _d(from_units(m.total_deposits, decimals[s])),
+                          _d(from_units(m.total_borrows, decimals[s])),
                           _pct(m.utilisation), _pct(m.borrow_rate), _pct(m.supply_rate),
                           _d(from_units(m.reserves, decimals[s])), _d(wad_to_decimal(m.deposit_index), 9),
                           _d(wad_to_decimal(m.borrow_index), 9)] for s, m in last.markets.items()])
@@ -219,7 +232,8 @@ def render_csv(timeline: Timeline) -> str:
                              *[fmt_decimal(from_units(state.balances.get(s, 0), decimals[s]), 36) for s in symbols],
                              fmt_decimal(wad_to_decimal(state.health_init), 18),
                              fmt_decimal(wad_to_decimal(state.health_maint), 18),
-                             "inf" if state.health_factor is None else fmt_decimal(wad_to_decimal(state.health_factor), 18),
+                             "inf" if state.health_factor is None
+                             else fmt_decimal(wad_to_decimal(state.health_factor), 18),
                              fmt_decimal(state_equity(state, r, decimals), 18)])
     return buf.getvalue()
 
@@ -246,7 +260,8 @@ def render_compare(timelines: dict[str, Timeline], refused: dict[str, str] | Non
                      "end equity (USD)", "max leverage held"], rows)
     for mode, reason in (refused or {}).items():
         lines.append(f"| (every account) | {mode} | not expressible: {reason} | | | | |")
-    lines += ["", "| run | status | liquidations | bad debt (USD) | expectations | report |", "|---|---|---|---|---|---|"]
+    lines += ["", "| run | status | liquidations | bad debt (USD) | expectations | report |",
+              "|---|---|---|---|---|---|"]
     for mode, t in timelines.items():
         ok = sum(1 for e in t.expectations if e.passed)
         counted = sum(1 for e in t.expectations if not e.skipped)

@@ -17,12 +17,37 @@ from pydantic_core import PydanticCustomError
 from marginlab.errors import quote
 from marginlab.numbers import plain
 from marginlab.scenario.fields import (
-    Amount, AmountMap, AmountOrAll, AmountOrAllMap, DEFAULT_FEED_DECIMALS, DEFAULT_HEARTBEAT, ErrorName,
-    FEE_BPS_DENOMINATOR, Fraction, Int, MAX_DECIMALS, MAX_GENERATED_ACCOUNTS, MAX_PATH_POINTS, MAX_SUB_ACCOUNTS,
-    Name, NonNegInt, OWNER_VERBS, Positive, ProtocolName, REFUSED_TOKEN_KINDS, SECONDS_PER_YEAR, Signed, Strict, Symbol,
-    TOKEN_CONTRACTS, VERBS, _amount, _err, _number, _positive)
-
-
+    DEFAULT_FEED_DECIMALS,
+    DEFAULT_HEARTBEAT,
+    FEE_BPS_DENOMINATOR,
+    MAX_DECIMALS,
+    MAX_GENERATED_ACCOUNTS,
+    MAX_PATH_POINTS,
+    MAX_SUB_ACCOUNTS,
+    OWNER_VERBS,
+    REFUSED_TOKEN_KINDS,
+    SECONDS_PER_YEAR,
+    TOKEN_CONTRACTS,
+    VERBS,
+    Amount,
+    AmountMap,
+    AmountOrAll,
+    AmountOrAllMap,
+    ErrorName,
+    Fraction,
+    Int,
+    Name,
+    NonNegInt,
+    Positive,
+    ProtocolName,
+    Signed,
+    Strict,
+    Symbol,
+    _amount,
+    _err,
+    _number,
+    _positive,
+)
 
 # --------------------------------------------------------------------------------------------------- markets
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from marginlab.errors import quote
 from marginlab.numbers import NumberError, from_units, plain, quantize_places, round_significant, to_decimal
-from marginlab.scenario.model import CsvPath, GbmPath
 from marginlab.scenario.fields import SECONDS_PER_YEAR
+from marginlab.scenario.model import CsvPath, GbmPath
 
 SIGNIFICANT_DIGITS = 8
 MAX_PATH_PRICE = 1e30  # USD per token; far beyond any real price, far below a feed's int256 limit

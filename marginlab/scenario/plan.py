@@ -8,16 +8,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 from marginlab.errors import ScenarioError
 from marginlab.numbers import UINT256_MAX, from_units, plain, quantize_places, to_units, units_floor
-from marginlab.scenario.paths import PathError, csv_prices, gbm_prices
-from marginlab.scenario.actions import (Borrow, Deposit, Donate, Liquidate, PlannedVerb, Repay, SettleBadDebt, Source,
-                                        Transfer, Withdraw)
-from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Market, Scenario, TokenAdmin
+from marginlab.scenario.actions import (
+    Borrow,
+    Deposit,
+    Donate,
+    Liquidate,
+    PlannedVerb,
+    Repay,
+    SettleBadDebt,
+    Source,
+    Transfer,
+    Withdraw,
+)
 from marginlab.scenario.fields import ALL
+from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Market, Scenario, TokenAdmin
 from marginlab.scenario.model import Keeper as KeeperPolicy
+from marginlab.scenario.paths import PathError, csv_prices, gbm_prices
 from marginlab.scenario.source import Loc, SourceDoc
 from marginlab.scenario.validate import generated_names
 
@@ -126,7 +136,7 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
     decimals = {m.symbol: m.decimals for m in scenario.markets}
     feed = {m.symbol: m.feed_decimals for m in scenario.markets}
 
-    def units(amounts: dict[str, Decimal | str]) -> dict[str, int]:
+    def units(amounts: Mapping[str, Decimal | str]) -> dict[str, int]:
         return {s: amount_units(a, decimals[s]) for s, a in amounts.items()}
 
     def source(*loc: str | int) -> Source:

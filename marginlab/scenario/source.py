@@ -131,8 +131,8 @@ def parse_yaml_bytes(raw: bytes, file: str) -> SourceDoc:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = _line_of_offset(raw, exc.start)
-        raise ScenarioError([Issue(file, line, ROOT_FIELD,
-                                   f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})")])
+        reason = f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        raise ScenarioError([Issue(file, line, ROOT_FIELD, reason)]) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
@@ -143,13 +143,13 @@ def parse_yaml_bytes(raw: bytes, file: str) -> SourceDoc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise ScenarioError([Issue(file, line, ROOT_FIELD, f"not valid YAML: {problem}")])
+        raise ScenarioError([Issue(file, line, ROOT_FIELD, f"not valid YAML: {problem}")]) from None
     except yaml.YAMLError as exc:  # e.g. reader errors for control characters
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        raise ScenarioError([Issue(file, line, ROOT_FIELD, f"not valid YAML: {_one_line(str(exc))}")])
+        raise ScenarioError([Issue(file, line, ROOT_FIELD, f"not valid YAML: {_one_line(str(exc))}")]) from None
     except RecursionError:
-        raise ScenarioError([Issue(file, 1, ROOT_FIELD, "not valid YAML: nesting too deep")])
+        raise ScenarioError([Issue(file, 1, ROOT_FIELD, "not valid YAML: nesting too deep")]) from None
     nodes = [n for n in nodes if n is not None]
     if not nodes:
         raise ScenarioError([Issue(file, 1, ROOT_FIELD, "file holds no YAML document: expected a scenario mapping")])
@@ -162,9 +162,9 @@ def parse_yaml_bytes(raw: bytes, file: str) -> SourceDoc:
     try:
         data = builder.build(root, ())
     except RecursionError:
-        raise ScenarioError([Issue(file, 1, ROOT_FIELD, "not valid YAML: nesting too deep")])
+        raise ScenarioError([Issue(file, 1, ROOT_FIELD, "not valid YAML: nesting too deep")]) from None
     except (yaml.YAMLError, ValueError, TypeError) as exc:  # constructor failures on odd scalars
-        raise ScenarioError([Issue(file, 1, ROOT_FIELD, f"not valid YAML: {_one_line(str(exc))}")])
+        raise ScenarioError([Issue(file, 1, ROOT_FIELD, f"not valid YAML: {_one_line(str(exc))}")]) from None
     if builder.issues:
         raise ScenarioError(builder.issues)
     if not isinstance(data, dict):
@@ -179,7 +179,7 @@ def load_yaml_file(path: Path | str) -> SourceDoc:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ScenarioError([Issue(str(path), 1, ROOT_FIELD, f"cannot read file: {exc.strerror or exc}")])
+        raise ScenarioError([Issue(str(path), 1, ROOT_FIELD, f"cannot read file: {exc.strerror or exc}")]) from None
     return parse_yaml_bytes(raw, str(path))
 
 

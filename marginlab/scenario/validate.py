@@ -15,8 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from marginlab.errors import Issue, ScenarioError, quote, show_name
 from marginlab.numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal, type_name
+from marginlab.scenario.fields import ERROR_NAME_PATTERN, PROTOCOL_NAMES, VERBS
 from marginlab.scenario.model import TOKEN_ADMIN_TARGETS, Account, CsvPath, GbmPath, Scenario
-from marginlab.scenario.fields import PROTOCOL_NAMES, ERROR_NAME_PATTERN, VERBS
 from marginlab.scenario.source import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
 
 INT256_MAX = 2**255 - 1
@@ -104,13 +104,18 @@ def _model_at(data: Any, loc: Loc) -> type[BaseModel] | None:
         if nxt is None:
             return None
         tp = nxt
-        cur = cur.get(part) if isinstance(cur, dict) else cur[part] if isinstance(cur, list) else None
+        cur = cur.get(part) if isinstance(cur, dict) else cur[part] if isinstance(cur, list) and isinstance(part, int) \
+            else None
     models = [c for c in _unwrap(tp) if isinstance(c, type) and issubclass(c, BaseModel)]
     if len(models) > 1 and isinstance(cur, dict):  # paths: choose by `model:`
-        by_name = {"gbm": GbmPath, "csv": CsvPath}
-        chosen = by_name.get(str(cur.get("model")))
-        return chosen
+        by_name: dict[str, type[BaseModel]] = {"gbm": GbmPath, "csv": CsvPath}
+        return by_name.get(str(cur.get("model")))
     return models[0] if models else None
+
+
+def reason_of(doc: SourceDoc, loc: Loc, err: dict[str, Any]) -> str:
+    """The reason a pydantic error reports, in the scenario format's words."""
+    return _reason(doc, loc, err)
 
 
 def _reason(doc: SourceDoc, loc: Loc, err: dict[str, Any]) -> str:
@@ -170,7 +175,7 @@ def _show(value: Any) -> str:
 def _pydantic_issues(doc: SourceDoc, exc: ValidationError) -> Iterator[Issue]:
     for err in exc.errors(include_url=False):
         loc = _clean_loc(doc.data, tuple(err["loc"]))
-        yield doc.issue(loc, _reason(doc, loc, err))
+        yield doc.issue(loc, _reason(doc, loc, dict(err)))
 
 
 # --------------------------------------------------------------------------------------------------- cross checks
@@ -254,7 +259,7 @@ def _scan_markets(ctx: _Ctx, markets: Any) -> None:
             continue
         first[sym] = i
         dec = m.get("decimals")
-        ctx.decimals[sym] = dec if _is_int(dec) and 0 <= dec <= 36 else None
+        ctx.decimals[sym] = dec if isinstance(dec, int) and _is_int(dec) and 0 <= dec <= 36 else None
         feed = m.get("feed_decimals", 8)
         ctx.feed_decimals[sym] = feed if _is_int(feed) and 0 <= feed <= 36 else 18
         token = m.get("token")
@@ -286,7 +291,8 @@ def _scan_names(ctx: _Ctx, data: dict[str, Any]) -> None:
         positions = acct.get("positions")
         n_pos = len(positions) if isinstance(positions, list) else None
         count = acct.get("count")
-        names = generated_names(acct["name"], count) if _is_int(count) and 1 <= count <= 1000 else [acct["name"]]
+        names = generated_names(acct["name"], count) if isinstance(count, int) and _is_int(count) \
+            and 1 <= count <= 1000 else [acct["name"]]
         for name in names:
             if claim(name, ("accounts", i, "name"), f"accounts[{i}]"):
                 ctx.actors.add(name)

@@ -15,8 +15,18 @@ from marginlab.errors import ReplayRevert
 from marginlab.numbers import UINT256_MAX
 from marginlab.protocols.base import Call, Leg, Protocol
 from marginlab.protocols.world import World
-from marginlab.scenario.actions import (Borrow, Deposit, Donate, Liquidate, PlannedVerb, Repay, SettleBadDebt, Transfer,
-                                        Withdraw, verb_word)
+from marginlab.scenario.actions import (
+    Borrow,
+    Deposit,
+    Donate,
+    Liquidate,
+    PlannedVerb,
+    Repay,
+    SettleBadDebt,
+    Transfer,
+    Withdraw,
+    verb_word,
+)
 from marginlab.timeline import ActionRecord
 
 # A repay of "all" is funded with the debt now plus this share of it and one unit: interest accrues in the block
@@ -78,7 +88,7 @@ class ActionSender:
                                             str(action.source), line=action.source.line))
                 continue
             calls.extend((leg, call) for call in self.protocol.encode(leg))
-        for leg, call in calls:
+        for _leg, call in calls:
             self._fund(action, call)
             self._submit(step, action, call, records)
 

@@ -10,8 +10,7 @@ from marginlab.protocols.base import BadDebtEvent, LiquidationEvent, Protocol, R
 from marginlab.protocols.world import World
 from marginlab.scenario.model import Market
 from marginlab.sim.oracle import Oracle
-from marginlab.timeline import (ActionRecord, BadDebt, Liquidation, MarketInfo, StepRecord, SubAccountState,
-                                Timeline)
+from marginlab.timeline import ActionRecord, BadDebt, Liquidation, MarketInfo, StepRecord, SubAccountState, Timeline
 
 
 def market_info(m: Market) -> MarketInfo:

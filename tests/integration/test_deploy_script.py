@@ -37,7 +37,7 @@ def test_markets_file_with_a_bad_weight_is_refused_with_file_field_and_reason(tm
                    "     liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05}\n")
     with pytest.raises(ScenarioError) as err:
         load_markets(bad)
-    assert str(err.value).startswith(f"{bad}: markets[0].asset_weight")
+    assert str(err.value).startswith(f"{bad}:2: markets[0].asset_weight")
 
 
 def test_a_market_with_a_token_kind_is_deployed_as_that_hostile_token(gov, tmp_path):

@@ -50,7 +50,7 @@ def value_account(scaled: list[int], quotes: list[Quote], symbols: list[str]) ->
     view would revert."""
     balances: dict[str, int] = {}
     positions: list[vault.Position] = []
-    for sym, s, q in zip(symbols, scaled, quotes):
+    for sym, s, q in zip(symbols, scaled, quotes, strict=False):
         if s == 0:
             continue
         amount = vault.underlying(s, q.deposit_index, q.borrow_index)

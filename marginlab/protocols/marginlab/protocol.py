@@ -14,8 +14,22 @@ from web3.contract import Contract
 
 from marginlab.chain import ReadMode
 from marginlab.numbers import wad
-from marginlab.protocols.base import (AccountView, BadDebtEvent, Call, Capabilities, Decision, KeeperOrder, Leg,
-                                      LiquidationEvent, Mapping, Offer, Payment, Protocol, Reading, RoundResult)
+from marginlab.protocols.base import (
+    AccountView,
+    BadDebtEvent,
+    Call,
+    Capabilities,
+    Decision,
+    KeeperOrder,
+    Leg,
+    LiquidationEvent,
+    Mapping,
+    Offer,
+    Payment,
+    Protocol,
+    Reading,
+    RoundResult,
+)
 from marginlab.protocols.marginlab.liquidation import KeeperBot, vault_events, vault_offers
 from marginlab.protocols.marginlab.params import market_params
 from marginlab.protocols.marginlab.reads import KEEPER_SUB_ID, VaultReads

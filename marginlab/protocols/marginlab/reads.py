@@ -130,7 +130,7 @@ class VaultReads:
 
     def _market_states(self, markets: list[Any]) -> dict[str, MarketState]:
         states: dict[str, MarketState] = {}
-        for sym, ms in zip(self.world.tokens, markets):
+        for sym, ms in zip(self.world.tokens, markets, strict=False):
             (_t, _d, dep_idx, bor_idx, _ds, _bs, total_dep, total_bor, reserves, util, bor_rate, sup_rate,
              _last) = ms
             states[sym] = MarketState(int(total_dep), int(total_bor), int(reserves), int(dep_idx), int(bor_idx),
@@ -164,7 +164,7 @@ class VaultReads:
         self._check_totals(markets, [int(x) for x in scaled[len(dirty) * m:]])
         self._markets_seen = (self._chain_mark(), self._market_states(markets))
         quotes = [Quote(int(ms[1]), int(ms[2]), int(ms[3]), int(p[0]), int(p[1]), int(p[2]), int(p[3]), int(price),
-                        bytes(error)) for ms, p, price, error in zip(markets, params, prices, errors)]
+                        bytes(error)) for ms, p, price, error in zip(markets, params, prices, errors, strict=False)]
         symbols = list(self.world.tokens)
         out: dict[str, SubAccountState] = {}
         for ref in self.sub_accounts:
@@ -181,7 +181,7 @@ class VaultReads:
     def _check_totals(self, markets: list[Any], keeper_scaled: list[int]) -> None:
         """Every read: the mirrored scaled balances (and the keeper's) must add up to each market's total deposit
         and borrow scale (invariant I1), so a balance change the mirror missed stops the replay at once."""
-        for t, (sym, ms) in enumerate(zip(self.world.tokens, markets)):
+        for t, (sym, ms) in enumerate(zip(self.world.tokens, markets, strict=False)):
             column = [bal[t] for bal in self._scaled.values()] + [keeper_scaled[t]]
             deposits, borrows = sum(x for x in column if x > 0), -sum(x for x in column if x < 0)
             if (deposits, borrows) != (int(ms[4]), int(ms[5])):

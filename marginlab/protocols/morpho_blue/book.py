@@ -10,7 +10,12 @@ from marginlab.chain import Signer
 from marginlab.numbers import UINT256_MAX
 from marginlab.protocols.base import Call, Payment
 from marginlab.protocols.morpho_blue.layout import Layout, Pair
-from marginlab.protocols.morpho_blue.math import incentive_factor, largest_liquidation, shares_for_seized, to_shares_down
+from marginlab.protocols.morpho_blue.math import (
+    incentive_factor,
+    largest_liquidation,
+    shares_for_seized,
+    to_shares_down,
+)
 from marginlab.protocols.morpho_blue.reads import MorphoReads, Snapshot
 from marginlab.protocols.world import World
 from marginlab.scenario.actions import Withdraw

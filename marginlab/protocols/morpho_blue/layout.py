@@ -23,8 +23,18 @@ from marginlab.errors import Issue
 from marginlab.numbers import plain, wad
 from marginlab.protocols.base import Decision
 from marginlab.protocols.morpho_blue.math import MAX_FEE, WAD, incentive_factor
-from marginlab.scenario.actions import (Borrow, Deposit, Donate, Liquidate, PlannedVerb, Repay, SettleBadDebt, Source,
-                                        Transfer, Withdraw)
+from marginlab.scenario.actions import (
+    Borrow,
+    Deposit,
+    Donate,
+    Liquidate,
+    PlannedVerb,
+    Repay,
+    SettleBadDebt,
+    Source,
+    Transfer,
+    Withdraw,
+)
 from marginlab.scenario.plan import Plan
 from marginlab.scenario.source import format_loc
 
@@ -95,7 +105,7 @@ def _scope_source(plan: Plan, scope: str) -> Source:
 
 
 def _markets(plan: Plan, out: Layout) -> None:
-    for m, source in zip(plan.markets, plan.market_sources):
+    for m, source in zip(plan.markets, plan.market_sources, strict=False):
         if m.token.kind not in TOKEN_KINDS:
             out.refusals.append(_issue(plan, source, f"a {m.token} token cannot be listed: Morpho Blue assumes a "
                                                      f"transfer moves exactly the amount asked", "token"))
@@ -192,7 +202,8 @@ def _liquidity(plan: Plan, out: Layout) -> None:
         markets = out.lending(sym)
         if not markets:
             out.decisions.append(Decision(sym, "liquidity", "not-honoured",
-                                          f"no Morpho market lends {sym}: deposits of it by {', '.join(sorted(set(who)))}"
+                                          f"no Morpho market lends {sym}: deposits of it by "
+                                          f"{', '.join(sorted(set(who)))}"
                                           f" stay idle in their wallets"))
         elif len(markets) > 1:
             out.decisions.append(Decision(sym, "liquidity", "mapped",
@@ -240,8 +251,9 @@ def refusal(action: PlannedVerb, out: Layout, plan: Plan) -> str | None:
             k = key(action.owner if isinstance(action, Deposit) else action.account, action.sub_id)
             for sym in action.amounts:
                 if k in out.positions and sym != out.positions[k].collateral:
-                    return (f"{k}'s position is in the {out.positions[k].name} market: only {out.positions[k].collateral}"
-                            f" is its collateral (supplying {sym} would be lending, which Morpho keeps apart)")
+                    return (f"{k}'s position is in the {out.positions[k].name} market: only "
+                            f"{out.positions[k].collateral} is its collateral (supplying {sym} would be lending, "
+                            f"which Morpho keeps apart)")
                 if k not in out.positions and not out.lending(sym):
                     return f"no Morpho market lends {sym}: {k} cannot supply or withdraw it"
             return None

@@ -15,12 +15,25 @@ from web3.contract import Contract
 from marginlab.chain import Artifacts, ReadMode
 from marginlab.errors import ChainError
 from marginlab.numbers import UINT256_MAX, wad
-from marginlab.protocols.base import (AccountView, BadDebtEvent, Call, Capabilities, KeeperOrder, Leg,
-                                      LiquidationEvent, Mapping, Offer, Payment, Protocol, Reading, RoundResult)
-from marginlab.protocols.morpho_blue.layout import NAME, TOKEN_KINDS, Layout, Pair, layout
-from marginlab.protocols.morpho_blue.math import (MAX_FEE)
+from marginlab.protocols.base import (
+    AccountView,
+    BadDebtEvent,
+    Call,
+    Capabilities,
+    KeeperOrder,
+    Leg,
+    LiquidationEvent,
+    Mapping,
+    Offer,
+    Payment,
+    Protocol,
+    Reading,
+    RoundResult,
+)
 from marginlab.protocols.morpho_blue.book import MorphoBook
+from marginlab.protocols.morpho_blue.layout import NAME, TOKEN_KINDS, Layout, Pair, layout
 from marginlab.protocols.morpho_blue.liquidation import MorphoLiquidations
+from marginlab.protocols.morpho_blue.math import MAX_FEE
 from marginlab.protocols.morpho_blue.reads import MorphoReads
 from marginlab.protocols.world import KEEPER, World
 from marginlab.scenario.actions import Borrow, Deposit, Donate, Liquidate, Repay, SettleBadDebt, Transfer, Withdraw

@@ -15,8 +15,7 @@ from web3.contract import Contract
 from marginlab.model.vault import RateModel, utilization
 from marginlab.numbers import wad
 from marginlab.protocols.morpho_blue.layout import Layout, Pair
-from marginlab.protocols.morpho_blue.math import (WAD, max_borrow, mul_div_down, mul_div_up, to_assets_down,
-                                                  to_assets_up)
+from marginlab.protocols.morpho_blue.math import WAD, max_borrow, mul_div_down, mul_div_up, to_assets_down, to_assets_up
 from marginlab.protocols.world import World
 from marginlab.scenario.model import SECONDS_PER_YEAR
 from marginlab.timeline import MarketState, PairState, SubAccountState
@@ -86,9 +85,9 @@ class MorphoReads:
                                                            queries + fee_queries, feeds)
         pairs = [PairNow(pair, int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[6]),
                          int(m[8]) if m[7] else None, b"" if m[7] else bytes(m[9]))
-                 for pair, m in zip(self.layout.pairs, markets)]
+                 for pair, m in zip(self.layout.pairs, markets, strict=False)]
         usd = {s: usd_price(int(a[1]), self.world.markets[s].feed_decimals) if a[0] else 0
-               for s, a in zip(symbols, answers)}
+               for s, a in zip(symbols, answers, strict=False)}
         snap = Snapshot(pairs, [PositionNow(int(p[0]), int(p[1]), int(p[2])) for p in positions], usd)
         self._seen = ((self.chain.tx_count, self.chain.last_block), snap)
         return snap
