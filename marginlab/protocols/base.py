@@ -119,12 +119,16 @@ class Leg:
 @dataclass(frozen=True)
 class Offer:
     """A liquidation the protocol allows right now: repay ``debt`` for ``collateral``, ``value`` USD repaid by
-    the largest call allowed, ``profit`` the liquidator's USD share of the incentive on it."""
+    the largest call allowed, ``profit`` the liquidator's USD share of the incentive on it, ``cost`` what the
+    borrower gives up beyond the debt repaid (the whole incentive, USD), and ``health_gain`` the change in the
+    account's maintenance health (USD) the call makes, at today's prices and weights."""
 
     debt: str
     collateral: str
     value: Decimal
     profit: Decimal
+    cost: Decimal = Decimal(0)
+    health_gain: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)

@@ -398,11 +398,18 @@ PathSpec = Annotated[GbmPath | CsvPath, BeforeValidator(_path_spec)]
 
 # --------------------------------------------------------------------------------------------------- keeper
 
+#: How the keeper picks among the liquidations a protocol allows on an account (marginlab.sim.keeper.RULES).
+KEEPER_RULES = ("most-value", "least-cost")
+
+
 class Keeper(Strict):
     enabled: bool = True
     max_liquidations_per_step: Annotated[Int, Field(ge=1)] | None = None
     min_profit: Amount = Decimal(0)
     settle_bad_debt: bool = True
+    #: most-value (default): the pair that repays the most value, as a profit-seeking liquidator does;
+    #: least-cost: the pair that restores health at the least cost to the borrower
+    choose: Literal["most-value", "least-cost"] = "most-value"
 
 
 # --------------------------------------------------------------------------------------------------- expect

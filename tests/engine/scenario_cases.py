@@ -223,7 +223,7 @@ CASES: list[tuple[str, str | bytes, str]] = [
      "15: paths.WETH.sigma: amount must not be negative, got -1"),
     ("keeper-unknown-key", make(append="keeper: {enabled: true, greedy: true}\n"),
      "14: keeper.greedy: unknown field; expected one of: enabled, max_liquidations_per_step, min_profit, "
-     "settle_bad_debt"),
+     "settle_bad_debt, choose"),
     ("expect-unknown-field", make(append="expect:\n  - {account: alice, profit: 3}\n"),
      "15: expect[0].profit: unknown field; expected one of: account, position, margin, protocol, liquidations, bad_debt, "
      "health_factor_min, balances, final_equity, collateral_seized, reverts"),

@@ -63,6 +63,8 @@ class MarginlabVault(Protocol):
         self._decimals = {s: x.decimals for s, x in m.items()}
         self._bonus = {s: x.liquidation_bonus for s, x in m.items()}
         self._share = {s: x.protocol_share for s, x in m.items()}
+        self._asset_weight = {s: x.asset_weight.maint for s, x in m.items()}
+        self._liab_weight = {s: x.liab_weight.maint for s, x in m.items()}
 
     @classmethod
     def map_plan(cls, plan: Plan, *, strict: bool = False) -> Mapping:
@@ -176,7 +178,8 @@ class MarginlabVault(Protocol):
 
     # ------------------------------------------------------------------------------------------------ keeper
     def offers(self, account: AccountView, prices: dict[str, Decimal]) -> list[Offer]:
-        return vault_offers(account, prices, self._decimals, self._bonus, self._share)
+        return vault_offers(account, prices, self._decimals, self._bonus, self._share, self._asset_weight,
+                            self._liab_weight)
 
     def run_keeper(self, orders: list[KeeperOrder]) -> RoundResult:
         assert self.bot is not None
