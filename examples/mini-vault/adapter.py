@@ -257,9 +257,8 @@ class MiniVault(Protocol):
                 assert_never(action)
 
     def debt(self, owner: str, sub_id: int, symbol: str) -> int:
-        views, _, _ = self.world.chain.call(self.vault, "snapshot", [self.world.address(owner)], [sub_id], [])
-        v = views[0]
-        return int(v[3]) if v[2].lower() == self._token(symbol).lower() else 0
+        token, debt = self.world.chain.call(self.vault, "debtOf", self.world.address(owner), sub_id)
+        return int(debt) if token.lower() == self._token(symbol).lower() else 0
 
     # ------------------------------------------------------------------------------------------------ reads
     def read_accounts(self, keys: set[str] | None = None) -> Reading:

@@ -267,6 +267,12 @@ contract MiniVault {
         }
     }
 
+    /// @notice The debt of position (`owner`, `id`) now, rounded up, and its asset; reads no price.
+    function debtOf(address owner, uint256 id) external view returns (address token, uint256 debt) {
+        Position storage p = positions[owner][id];
+        return (p.debtToken, _debtOf(p, markets[p.debtToken]));
+    }
+
     /* INTERNAL */
 
     /// @dev Kinked, per year: base + slope1 × u / kink up to the kink, then + slope2 × (u − kink) / (1 − kink).
