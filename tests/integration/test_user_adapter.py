@@ -143,6 +143,43 @@ def test_compare_protocols_puts_the_mini_vault_beside_marginlab(tmp_path, capsys
     assert "| mini-vault | as-written | complete | 1 | 15751.14 | 0 |" in table
 
 
+GAP = """\
+name: mini-vault-gap
+markets:
+  - {symbol: WETH, decimals: 18, price: 2000, asset_weight: {init: 0.8, maint: 0.85}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05, reserve_factor: 0}
+  - {symbol: USDC, decimals: 6, price: 1, asset_weight: {init: 0.9, maint: 0.95}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.02, reserve_factor: 0}
+liquidity:
+  - {name: lp, deposits: {USDC: 100000}}
+accounts:
+  - {name: alice, margin: isolated, positions: [{deposit: {WETH: 10}, borrow: {USDC: 15000}}]}
+steps:
+  - {label: "WETH halves", prices: {WETH: 1000}}
+expect:
+  - {bad_debt: "> 5000"}
+"""
+
+
+def test_a_gap_crash_takes_all_the_collateral_and_leaves_the_rest_as_debt(tmp_path, capsys):
+    (tmp_path / "gap.yaml").write_text(GAP)
+    code = replay(str(tmp_path / "gap.yaml"), "--protocol", ADAPTER, "--out", str(tmp_path / "out"))
+    assert code == 0, capsys.readouterr().err
+    timeline = json.loads((tmp_path / "out" / "timeline.json").read_text())
+    usdc, weth = 10**6, 10**18
+    debt, collateral = 15_000 * usdc, 10 * weth  # one borrower, no time passes: one share per unit of debt
+    weth_price, usdc_price, bonus = price_wad(1000), price_wad(1), WAD + 5 * WAD // 100
+    assert debt * usdc_price // usdc * bonus // WAD * weth // weth_price > collateral  # capped by the collateral
+    covered = mul_div_up(mul_div_up(collateral, weth_price, weth), WAD, bonus)
+    repaid = mul_div_up(covered, usdc, usdc_price)
+    (liq,) = timeline["liquidations"]
+    assert (int(liq["repaid"]), int(liq["seized"])) == (repaid, collateral) == (9_523_809_524, collateral)
+    # Left as debt: reported once, covered by nobody, written off by nobody, and still owed afterwards.
+    (bad,) = timeline["bad_debts"]
+    assert (bad["account"], bad["sub_id"], bad["asset"], int(bad["debt"])) == ("alice", 0, "USDC", debt - repaid)
+    assert (bad["covered_by_reserves"], bad["socialised"]) == ("0", "0")
+    assert timeline["steps"][-1]["accounts"]["alice/0"]["balances"] == {"USDC": str(repaid - debt)}
+    assert [a for s in timeline["steps"] for a in s["actions"]] == []  # no settlement attempted
+
+
 REVERTS = """\
 name: mini-vault-reverts
 markets:
