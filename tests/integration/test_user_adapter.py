@@ -2,8 +2,8 @@
 
 The example replays, its liquidation equals an integer model of MiniVault.sol's math written here from the
 contract, a fresh process loads the adapter and writes the same bytes, it compares against marginlab's vault, and
-what it cannot express (cross margin across assets) or cannot load is one line each, exit 2. Starts its own nodes
-on MARGINLAB_CHAIN (or CHAIN), default ganache.
+what it cannot express (cross margin across assets) or cannot load is one line each, exit 2; a gap crash leaves
+bad debt as debt, to the wei. Starts its own nodes on MARGINLAB_CHAIN (or CHAIN), default ganache.
 """
 from __future__ import annotations
 
