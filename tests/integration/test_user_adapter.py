@@ -143,6 +143,57 @@ def test_compare_protocols_puts_the_mini_vault_beside_marginlab(tmp_path, capsys
     assert "| mini-vault | as-written | complete | 1 | 15751.14 | 0 |" in table
 
 
+EVERY_VERB = """\
+name: mini-vault-verbs
+markets:
+  - {symbol: WETH, decimals: 18, price: 2000, asset_weight: {init: 0.8, maint: 0.85}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05, reserve_factor: 0}
+  - {symbol: USDC, decimals: 6, price: 1, asset_weight: {init: 0.9, maint: 0.95}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.02, reserve_factor: 0}
+liquidity:
+  - {name: lp, deposits: {USDC: 100000}}
+accounts:
+  - name: alice
+    margin: isolated
+    positions:
+      - {deposit: {WETH: 1}, borrow: {USDC: 1000}}
+      - {deposit: {WETH: 1}}
+  - {name: bob, margin: isolated, positions: [{deposit: {WETH: 1}}]}
+steps:
+  - {action: {account: alice, position: 1, deposit: {WETH: 0.5}}}
+  - {action: {account: alice, position: 1, withdraw: {WETH: 0.2}}}
+  - {action: {account: alice, position: 0, repay: {USDC: 100}}}
+  - {action: {account: alice, position: 0, borrow: {USDC: 100}}}
+  - {action: {account: bob, owner: alice, position: 0, repay: {USDC: 50}}}
+  - {action: {account: bob, owner: alice, position: 1, deposit: {WETH: 0.1}}}
+  - {action: {account: lp, withdraw: {USDC: 1000}}}
+  - {action: {account: bob, donate: {USDC: 5}}}
+  - {prices: {WETH: 1000}}
+  - {action: {account: bob, liquidate: {account: alice, position: 0, debt: USDC, collateral: WETH, amount: 200}}}
+  - {action: {account: alice, position: 1, withdraw: {WETH: all}}}
+keeper: {enabled: false}
+expect:
+  - {account: alice, position: 0, balances: {WETH: 0.79, USDC: -750}}
+  - {account: alice, position: 0, liquidations: 1}
+  - {account: alice, position: 1, balances: {WETH: 0}}
+  - {account: lp, balances: {USDC: 99000}}
+  - {account: bob, balances: {WETH: 1}}
+"""
+
+
+def test_every_verb_the_mini_vault_expresses_reaches_it_with_exact_balances(tmp_path, capsys):
+    (tmp_path / "verbs.yaml").write_text(EVERY_VERB)
+    code = replay(str(tmp_path / "verbs.yaml"), "--protocol", ADAPTER, "--out", str(tmp_path / "out"))
+    assert code == 0, capsys.readouterr().err
+    timeline = json.loads((tmp_path / "out" / "timeline.json").read_text())
+    assert [a["call"] for s in timeline["steps"] for a in s["actions"]] == [
+        "deposit(0.5 WETH, sub 1)", "withdraw(0.2 WETH, sub 1)", "repay(100 USDC, sub 0)", "borrow(100 USDC, sub 0)",
+        "repay(50 USDC, alice/0)", "deposit(0.1 WETH, alice/1)", "withdraw(1000 USDC, sub 0)",
+        "donate(5 USDC to the vault)", "liquidate(alice/0, repay 200 USDC for WETH)", "withdraw(all WETH, sub 1)"]
+    assert len(timeline["expectations"]) == 6 and all(e["passed"] for e in timeline["expectations"])
+    # 200 USDC repaid at $1 for WETH at $1000 with a 5 % bonus: 0.21 WETH, to bob's wallet.
+    (liq,) = timeline["liquidations"]
+    assert (liq["liquidator"], liq["repaid"], liq["seized"]) == ("bob", str(200 * 10**6), str(21 * 10**16))
+
+
 GAP = """\
 name: mini-vault-gap
 markets:
