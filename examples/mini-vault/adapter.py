@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from decimal import Decimal, localcontext
 from pathlib import Path
-from typing import Any, ClassVar, assert_never
+from typing import Any, ClassVar
 
+from typing_extensions import assert_never  # typing's own from Python 3.11
 from web3.contract import Contract
 from web3.logs import DISCARD
 

@@ -18,7 +18,6 @@ import pytest
 from marginlab.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "mini-vault"
 SCENARIO = "examples/mini-vault/scenario.yaml"
 ADAPTER = "examples/mini-vault/adapter.py:MiniVault"
 CHAIN = os.environ.get("MARGINLAB_CHAIN") or os.environ.get("CHAIN") or "ganache"
@@ -61,11 +60,8 @@ def example(tmp_path_factory):
 
 # --------------------------------------------------------------------------------------------------- the model
 
-def mul_div_down(x: int, y: int, d: int) -> int:
-    return x * y // d
-
-
 def mul_div_up(x: int, y: int, d: int) -> int:
+    """Math.mulDiv(x, y, d, Rounding.Ceil); the contract's rounded-down divisions are Python's //."""
     return -(-(x * y) // d)
 
 
