@@ -190,27 +190,49 @@ def test_every_verb_the_mini_vault_expresses_reaches_it_with_exact_balances(tmp_
     assert (liq["liquidator"], liq["repaid"], liq["seized"]) == ("bob", str(200 * 10**6), str(21 * 10**16))
 
 
-GAP = """\
-name: mini-vault-gap
+EDGES = """\
+name: mini-vault-edges
 markets:
-  - {symbol: WETH, decimals: 18, price: 2000, asset_weight: {init: 0.8, maint: 0.85}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05, reserve_factor: 0}
+  - {symbol: WETH, decimals: 18, price: 2000, asset_weight: {init: 0.8, maint: 0.85}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05, reserve_factor: 0, heartbeat: 3600}
   - {symbol: USDC, decimals: 6, price: 1, asset_weight: {init: 0.9, maint: 0.95}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.02, reserve_factor: 0}
 liquidity:
   - {name: lp, deposits: {USDC: 100000}}
 accounts:
   - {name: alice, margin: isolated, positions: [{deposit: {WETH: 10}, borrow: {USDC: 15000}}]}
 steps:
+  - {action: {account: alice, borrow: {USDC: 2000}, expect_revert: BorrowLimitExceeded}}
+  - {oracle: {WETH: stale}, action: {account: alice, borrow: {USDC: 1}, expect_revert: StalePrice}}
+  - {oracle: {WETH: ok}}
   - {label: "WETH halves", prices: {WETH: 1000}}
 expect:
+  - {account: alice, reverts: 2}
   - {bad_debt: "> 5000"}
 """
 
 
-def test_a_gap_crash_takes_all_the_collateral_and_leaves_the_rest_as_debt(tmp_path, capsys):
-    (tmp_path / "gap.yaml").write_text(GAP)
-    code = replay(str(tmp_path / "gap.yaml"), "--protocol", ADAPTER, "--out", str(tmp_path / "out"))
-    assert code == 0, capsys.readouterr().err
-    timeline = json.loads((tmp_path / "out" / "timeline.json").read_text())
+@pytest.fixture(scope="module")
+def edges(tmp_path_factory):
+    """A borrow past the limit, a stale feed, then a gap crash, in one replay."""
+    folder = tmp_path_factory.mktemp("edges")
+    (folder / "edges.yaml").write_text(EDGES)
+    code = replay(str(folder / "edges.yaml"), "--protocol", ADAPTER, "--out", str(folder / "out"))
+    return code, json.loads((folder / "out" / "timeline.json").read_text())
+
+
+def test_the_vaults_own_errors_are_decoded_and_expected_reverts_match_them(edges):
+    code, timeline = edges
+    assert code == 0
+    reverts = [a["revert"] for s in timeline["steps"] for a in s["actions"]]
+    assert reverts == [f"BorrowLimitExceeded({17_000 * WAD}, {16_000 * WAD})", reverts[1]]
+    assert reverts[1].startswith("StalePrice(WETH, ")
+    # While the feed is stale the vault cannot value alice's position: the step says so and keeps the last state.
+    assert timeline["steps"][1]["note"].startswith("accounts not valued: accountStates reverted with StalePrice(WETH")
+    assert timeline["steps"][2]["note"] is None
+
+
+def test_a_gap_crash_takes_all_the_collateral_and_leaves_the_rest_as_debt(edges):
+    code, timeline = edges
+    assert code == 0
     usdc, weth = 10**6, 10**18
     debt, collateral = 15_000 * usdc, 10 * weth  # one borrower, no time passes: one share per unit of debt
     weth_price, usdc_price, bonus = price_wad(1000), price_wad(1), WAD + 5 * WAD // 100
@@ -218,44 +240,15 @@ def test_a_gap_crash_takes_all_the_collateral_and_leaves_the_rest_as_debt(tmp_pa
     covered = mul_div_up(mul_div_up(collateral, weth_price, weth), WAD, bonus)
     repaid = mul_div_up(covered, usdc, usdc_price)
     (liq,) = timeline["liquidations"]
+    assert liq["step"] == 3
     assert (int(liq["repaid"]), int(liq["seized"])) == (repaid, collateral) == (9_523_809_524, collateral)
     # Left as debt: reported once, covered by nobody, written off by nobody, and still owed afterwards.
     (bad,) = timeline["bad_debts"]
-    assert (bad["account"], bad["sub_id"], bad["asset"], int(bad["debt"])) == ("alice", 0, "USDC", debt - repaid)
+    assert (bad["step"], bad["account"], bad["sub_id"], bad["asset"], int(bad["debt"])) == \
+        (3, "alice", 0, "USDC", debt - repaid)
     assert (bad["covered_by_reserves"], bad["socialised"]) == ("0", "0")
     assert timeline["steps"][-1]["accounts"]["alice/0"]["balances"] == {"USDC": str(repaid - debt)}
-    assert [a for s in timeline["steps"] for a in s["actions"]] == []  # no settlement attempted
-
-
-REVERTS = """\
-name: mini-vault-reverts
-markets:
-  - {symbol: WETH, decimals: 18, price: 2000, asset_weight: {init: 0.8, maint: 0.85}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05, reserve_factor: 0, heartbeat: 3600}
-  - {symbol: USDC, decimals: 6, price: 1, asset_weight: {init: 0.9, maint: 0.95}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.02, reserve_factor: 0}
-liquidity:
-  - {name: lp, deposits: {USDC: 100000}}
-accounts:
-  - {name: alice, margin: isolated, positions: [{deposit: {WETH: 1}, borrow: {USDC: 1000}}]}
-steps:
-  - {action: {account: alice, borrow: {USDC: 1000}, expect_revert: BorrowLimitExceeded}}
-  - {oracle: {WETH: stale}, action: {account: alice, borrow: {USDC: 1}, expect_revert: StalePrice}}
-  - {oracle: {WETH: ok}}
-expect:
-  - {account: alice, reverts: 2}
-"""
-
-
-def test_the_vaults_own_errors_are_decoded_and_expected_reverts_match_them(tmp_path, capsys):
-    (tmp_path / "reverts.yaml").write_text(REVERTS)
-    code = replay(str(tmp_path / "reverts.yaml"), "--protocol", ADAPTER, "--out", str(tmp_path / "out"))
-    assert code == 0, capsys.readouterr().err
-    timeline = json.loads((tmp_path / "out" / "timeline.json").read_text())
-    reverts = [a["revert"] for s in timeline["steps"] for a in s["actions"]]
-    assert reverts[0] == f"BorrowLimitExceeded({2000 * WAD}, {1600 * WAD})"
-    assert reverts[1].startswith("StalePrice(WETH, ")
-    # While the feed is stale the vault cannot value alice's position: the step says so and keeps the last state.
-    assert timeline["steps"][1]["note"].startswith("accounts not valued: accountStates reverted with StalePrice(WETH")
-    assert timeline["steps"][2]["note"] is None
+    assert timeline["steps"][-1]["actions"] == []  # the keeper has nothing to settle: no attempt recorded
 
 
 CROSS_BOOK = """\
