@@ -28,13 +28,38 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from marginlab.chain import Artifacts, ReadMode, TxReverted
-from marginlab.protocols.base import (AccountView, BadDebtEvent, Call, Capabilities, Decision, Issue, KeeperOrder,
-                                      Leg, LiquidationEvent, Mapping, Offer, Outcome, Payment, Protocol, Reading,
-                                      RoundResult, refusal)
+from marginlab.protocols.base import (
+    AccountView,
+    BadDebtEvent,
+    Call,
+    Capabilities,
+    Decision,
+    Issue,
+    KeeperOrder,
+    Leg,
+    LiquidationEvent,
+    Mapping,
+    Offer,
+    Outcome,
+    Payment,
+    Protocol,
+    Reading,
+    RoundResult,
+    refusal,
+)
 from marginlab.protocols.build import compile_folder, default_out
 from marginlab.protocols.world import KEEPER, World
-from marginlab.scenario.actions import (Borrow, Deposit, Donate, Liquidate, Repay, SettleBadDebt, Source, Transfer,
-                                        Withdraw)
+from marginlab.scenario.actions import (
+    Borrow,
+    Deposit,
+    Donate,
+    Liquidate,
+    Repay,
+    SettleBadDebt,
+    Source,
+    Transfer,
+    Withdraw,
+)
 from marginlab.scenario.plan import Plan
 from marginlab.timeline import MarketState, SubAccountRef, SubAccountState
 
@@ -82,7 +107,7 @@ class MiniVault(Protocol):
         def refuse(source: Source, reason: str, field: str | None = None) -> None:
             refusals.append(refusal(plan, source, f"{cls.name} cannot express this: {reason}", field=field))
 
-        for m, src in zip(plan.markets, plan.market_sources):
+        for m, src in zip(plan.markets, plan.market_sources, strict=True):
             s = m.symbol
             decide(s, "asset_weight", "mapped", "init → ltv, maint → liquidationThreshold", src, "asset_weight")
             for setting, detail in (("liquidation_bonus", "the collateral's liquidationBonus"),
@@ -156,12 +181,22 @@ class MiniVault(Protocol):
         assert self._vault is not None, "deploy first"
         return self._vault
 
+    @classmethod
+    def artifacts(cls) -> Artifacts:
+        """contracts/ compiled with the project's compiler into build/protocols/mini-vault/ (a no-op when nothing
+        changed since the last call)."""
+        return compile_folder(CONTRACTS, default_out(cls.name))
+
+    @classmethod
+    def extra_abis(cls) -> list[list[dict[str, Any]]]:
+        """The vault's ABIs, so its custom errors decode to their names (the engine asks before any chain work:
+        a compile error stops the run there, in one line)."""
+        return cls.artifacts().all_abis()
+
     def deploy(self) -> None:
-        """Compile contracts/ (a no-op when nothing changed), deploy the vault with every market listed on the
-        world's shared tokens and feeds, and teach the revert decoder the vault's custom errors."""
+        """Deploy the vault with every market listed on the world's shared tokens and feeds."""
         world = self.world
-        self._artifacts = compile_folder(CONTRACTS, default_out(self.name))
-        world.learn_errors(self._artifacts)
+        self._artifacts = self.artifacts()
         tokens = [world.tokens[m.symbol].address for m in self.plan.markets]
         configs = [(world.feeds[m.symbol].address, m.heartbeat, wad(m.asset_weight.init), wad(m.asset_weight.maint),
                     wad(m.liquidation_bonus), wad(m.irm.base), wad(m.irm.slope1), wad(m.irm.slope2), wad(m.irm.kink))
@@ -215,7 +250,11 @@ class MiniVault(Protocol):
         return str(self.world.tokens[sym].address)
 
     # ------------------------------------------------------------------------------------------------ verbs
-    def encode(self, leg: Leg) -> Call | None:
+    def encode(self, leg: Leg) -> list[Call]:
+        """One transaction per leg."""
+        return [self._call(leg)]
+
+    def _call(self, leg: Leg) -> Call:
         world, vault, action = self.world, self.vault, leg.action
         sym, amount = leg.symbol, leg.amount
         match action:
@@ -230,7 +269,8 @@ class MiniVault(Protocol):
                             Payment(sym, amount, vault.address))
             case Withdraw() if action.account in self.lenders:
                 assert sym is not None
-                return Call(leg.label, vault, "withdrawSupply", (self._token(sym), amount, world.address(action.account)))
+                return Call(leg.label, vault, "withdrawSupply",
+                            (self._token(sym), amount, world.address(action.account)))
             case Withdraw():
                 assert sym is not None
                 return Call(leg.label, vault, "withdrawCollateral",
@@ -246,7 +286,8 @@ class MiniVault(Protocol):
                             Payment(sym, amount, vault.address, (action.owner, action.sub_id)))
             case Donate():
                 assert sym is not None  # a plain ERC-20 transfer: the vault books nothing for it
-                return Call(leg.label, world.tokens[sym], "transfer", (vault.address, amount), Payment(sym, amount, None))
+                return Call(leg.label, world.tokens[sym], "transfer", (vault.address, amount),
+                            Payment(sym, amount, None))
             case Liquidate():
                 return Call(leg.label, vault, "liquidate",
                             (world.address(action.target), action.target_sub_id, self._token(action.debt),
@@ -277,7 +318,7 @@ class MiniVault(Protocol):
             return Reading(None, exc.reason)
         symbols = list(world.markets)
         out: dict[str, SubAccountState] = {}
-        for ref, v in zip(positions, views):
+        for ref, v in zip(positions, views, strict=True):
             coll_token, coll, debt_token, debt, coll_value, debt_value, borrow_limit, liq_limit, hf = v
             balances = {}
             if coll > 0:
@@ -287,16 +328,16 @@ class MiniVault(Protocol):
             out[ref.key] = SubAccountState({s: balances[s] for s in symbols if s in balances},
                                            int(borrow_limit) - int(debt_value), int(liq_limit) - int(debt_value),
                                            None if hf == UINT256_MAX else int(hf), int(coll_value), int(debt_value))
-        for ref, amounts, value in zip(lenders, supplied, supplied_value):
+        for ref, amounts, value in zip(lenders, supplied, supplied_value, strict=True):
             # Supply backs no borrowing: weight 0, so both healths are 0.
-            out[ref.key] = SubAccountState({s: int(a) for s, a in zip(symbols, amounts) if a > 0}, 0, 0, None,
-                                           int(value), 0)
+            supplied_units = {s: int(a) for s, a in zip(symbols, amounts, strict=True) if a > 0}
+            out[ref.key] = SubAccountState(supplied_units, 0, 0, None, int(value), 0)
         return Reading({r.key: out[r.key] for r in refs})
 
     def read_markets(self) -> dict[str, MarketState]:
         rows = self.world.chain.call(self.vault, "marketStates")
         out = {}
-        for sym, (supply, supply_shares, borrows, borrow_shares, rate) in zip(self.world.markets, rows):
+        for sym, (supply, supply_shares, borrows, borrow_shares, rate) in zip(self.world.markets, rows, strict=True):
             supply, borrows, rate = int(supply), int(borrows), int(rate)
             util = borrows * WAD // supply if supply else 0
             out[sym] = MarketState(supply, borrows, 0, supply * WAD // supply_shares if supply_shares else WAD,
@@ -362,10 +403,11 @@ class MiniVault(Protocol):
         return out
 
     def provenance(self) -> dict[str, str]:
-        assert self._artifacts is not None, "deploy first"
-        compiler = self._artifacts.load("MiniVault")["compiler"]
-        return {"protocol": self.name, "contracts": "examples/mini-vault/contracts", "license": self.license,
-                "compiler": f"solc {compiler['version']}", "evm_version": str(compiler["evm_version"])}
+        """Written into every timeline (the same on every chain): no paths, no addresses."""
+        compiler = (self._artifacts or self.artifacts()).load("MiniVault")["compiler"]
+        return {"protocol": self.name, "contracts": "examples/mini-vault/contracts/MiniVault.sol",
+                "license": self.license, "compiler": f"solc {compiler['version']}",
+                "evm_version": str(compiler["evm_version"])}
 
 
 def _hf(value: int) -> int | None:
