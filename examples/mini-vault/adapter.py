@@ -348,7 +348,9 @@ class MiniVault(Protocol):
     # ------------------------------------------------------------------------------------------------ keeper
     def offers(self, account: AccountView, prices: dict[str, Decimal]) -> list[Offer]:
         """One offer per liquidatable position: its debt for its collateral, up to all the debt or as much as the
-        collateral covers at its bonus; the liquidator's profit is the bonus on that."""
+        collateral covers at its bonus. The liquidator's profit and the borrower's cost are both the whole bonus on
+        that (no protocol share); the maintenance health it restores is the value repaid less the threshold's share
+        of the collateral seized."""
         balances = account.state.balances
         debts = [(s, -b) for s, b in balances.items() if b < 0]
         colls = [(s, b) for s, b in balances.items() if b > 0]
@@ -356,13 +358,17 @@ class MiniVault(Protocol):
             return []
         (debt, d_units), (coll, c_units) = debts[0], colls[0]
         markets = self.world.markets
-        bonus = markets[coll].liquidation_bonus
+        bonus, threshold = markets[coll].liquidation_bonus, markets[coll].asset_weight.maint
         with localcontext() as ctx:
             ctx.prec = 80
             debt_value = Decimal(d_units).scaleb(-markets[debt].decimals) * prices[debt]
             covered = Decimal(c_units).scaleb(-markets[coll].decimals) * prices[coll] / (1 + bonus)
             value = min(debt_value, covered)
-            return [Offer(debt, coll, value, value * bonus)] if value > 0 else []
+            if value <= 0:
+                return []
+            incentive = value * bonus
+            return [Offer(debt, coll, value, incentive, cost=incentive,
+                          health_gain=value - value * (1 + bonus) * threshold)]
 
     def run_keeper(self, orders: list[KeeperOrder]) -> RoundResult:
         """Each order as its own ``liquidate(owner, id, debt, collateral, all)`` from the keeper's address, in
