@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Literal
 from marginlab.chain import ReadMode
 from marginlab.errors import Issue
 from marginlab.protocols.world import World
-from marginlab.scenario.actions import PlannedVerb
+from marginlab.scenario.actions import PlannedVerb, Source
 from marginlab.scenario.plan import Plan
 from marginlab.timeline import MarketState, PairState, SubAccountRef, SubAccountState
 
@@ -80,6 +80,14 @@ class Mapping:
     @property
     def not_honoured(self) -> tuple[Decision, ...]:
         return tuple(d for d in self.decisions if d.outcome == "not-honoured")
+
+
+def refusal(plan: Plan, source: Source, reason: str, *, field: str | None = None) -> Issue:
+    """A setting ``plan`` cannot carry, as the ``file:line: field: reason`` line the CLI prints (exit 2): written at
+    ``source`` (a market's ``plan.market_sources[i]``, an account's, a position's or an action's ``source``),
+    ``field`` a sub-field of it (``liab_weight``). For :attr:`Mapping.refusals`; say the protocol in ``reason``."""
+    where = str(source) + (f".{field}" if field else "")
+    return Issue(plan.file, source.line, where, reason)
 
 
 @dataclass(frozen=True)
