@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from marginlab import __version__
-from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
+from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder, TxReverted
 from marginlab.errors import ChainDied, ChainError, ReplayRevert, ScenarioError
 from marginlab.progress import Progress
 from marginlab.protocols.base import Mapping, Protocol
@@ -139,6 +139,8 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
         replay.timeline.status, failure = "reverted", str(exc)
     except ChainError as exc:
         replay.timeline.status, failure = "chain-error", str(exc)
+    except TxReverted as exc:  # a protocol's own read or sizing call reverted outside any action
+        replay.timeline.status, failure = "reverted", f"a read of {spec.protocol} reverted: {exc.reason}"
     finally:
         bar.close()
         info = chain_info(chain, options)

@@ -218,7 +218,6 @@ class MiniVault(Protocol):
         """Wallets, then lenders' supply, every position's collateral, then every borrow: one transaction each,
         sent by the owner (the minted tokens come from outside, as in every replay)."""
         world, plan = self.world, self.plan
-        world.mint([(sym, world.address(a.name), v) for a in plan.accounts for sym, v in a.wallet.items()])
         for lp in plan.liquidity:
             for sym, amount in lp.deposits.items():
                 self._setup(lp.name, f"supply({world.amount(amount, sym)})", sym, amount, "deposit", "supply",
@@ -315,7 +314,7 @@ class MiniVault(Protocol):
                 self.vault, "snapshot", [world.address(r.owner) for r in positions], [r.sub_id for r in positions],
                 [world.address(r.owner) for r in lenders])
         except TxReverted as exc:
-            return Reading(None, exc.reason)
+            return Reading(None, exc.reason, "MiniVault.snapshot")
         symbols = list(world.markets)
         out: dict[str, SubAccountState] = {}
         for ref, v in zip(positions, views, strict=True):

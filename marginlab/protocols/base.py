@@ -217,6 +217,8 @@ class Reading:
 
     accounts: dict[str, SubAccountState] | None
     error: str | None = None
+    #: what reverted when ``accounts`` is None (the note in the step's record names it)
+    source: str = "the protocol's read"
 
 
 class Protocol(ABC):
@@ -257,7 +259,8 @@ class Protocol(ABC):
 
     @abstractmethod
     def open_book(self) -> None:
-        """Open the plan's book: every lender's deposits, every position's deposits and borrows."""
+        """Open the plan's book: every lender's deposits, every position's deposits and borrows. The accounts'
+        ``wallet:`` tokens are already minted (deposits of a token the wallet holds are paid from it)."""
 
     @abstractmethod
     def encode(self, leg: Leg) -> list[Call]:
@@ -280,6 +283,10 @@ class Protocol(ABC):
 
     def verify(self, where: str, reading: Reading) -> None:  # noqa: B027 - optional hook
         """Check a reading against the protocol's own view (a protocol that reads through a model overrides it)."""
+
+    def liquidatable(self, state: SubAccountState) -> bool:
+        """Whether the protocol lets a keeper liquidate this sub-account now (default: maintenance health < 0)."""
+        return state.health_maint < 0
 
     @abstractmethod
     def offers(self, account: AccountView, prices: dict[str, Decimal]) -> list[Offer]:

@@ -117,6 +117,9 @@ class Replay:
         self.world.mint([(sym, keeper, KEEPER_FLOAT_WHOLE_TOKENS * 10 ** m.decimals)
                          for sym, m in self.world.markets.items()])
         self.world.signer(KEEPER)
+        # Every account's wallet: tokens it holds outside the protocol (a scenario concern, not the protocol's).
+        self.world.mint([(sym, self.world.address(a.name), amount) for a in self.plan.accounts
+                         for sym, amount in a.wallet.items()])
         self.protocol.open_book()
         self.timeline.setup = self.record(-1, "setup", None, [])
 

@@ -26,7 +26,7 @@ class Liquidator:
         self.rng = rng
 
     def views(self, states: dict[str, SubAccountState]) -> list[AccountView]:
-        return [AccountView(ref.key, ref.owner, ref.sub_id, states[ref.key], states[ref.key].health_maint < 0)
+        return [AccountView(ref.key, ref.owner, ref.sub_id, states[ref.key], self.protocol.liquidatable(states[ref.key]))
                 for ref in self.sub_accounts if ref.key in states]
 
     def run(self, step: int, records: list[ActionRecord]) -> Reading:

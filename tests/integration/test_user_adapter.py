@@ -231,7 +231,7 @@ def test_the_vaults_own_errors_are_decoded_and_expected_reverts_match_them(edges
     assert reverts == [f"BorrowLimitExceeded({17_000 * WAD}, {16_000 * WAD})", reverts[1]]
     assert reverts[1].startswith("StalePrice(WETH, ")
     # While the feed is stale the vault cannot value alice's position: the step says so and keeps the last state.
-    assert timeline["steps"][1]["note"].startswith("accounts not valued: accountStates reverted with StalePrice(WETH")
+    assert timeline["steps"][1]["note"].startswith("accounts not valued: MiniVault.snapshot reverted with StalePrice(WETH")
     assert timeline["steps"][2]["note"] is None
 
 

@@ -222,7 +222,8 @@ class MorphoBlue(Protocol):
                 pos = snap.positions[k]
                 k += 1
                 if snap.pairs[m].price is None and (pos.collateral or pos.borrow_shares):
-                    return Reading(None, self.world.chain.decoder.decode(snap.pairs[m].price_error))
+                    return Reading(None, self.world.chain.decoder.decode(snap.pairs[m].price_error),
+                                   f"the {snap.pairs[m].pair.name} oracle's price()")
                 out[ref.key] = self.reads.borrower_state(snap, m, pos)
             else:
                 supplied: dict[str, int] = {}
