@@ -111,7 +111,7 @@ def _check(file: Path) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from marginlab.chain import ChainOptions
-    from marginlab.runner import plan_runs, run_all
+    from marginlab.runner import plan_runs, protocol_variants, run_all
     from marginlab.scenario.validate import load_scenario
     from marginlab.sim.engine import ReplayOptions
 
@@ -125,7 +125,7 @@ def _replay(args: argparse.Namespace) -> int:
     scenario, doc = load_scenario(args.file)
     out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
     # Every input error (paths, price rounding, what a protocol cannot express) surfaces here, before chain work.
-    specs = plan_runs(scenario, doc, out, protocols=protocols, compare=args.compare, strict=args.strict)
+    specs = plan_runs(protocol_variants(scenario, doc, protocols), out, compare=args.compare, strict=args.strict)
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
                            mining=args.mining)
     # A protocol comparison measures the gas of each operation from its own receipt (no batching).

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Literal
 from marginlab.chain import ReadMode
 from marginlab.errors import Issue
 from marginlab.protocols.world import World
-from marginlab.scenario.actions import PlannedVerb, Source
+from marginlab.scenario.actions import GovernanceAct, PlannedVerb, Source
 from marginlab.scenario.plan import Plan
 from marginlab.timeline import MarketState, PairState, SubAccountRef, SubAccountState
 
@@ -283,6 +283,16 @@ class Protocol(ABC):
 
     def verify(self, where: str, reading: Reading) -> None:  # noqa: B027 - optional hook
         """Check a reading against the protocol's own view (a protocol that reads through a model overrides it)."""
+
+    @classmethod
+    def governance_refusal(cls, act: GovernanceAct) -> str | None:
+        """Why the protocol cannot carry out a governance act of a scenario (None: it can). The default: it has
+        no governance the simulator drives."""
+        return f"{cls.name} offers no governance hooks to the simulator"
+
+    def govern(self, act: GovernanceAct) -> list[Call]:
+        """The transactions of a governance act (``Call.signer``: the role's signer name), in order."""
+        raise NotImplementedError(f"{self.name} refuses governance when the plan is mapped")
 
     def liquidatable(self, state: SubAccountState) -> bool:
         """Whether the protocol lets a keeper liquidate this sub-account now (default: maintenance health < 0)."""

@@ -342,6 +342,46 @@ class TokenAdmin(Strict):
         return self
 
 
+#: What the guardian may pause and the governor unpause.
+PAUSE_FLAGS = ("borrow", "withdraw", "liquidate")
+
+
+class MarketChange(Strict):
+    """The governor's new risk parameters for one market: any of a market's own fields (the rest stay)."""
+
+    asset_weight: Weights | None = None
+    liab_weight: LiabWeights | None = None
+    liquidation_bonus: Positive | None = None
+    protocol_share: Fraction | None = None
+    reserve_factor: Fraction | None = None
+    supply_cap: Amount | None = None
+    borrow_cap: Amount | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> MarketChange:
+        if not self.model_fields_set:
+            raise _err("set_params", "name at least one field to change: " + ", ".join(MarketChange.model_fields))
+        return self
+
+
+class Governance(Strict):
+    """The protocol's governor and guardian acting in a step, before the step's actions: the guardian pauses,
+    the governor unpauses and changes market parameters."""
+
+    set_params: dict[str, MarketChange] | None = None
+    pause: list[Literal["borrow", "withdraw", "liquidate"]] | None = None
+    unpause: list[Literal["borrow", "withdraw", "liquidate"]] | None = None
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Governance:
+        if not (self.set_params or self.pause or self.unpause):
+            raise _err("governance", "give at least one of set_params, pause, unpause")
+        both = sorted(set(self.pause or []) & set(self.unpause or []))
+        if both:
+            raise _err("governance", f"{', '.join(both)} is both paused and unpaused in one step")
+        return self
+
+
 class Step(Strict):
     label: str | None = None
     advance: NonNegInt | None = None
@@ -349,14 +389,17 @@ class Step(Strict):
     prices: dict[str, Price] | None = None
     #: the token's issuer acts before the step's actions (pausable-blocklist markets only)
     token_admin: dict[str, TokenAdmin] | None = None
+    #: the protocol's governor and guardian act before the step's actions
+    governance: Governance | None = None
     action: Action | None = None
     actions: list[Action] | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> Step:
-        if not any(x is not None for x in (self.advance, self.oracle, self.prices, self.token_admin, self.action,
-                                           self.actions)):
-            raise _err("step", "a step needs at least one of advance, oracle, prices, token_admin, action, actions")
+        if not any(x is not None for x in (self.advance, self.oracle, self.prices, self.token_admin, self.governance,
+                                           self.action, self.actions)):
+            raise _err("step", "a step needs at least one of advance, oracle, prices, token_admin, governance, "
+                               "action, actions")
         if self.action is not None and self.actions is not None:
             raise _err("step", "use either action or actions in one step, not both")
         return self

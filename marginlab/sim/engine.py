@@ -22,6 +22,7 @@ from marginlab.protocols.world import KEEPER, World
 from marginlab.scenario.actions import names_in
 from marginlab.scenario.plan import Plan, PlannedStep
 from marginlab.sim.actions import ActionSender
+from marginlab.sim.governance import govern
 from marginlab.sim.issuer import Issuer
 from marginlab.sim.keeper import LiquidationKeeper
 from marginlab.sim.liquidator import Liquidator
@@ -133,6 +134,7 @@ class Replay:
         self.oracle.apply(step)
         for sym, admin in step.token_admin.items():
             self.issuer.act(step.index, sym, admin)
+        govern(self.world, self.protocol, step.index, step.governance, records)
         for action in step.actions:
             self.sender.send(step.index, action, records)
         self.protocol.touched(set().union(*(names_in(a) for a in step.actions)) if step.actions else set())
