@@ -24,7 +24,7 @@ from pydantic import Field, ValidationError, model_validator
 from marginlab.errors import Issue, ScenarioError, quote
 from marginlab.scenario.fields import Int, Name, Strict, _err
 from marginlab.scenario.model import Governance, Scenario
-from marginlab.scenario.source import SourceDoc, format_loc, load_yaml_file
+from marginlab.scenario.source import Loc, SourceDoc, format_loc, load_yaml_file
 from marginlab.scenario.validate import reason_of, validate_doc
 
 
@@ -81,8 +81,9 @@ def apply_patch(scenario_doc: SourceDoc, patch: Patch, patch_doc: SourceDoc) -> 
         where = ("governance", k, "before" if entry.before is not None else "after")
         index = labels.get(anchor) if isinstance(anchor, str) else anchor
         if index is None or not 0 <= index < len(steps):
+            shown = ", ".join(map(str, labels)) or "none"
             issues.append(patch_doc.issue(where, f"no step {quote(anchor)} in {scenario_doc.file} "
-                                                 f"({len(steps)} steps; labels: {', '.join(map(str, labels)) or 'none'})"))
+                                                 f"({len(steps)} steps; labels: {shown})"))
             continue
         slot = index if entry.before is not None else index + 1
         raw = patch_doc.data["governance"][k]
@@ -102,7 +103,7 @@ def apply_patch(scenario_doc: SourceDoc, patch: Patch, patch_doc: SourceDoc) -> 
             new_steps.append(steps[slot])
     if new_steps:
         data["steps"] = new_steps
-    lines = {}
+    lines: dict[Loc, int] = {}
     for loc, line in scenario_doc.lines.items():
         if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
             lines[("steps", moved.get(loc[1], loc[1]), *loc[2:])] = line
