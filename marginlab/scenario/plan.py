@@ -29,6 +29,7 @@ from marginlab.scenario.actions import (
     Transfer,
     Withdraw,
 )
+from marginlab.scenario.correlated import plan_correlated
 from marginlab.scenario.fields import ALL
 from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Governance, Market, Scenario, TokenAdmin
 from marginlab.scenario.model import Keeper as KeeperPolicy
@@ -241,6 +242,8 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
             continue
         for k, price in enumerate(series, start=1):
             timeline.setdefault(k * spec.dt, {})[sym] = price
+    for t, moves in plan_correlated(scenario, doc, prices, feed, issues).items():  # the correlated: section
+        timeline.setdefault(t, {}).update(moves)
     now = 0
     for t in sorted(timeline):
         index = len(steps)
