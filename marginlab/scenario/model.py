@@ -14,6 +14,7 @@ from pydantic.functional_validators import BeforeValidator
 
 from marginlab.errors import quote
 from marginlab.numbers import plain
+from marginlab.scenario.books import BookSpec
 from marginlab.scenario.fields import (
     DEFAULT_FEED_DECIMALS,
     DEFAULT_HEARTBEAT,
@@ -387,6 +388,9 @@ class Scenario(Strict):
     expect: list[Expect] = []
     #: several assets moved by one joint model (correlated GBM, jumps, depeg, pinned stress endpoints)
     correlated: CorrelatedPaths | None = None
+    #: accounts read from CSV files of positions, or resampled from them; loading turns them into accounts
+    #: (marginlab.scenario.books), so a validated scenario's list is empty
+    books: list[BookSpec] = []
 
     def market(self, symbol: str) -> Market:
         for m in self.markets:
