@@ -37,6 +37,9 @@ def add_parsers(sub: Any) -> None:
     rec.add_argument("--budget", action="append", required=True, metavar='"METRIC OP VALUE"',
                      help="risk limit every recommended setting must meet: var95, es99, lar95 or bpu95 with <= or "
                           "<, e.g. \"var95 <= 10000\" (repeat for several)")
+    rec.add_argument("--conservative", action="store_true",
+                     help="a budget must hold for the upper end of the figure's 95 %% bootstrap interval, not only "
+                          "for its estimate")
     rec.add_argument("--points", type=int, default=5, help="evenly spaced settings tried first (default 5)")
     rec.add_argument("--refine", type=int, default=2,
                      help="bisection rounds between the best setting within budget and the next one beyond it "
@@ -68,4 +71,4 @@ def run(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else DEFAULT_OUT / f"recommend-{args.file.stem}"
     return main_recommend(args.file, args.vary, args.budget, out, points=args.points, refine=args.refine,
                           seeds=args.seeds, workers=args.workers, engine=args.engine, scheduler=args.scheduler,
-                          reads=args.reads, protocol=args.protocol)
+                          reads=args.reads, protocol=args.protocol, conservative=args.conservative)

@@ -34,6 +34,11 @@ class RiskRow:
         est = getattr(self, metric)
         return None if est is None else est.value
 
+    def upper(self, metric: str) -> float | None:
+        """The upper end of the figure's bootstrap interval."""
+        est = getattr(self, metric)
+        return None if est is None else est.high
+
     def as_dict(self) -> dict[str, Any]:
         return {"params": self.params, "paths": self.paths, "bad_debt_paths": self.bad_debt_paths,
                 **{m: (getattr(self, m).as_dict() if getattr(self, m) is not None else None) for m in METRICS}}
