@@ -229,7 +229,8 @@ def render_attribution(timeline: Timeline) -> list[str]:
     lines += ["Each liquidated cross sub-account, just before the step's liquidations against opening: each "
               "position's change in maintenance-weighted value (its own legs alone), the netting of legs in one "
               "balance per asset, and balances the legs do not explain (interest, earlier liquidations, token "
-              "fees). The lines add up exactly to the account's change in maintenance health (USD)."]
+              "fees). The lines add up exactly to the account's change in maintenance health (USD; each is shown "
+              "rounded to the cent)."]
     for a in found:
         lines += ["", f"### {a.key}, step {a.step} ({a.label}): {len(a.liquidations)} liquidation(s)", ""]
         lines.append(f"Maintenance health {_usd(a.health_open)} at opening → {_usd(a.health_before)} just before "

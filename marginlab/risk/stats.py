@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -47,9 +46,6 @@ class Estimate:
 
     def as_dict(self) -> dict[str, float]:
         return {"value": self.value, "ci_low": self.low, "ci_high": self.high}
-
-
-Statistic = Callable[[np.ndarray], float]
 
 
 def bootstrap(values: np.ndarray, kind: str, q: float, rng: np.random.Generator,
