@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--protocol", default="marginlab", metavar="NAME|FILE.py:CLASS",
                        help="the protocol every replay runs on (default marginlab)")
     sweep.add_argument("--out", type=Path, default=None, help=f"output folder (default: {DEFAULT_OUT}/sweep-<name>)")
+    # risk analytics (marginlab/cli_risk.py): calibrate, recommend, replay --attribution
+    from marginlab import cli_risk
+    cli_risk.add_parsers(sub)
+    cli_risk.add_replay_options(replay)
     return p
 
 
@@ -80,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args.file)
+        from marginlab import cli_risk
+        if args.command in cli_risk.COMMANDS:
+            return cli_risk.run(args)
         if args.command == "sweep":
             from marginlab.sweep import main_sweep
             out = args.out if args.out is not None else DEFAULT_OUT / f"sweep-{args.file.stem}"
@@ -146,7 +153,8 @@ def _replay(args: argparse.Namespace) -> int:
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
                            mining=args.mining)
     # A protocol comparison measures the gas of each operation from its own receipt (no batching).
-    replay_options = ReplayOptions(reads=args.reads, per_op_gas=len({s.variant for s in specs}) > 1)
+    replay_options = ReplayOptions(reads=args.reads, per_op_gas=len({s.variant for s in specs}) > 1,
+                                   attribution=args.attribution)
     result = run_all(specs, doc, out, options, replay_options, charts=not args.no_charts, progress=not args.quiet,
                      comparison=comparison)
     for line in result.messages:

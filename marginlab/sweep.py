@@ -1,9 +1,12 @@
 """``marginlab sweep FILE --seeds N [--set path=v1,v2] [--workers K] [--engine local|dask]``.
 
 Monte Carlo: the same scenario replayed once per (seed, parameter combination), each replay on its own Anvil
-node and port, independent of all others. Per replay three numbers are kept: liquidation count, bad debt (USD,
-wad) and the worst healthFactor any borrowing sub-account reached; the report shows their distributions (PNG
-histograms) and a Markdown summary.
+node and port, independent of all others. Per replay five numbers are kept: liquidation count, bad debt (USD,
+wad), the worst healthFactor any borrowing sub-account reached, the USD liquidators seized and the peak borrowing
+power used (:func:`marginlab.risk.book.path_figures`); the report shows their distributions (PNG histograms) and,
+per parameter set, the risk tables of :mod:`marginlab.risk.tables` — VaR95 and ES99 of bad debt,
+liquidations-at-risk, borrowing power used, each with a seeded bootstrap interval, and the book's
+collateral-at-risk curve.
 
 Engines: ``local`` (a process pool on this machine) or ``dask`` (Dask distributed: ``--scheduler ADDRESS`` for an
 existing cluster, otherwise a LocalCluster with K worker processes). Dask because it is pure Python and pip
@@ -19,11 +22,14 @@ import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from marginlab.errors import quote
+
+if TYPE_CHECKING:
+    from marginlab.scenario.plan import Plan
 
 
 def parse_sets(items: list[str]) -> dict[str, list[Any]]:
@@ -54,10 +60,12 @@ def combos(sets: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil",
-            mining: str = "auto", reads: str = "chain", protocol: str = "marginlab") -> dict[str, Any]:
-    """One replay on a fresh node of its own; returns the three figures. Runs in a worker process."""
+            mining: str = "auto", reads: str = "chain", protocol: str = "marginlab", file: str = "") -> dict[str, Any]:
+    """One replay on a fresh node of its own; returns its figures. Runs in a worker process. ``file``: the
+    scenario's path, so files it names (CSV paths, books) resolve beside it."""
     from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
     from marginlab.protocols.registry import factory, load_protocol
+    from marginlab.risk.book import path_figures
     from marginlab.scenario.plan import build_plan
     from marginlab.scenario.validate import parse_scenario_text
     from marginlab.sim.engine import Replay, ReplayOptions
@@ -66,7 +74,7 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
     data["seed"] = seed
     for path, value in params.items():
         _apply(data, path, value)
-    scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), f"sweep-seed-{seed}")
+    scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), file or f"sweep-seed-{seed}")
     plan = build_plan(scenario, doc)
     cls = load_protocol(protocol)
     artifacts = Artifacts()
@@ -83,7 +91,8 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
             if st.health_factor is not None and st.debt_value > 0:
                 worst = st.health_factor if worst is None else min(worst, st.health_factor)
     return {"seed": seed, "params": params, "liquidations": len(timeline.liquidations),
-            "bad_debt": sum(b.value for b in timeline.bad_debts), "worst_health_factor": worst}
+            "bad_debt": sum(b.value for b in timeline.bad_debts), "worst_health_factor": worst,
+            **path_figures(timeline)}
 
 
 def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int = 1, engine: str = "local",
@@ -92,7 +101,15 @@ def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int =
     text = Path(file).read_text()
     base_seed = int(yaml.safe_load(text).get("seed", 0))
     check_expressible(file, protocol, combos(sets))
-    tasks = [(text, base_seed + i, c, backend, mining, reads, protocol) for c in combos(sets) for i in range(seeds)]
+    tasks = [(text, base_seed + i, c, backend, mining, reads, protocol, str(file)) for c in combos(sets)
+             for i in range(seeds)]
+    results = execute(tasks, workers, engine, scheduler)
+    return sorted(results, key=lambda r: (json.dumps(r["params"], sort_keys=True), r["seed"]))
+
+
+def execute(tasks: list[tuple[Any, ...]], workers: int = 1, engine: str = "local",
+            scheduler: str | None = None) -> list[dict[str, Any]]:
+    """:func:`run_one` over ``tasks`` (its arguments) on the local process pool or on Dask; results in task order."""
     if engine == "dask":
         from dask.distributed import Client, LocalCluster
 
@@ -112,7 +129,7 @@ def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int =
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(run_one, *zip(*tasks, strict=False)))
-    return sorted(results, key=lambda r: (json.dumps(r["params"], sort_keys=True), r["seed"]))
+    return list(results)
 
 
 METRICS = (("liquidations", "liquidation count", 1), ("bad_debt", "bad debt (USD)", 10**18),
@@ -120,28 +137,31 @@ METRICS = (("liquidations", "liquidation count", 1), ("bad_debt", "bad debt (USD
 
 
 def write_report(results: list[dict[str, Any]], out: Path, title: str, elapsed: float, engine: str,
-                 workers: int) -> Path:
+                 workers: int, file: Path | None = None) -> Path:
+    """sweep.md (distributions and risk tables), sweep.json (every replay, the risk figures, collateral at risk)
+    and PNGs beside them. ``file``: the scenario, to draw the collateral-at-risk curve from its book."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from marginlab.risk import charts, tables
+    from marginlab.risk.book import DROPS, collateral_at_risk
+
     out.mkdir(parents=True, exist_ok=True)
-    (out / "sweep.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in results:
-        groups.setdefault(json.dumps(r["params"], sort_keys=True), []).append(r)
-    lines = [f"# Sweep: {title}", "", f"{len(results)} replays ({len(groups)} parameter combination(s)), "
-             f"engine {engine}, {workers} worker(s), {elapsed:.1f} s.", ""]
-    for g, (key, rows) in enumerate(groups.items()):
+    groups = tables.group_runs(results)
+    rows: list[tables.RiskRow] = []
+    curves: dict[str, dict[str, list[float]]] = {}
+    body: list[str] = []
+    for g, (key, runs) in enumerate(groups.items()):
         images: list[str] = []
-        lines += [f"## Parameters {key}", "", "| metric | min | median | mean | max |", "|---|---:|---:|---:|---:|"]
+        body += [f"## Parameters {key}", "", "| metric | min | median | mean | max |", "|---|---:|---:|---:|---:|"]
         for metric, label, scale in METRICS:
-            vals = [r[metric] / scale for r in rows if r[metric] is not None]
+            vals = [r[metric] / scale for r in runs if r[metric] is not None]
             if vals:
-                lines.append(f"| {label} | {min(vals):.4g} | {statistics.median(vals):.4g} | "
-                             f"{statistics.fmean(vals):.4g} | {max(vals):.4g} |")
+                body.append(f"| {label} | {min(vals):.4g} | {statistics.median(vals):.4g} | "
+                            f"{statistics.fmean(vals):.4g} | {max(vals):.4g} |")
             else:
-                lines.append(f"| {label} | – | – | – | – |")
+                body.append(f"| {label} | – | – | – | – |")
             png = f"hist-{g}-{metric}.png"
             fig, ax = plt.subplots(figsize=(5, 3))
             ax.hist(vals or [0], bins=min(20, max(1, len(set(vals)))))
@@ -152,10 +172,40 @@ def write_report(results: list[dict[str, Any]], out: Path, title: str, elapsed: 
             fig.savefig(out / png, dpi=80)
             plt.close(fig)
             images.append(f"![{label}]({png})")
-        lines += ["", *images, ""]
+        row = tables.risk_row(runs, min(r["seed"] for r in runs))
+        rows.append(row)
+        body += tables.risk_lines(row)
+        charts.chart_tails(tables.usd([r["bad_debt"] for r in runs]),
+                           tables.usd([r.get("liquidated", 0) for r in runs]), row, f"{title} {key}",
+                           out / f"risk-{g}.png")
+        images.append(f"![tails: bad debt and liquidations](risk-{g}.png)")
+        if file is not None:
+            curves[key] = collateral_at_risk(plan_for(file, runs[0]["params"]))
+            body += tables.car_lines(curves[key], DROPS)
+            charts.chart_collateral_at_risk(curves[key], DROPS, f"collateral at risk {key}", out / f"car-{g}.png")
+            images.append(f"![collateral at risk](car-{g}.png)")
+        body += ["", *images, ""]
+    lines = [f"# Sweep: {title}", "", f"{len(results)} replays ({len(groups)} parameter combination(s)), "
+             f"engine {engine}, {workers} worker(s), {elapsed:.1f} s.", ""]
+    if len(groups) > 1:
+        lines += tables.summary_lines(rows)
+    tables.write_json(out / "sweep.json", results, rows, curves, DROPS)
     report = out / "sweep.md"
-    report.write_text("\n".join(lines) + "\n")
+    report.write_text("\n".join(lines + body) + "\n")
     return report
+
+
+def plan_for(file: Path, params: dict[str, Any]) -> Plan:
+    """The scenario with ``params`` applied (sweep --set's paths), planned as written."""
+    from marginlab.scenario.plan import build_plan
+    from marginlab.scenario.validate import load_scenario, parse_scenario_text
+
+    if not params:
+        return build_plan(*load_scenario(file))
+    data = yaml.safe_load(Path(file).read_text())
+    for path, value in params.items():
+        _apply(data, path, value)
+    return build_plan(*parse_scenario_text(yaml.safe_dump(data, sort_keys=False), str(file)))
 
 
 def check_expressible(file: Path, protocol: str, combinations: list[dict[str, Any]]) -> None:
@@ -186,6 +236,6 @@ def main_sweep(file: Path, seeds: int, set_args: list[str], workers: int, engine
     results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, mining=mining,
                         reads=reads, protocol=protocol)
     elapsed = time.perf_counter() - t0
-    report = write_report(results, out, Path(file).stem, elapsed, engine, workers)
+    report = write_report(results, out, Path(file).stem, elapsed, engine, workers, Path(file))
     print(f"{len(results)} replays in {elapsed:.1f} s → {report}")
     return 0

@@ -16,11 +16,11 @@ from typing import Any
 TIMELINE_VERSION = 1
 # Integers that stay JSON numbers; every other integer is an amount and is written as a string.
 _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed", "version", "decimals",
-                           "feed_decimals", "positions", "count", "line"})
+                           "feed_decimals", "positions", "count", "line", "position"})
 # Fields written only when set: added after version 1, absent (None) in every timeline written before them.
-_OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs", "error_name", "line", "provenance"})
+_OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs", "error_name", "line", "provenance", "legs"})
 # Booleans written only when true.
-_FLAG_FIELDS = frozenset({"skipped"})
+_FLAG_FIELDS = frozenset({"skipped", "closes"})
 
 
 @dataclass
@@ -137,6 +137,41 @@ class BadDebt:
 
 
 @dataclass
+class PositionLegs:
+    """One position as the scenario wrote it: whose, which, the sub-account it sits in, and its legs in token
+    units (positive: deposited, negative: borrowed). In cross margin the vault nets the legs of every position in
+    one balance per asset; these keep them apart."""
+
+    owner: str
+    position: int
+    sub_id: int
+    legs: dict[str, int]
+
+
+@dataclass
+class LegMove:
+    """A scenario action on one position's leg: ``change`` token units (deposit and repay +, withdraw and borrow
+    −); ``closes``: an ``all`` amount, the leg goes to zero. It happened when every action record with this
+    ``source`` in this ``step`` is ok."""
+
+    step: int
+    source: str
+    owner: str
+    position: int
+    asset: str
+    change: int
+    closes: bool = False
+
+
+@dataclass
+class PositionBook:
+    """Every account's positions at opening and the actions that moved their legs (``replay --attribution``)."""
+
+    positions: list[PositionLegs]
+    moves: list[LegMove] = field(default_factory=list)
+
+
+@dataclass
 class StepRecord:
     index: int
     source: str
@@ -185,6 +220,8 @@ class Timeline:
     #: what produced it, apart from the chain (which goes to run.json: timelines are the same on every chain):
     #: protocol, its package and licence, compiler versions, and the mapping decisions that are not exact
     provenance: dict[str, str] | None = None
+    #: each position's own legs and the actions on them, written only with ``replay --attribution``
+    legs: PositionBook | None = None
 
     @property
     def records(self) -> list[StepRecord]:
@@ -282,4 +319,13 @@ def timeline_from_json(text: str) -> Timeline:
         status=raw["status"], error=raw["error"],
         expectations=[ExpectResult(**e) for e in raw["expectations"]],
         version=raw["version"], provenance=raw.get("provenance"),
+        legs=_book(raw["legs"]) if raw.get("legs") is not None else None,
     )
+
+
+def _book(d: dict[str, Any]) -> PositionBook:
+    return PositionBook(
+        [PositionLegs(p["owner"], p["position"], p["sub_id"], {k: _int(v) for k, v in p["legs"].items()})
+         for p in d["positions"]],
+        [LegMove(m["step"], m["source"], m["owner"], m["position"], m["asset"], _int(m["change"]),
+                 m.get("closes", False)) for m in d["moves"]])

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from marginlab.numbers import fmt_decimal, from_units
+from marginlab.report.attribution import render_attribution, render_compare_attribution
 from marginlab.report.charts import write_charts
 from marginlab.report.compare import compare_rows
 from marginlab.report.metrics import (
@@ -202,6 +203,8 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
     else:
         lines.append("None apply to this run.")
 
+    lines += render_attribution(timeline)  # with replay --attribution only
+
     # ---- charts
     if charts:
         lines += ["", "## Charts", ""]
@@ -267,6 +270,7 @@ def render_compare(timelines: dict[str, Timeline], refused: dict[str, str] | Non
         counted = sum(1 for e in t.expectations if not e.skipped)
         lines.append(f"| {mode} | {t.status} | {len(t.liquidations)} | {_usd(total_bad_debt(t))} | "
                      f"{ok}/{counted} passed | [{mode}/report.md]({mode}/report.md) |")
+    lines += render_compare_attribution(timelines)  # with replay --attribution only
     failed = [(m, e) for m, t in timelines.items() for e in t.expectations if e.failed]
     if failed:
         lines += ["", "## Failed expectations", ""]

@@ -2,6 +2,7 @@
 ``all``, and the strict base model. :mod:`marginlab.scenario.model` builds the scenario from them."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -133,3 +134,47 @@ class Strict(BaseModel):
     """Every model refuses unknown keys: a typo must never be silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+# --------------------------------------------------------------------------------------------------- prices
+
+@dataclass(frozen=True)
+class PriceMove:
+    """A step's price for one asset: an absolute USD price, or a relative change in percent."""
+
+    absolute: Decimal | None = None
+    percent: Decimal | None = None
+
+    def apply(self, previous: Decimal) -> Decimal:
+        if self.absolute is not None:
+            return self.absolute
+        assert self.percent is not None
+        return previous * (1 + self.percent / 100)
+
+    def __str__(self) -> str:
+        if self.absolute is not None:
+            return plain(self.absolute)
+        assert self.percent is not None
+        return f"{'+' if self.percent >= 0 else ''}{plain(self.percent)}%"
+
+
+def _price_move(value: Any) -> PriceMove:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        text = value.strip()[:-1].strip()
+        if not text or text[0] not in "+-":
+            raise _err("price", f"a relative price must start with + or -, like \"-30%\"; got {quote(value)}")
+        pct = _number(text, "a percentage like \"-30%\"")
+        if pct <= -100:
+            raise _err("price", f"a fall of {plain(-pct)}% would make the price zero or negative")
+        return PriceMove(percent=pct)
+    if isinstance(value, PriceMove):
+        return value
+    try:
+        return PriceMove(absolute=_positive(value))
+    except PydanticCustomError as exc:
+        if isinstance(value, str):
+            raise _err("price", f"expected a price or a change like \"-30%\", got {quote(value)}") from None
+        raise exc
+
+
+Price = Annotated[PriceMove, BeforeValidator(_price_move)]

@@ -6,16 +6,15 @@ decimals, duplicates) are checked in :mod:`marginlab.scenario.validate`, which a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.functional_validators import BeforeValidator
-from pydantic_core import PydanticCustomError
 
 from marginlab.errors import quote
 from marginlab.numbers import plain
+from marginlab.scenario.books import BookSpec
 from marginlab.scenario.fields import (
     DEFAULT_FEED_DECIMALS,
     DEFAULT_HEARTBEAT,
@@ -37,13 +36,13 @@ from marginlab.scenario.fields import (
     Name,
     NonNegInt,
     Positive,
+    Price,
     ProtocolName,
     Strict,
     Symbol,
     _amount,
     _err,
     _number,
-    _positive,
 )
 from marginlab.scenario.sections import (  # noqa: F401
     ACCOUNT_CHECKS,
@@ -59,6 +58,7 @@ from marginlab.scenario.sections import (  # noqa: F401
     Keeper,
     PathSpec,
 )
+from marginlab.scenario.stress import CorrelatedPaths
 
 # --------------------------------------------------------------------------------------------------- markets
 
@@ -217,46 +217,6 @@ class Account(Strict):
 
 # --------------------------------------------------------------------------------------------------- steps
 
-@dataclass(frozen=True)
-class PriceMove:
-    """A step's price for one asset: an absolute USD price, or a relative change in percent."""
-
-    absolute: Decimal | None = None
-    percent: Decimal | None = None
-
-    def apply(self, previous: Decimal) -> Decimal:
-        if self.absolute is not None:
-            return self.absolute
-        assert self.percent is not None
-        return previous * (1 + self.percent / 100)
-
-    def __str__(self) -> str:
-        if self.absolute is not None:
-            return plain(self.absolute)
-        assert self.percent is not None
-        return f"{'+' if self.percent >= 0 else ''}{plain(self.percent)}%"
-
-
-def _price_move(value: Any) -> PriceMove:
-    if isinstance(value, str) and value.strip().endswith("%"):
-        text = value.strip()[:-1].strip()
-        if not text or text[0] not in "+-":
-            raise _err("price", f"a relative price must start with + or -, like \"-30%\"; got {quote(value)}")
-        pct = _number(text, "a percentage like \"-30%\"")
-        if pct <= -100:
-            raise _err("price", f"a fall of {plain(-pct)}% would make the price zero or negative")
-        return PriceMove(percent=pct)
-    if isinstance(value, PriceMove):
-        return value
-    try:
-        return PriceMove(absolute=_positive(value))
-    except PydanticCustomError as exc:
-        if isinstance(value, str):
-            raise _err("price", f"expected a price or a change like \"-30%\", got {quote(value)}") from None
-        raise exc
-
-
-Price = Annotated[PriceMove, BeforeValidator(_price_move)]
 
 
 class Transfer(Strict):
@@ -426,6 +386,11 @@ class Scenario(Strict):
     paths: dict[str, PathSpec] = {}
     keeper: Keeper = Keeper()
     expect: list[Expect] = []
+    #: several assets moved by one joint model (correlated GBM, jumps, depeg, pinned stress endpoints)
+    correlated: CorrelatedPaths | None = None
+    #: accounts read from CSV files of positions, or resampled from them; loading turns them into accounts
+    #: (marginlab.scenario.books), so a validated scenario's list is empty
+    books: list[BookSpec] = []
 
     def market(self, symbol: str) -> Market:
         for m in self.markets:

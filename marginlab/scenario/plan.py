@@ -29,12 +29,15 @@ from marginlab.scenario.actions import (
     Transfer,
     Withdraw,
 )
+from marginlab.scenario.correlated import plan_correlated
 from marginlab.scenario.fields import ALL
+from marginlab.scenario.legs import position_book
 from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Governance, Market, Scenario, TokenAdmin
 from marginlab.scenario.model import Keeper as KeeperPolicy
 from marginlab.scenario.paths import PathError, csv_prices, gbm_prices
 from marginlab.scenario.source import Loc, SourceDoc
 from marginlab.scenario.validate import generated_names
+from marginlab.timeline import PositionBook
 
 Mode = Literal["as-written", "cross", "isolated"]
 MODES: tuple[Mode, ...] = ("as-written", "cross", "isolated")
@@ -108,6 +111,8 @@ class Plan:
     market_sources: tuple[Source, ...] = ()
     #: the protocol the scenario names (``protocol:``), if any; the command line may override it
     protocol: str | None = None
+    #: each position's own legs and the actions on them (``replay --attribution`` records them)
+    legs: PositionBook | None = None
 
     def account(self, name: str) -> PlannedAccount:
         for acct in self.accounts:
@@ -241,6 +246,8 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
             continue
         for k, price in enumerate(series, start=1):
             timeline.setdefault(k * spec.dt, {})[sym] = price
+    for t, moves in plan_correlated(scenario, doc, prices, feed, issues).items():  # the correlated: section
+        timeline.setdefault(t, {}).update(moves)
     now = 0
     for t in sorted(timeline):
         index = len(steps)
@@ -251,7 +258,8 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
     return Plan(scenario.name, scenario.seed, doc.file, mode, tuple(scenario.markets), scenario.keeper, initial,
                 liquidity, tuple(accounts), tuple(steps), tuple(scenario.expect),
                 tuple(doc.line_of(("expect", i)) for i in range(len(scenario.expect))),
-                tuple(source("markets", i) for i in range(len(scenario.markets))), scenario.protocol)
+                tuple(source("markets", i) for i in range(len(scenario.markets))), scenario.protocol,
+                position_book(scenario, accounts, decimals))
 
 
 def plan_governance(gov: Governance, loc: Loc, current: dict[str, Market], doc: SourceDoc,

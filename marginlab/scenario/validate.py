@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from marginlab.errors import Issue, ScenarioError, quote, show_name
 from marginlab.numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal, type_name
+from marginlab.scenario.books import expand_books
 from marginlab.scenario.fields import ERROR_NAME_PATTERN, PROTOCOL_NAMES, VERBS
 from marginlab.scenario.model import TOKEN_ADMIN_TARGETS, Account, CsvPath, GbmPath, Scenario
 from marginlab.scenario.source import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
@@ -34,6 +35,9 @@ def parse_scenario_text(text: str | bytes, file: str = "<scenario>") -> tuple[Sc
 
 def validate_doc(doc: SourceDoc) -> tuple[Scenario, SourceDoc]:
     issues: list[Issue] = []
+    doc = expand_books(doc, issues)  # books: (CSV files of positions) become accounts first
+    if issues:
+        raise ScenarioError(issues)
     scenario: Scenario | None = None
     try:
         scenario = Scenario.model_validate(doc.data)

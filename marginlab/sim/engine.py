@@ -49,6 +49,8 @@ class ReplayOptions:
     #: set-up and keeper operations one per transaction, each with its own gas (protocol comparisons); the
     #: timeline is the same either way
     per_op_gas: bool = False
+    #: record each position's own legs in the timeline (``replay --attribution``; off: the timeline is unchanged)
+    attribution: bool = False
 
 
 def sub_accounts_of(plan: Plan) -> list[SubAccountRef]:
@@ -77,6 +79,8 @@ class Replay:
         self.oracle = Oracle(self.world, plan.initial_prices)
         self.timeline = Timeline(scenario=plan.name, seed=plan.seed, mode=plan.mode,
                                  markets=[market_info(m) for m in plan.markets], sub_accounts=self.sub_accounts)
+        if self.options.attribution:
+            self.timeline.legs = plan.legs
         self.recorder = Recorder(self.world, self.protocol, self.oracle, self.timeline)
         self.keeper = LiquidationKeeper(plan.keeper, self.protocol.capabilities.bad_debt == "settle-call")
         self.liquidator = Liquidator(self.protocol, self.keeper, self.oracle, self.recorder, self.sub_accounts,

@@ -65,7 +65,7 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("missing-markets", "name: t\n", "1: markets: required field is missing"),
     ("unknown-top-level-key", make(append="colour: red\n"),
      "14: colour: unknown field; expected one of: name, description, protocol, seed, markets, liquidity, accounts, steps, "
-     "paths, keeper, expect"),
+     "paths, keeper, expect, correlated, books"),
     ("seed-negative", make({2: "seed: -1"}), "2: seed: must be ≥ 0, got -1"),
     ("seed-not-integer", make({2: "seed: 1.5"}), "2: seed: expected a whole number, got 1.5"),
     ("markets-not-list", make({3: "markets: {}", 4: "", 5: ""}), "3: markets: expected a list, got a mapping"),

@@ -32,5 +32,6 @@ def test_dask_sweep_equals_sequential_and_writes_histograms(tmp_path):
     text = report.read_text()
     assert "liquidation count" in text and "worst healthFactor" in text
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert pngs == ["hist-0-bad_debt.png", "hist-0-liquidations.png", "hist-0-worst_health_factor.png"]
+    assert pngs == ["hist-0-bad_debt.png", "hist-0-liquidations.png", "hist-0-worst_health_factor.png", "risk-0.png"]
+    assert "| VaR95 of bad debt (USD) |" in text and "| borrowing power used, p95 |" in text
     assert all((tmp_path / p).stat().st_size > 1000 for p in pngs)
