@@ -54,7 +54,9 @@ def deploy(world: World, art: AaveArtifacts, reserves: dict[str, ReserveParams],
         chain.transact(deployer, acl, role, me)
     for lib in LIBRARIES:
         art.link(lib, chain.deploy(deployer, art, lib).address)
+        world.label(art.libraries[lib], lib)
     pool_impl = chain.deploy(deployer, art, "Pool", provider.address)
+    world.label(pool_impl.address, "Pool (implementation)")
     chain.transact(deployer, pool_impl, "initialize", provider.address)  # as Aave's deployment: no one else can
     chain.transact(deployer, provider, "setPoolImpl", pool_impl.address)
     pool = chain.contract(chain.call(provider, "getPool"), art.abi("Pool"))
