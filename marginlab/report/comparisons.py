@@ -105,7 +105,8 @@ def render_comparison(runs: list[VariantRun], what: str) -> str:
              f"sent one per transaction).", ""]
     rows = [(run, row(run)) for run in runs]
     lines += [f"| {column} | margin | status | liquidations | collateral seized (USD) | bad debt (USD) | lenders' loss "
-              "(USD) | paid by reserves (USD) | left as debt (USD) | liquidator profit (USD) | borrowers' end equity (USD) |",
+              "(USD) | paid by reserves (USD) | left as debt (USD) | liquidator profit (USD) | borrowers' end equity "
+              "(USD) |",
               "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for run, r in rows:
         if r is None:
@@ -113,7 +114,8 @@ def render_comparison(runs: list[VariantRun], what: str) -> str:
             lines.append(f"| {run.variant} | {run.mode} | not expressible: {reason} | | | | | | | | |")
             continue
         lines.append(f"| {r.variant} | {r.mode} | {r.status} | {r.liquidations} | {_usd(r.collateral_seized)} | "
-                     f"{_usd(r.bad_debt)} | {_usd(r.lenders_loss)} | {_usd(r.reserves_paid)} | {_usd(r.left_as_debt)} | "
+                     f"{_usd(r.bad_debt)} | {_usd(r.lenders_loss)} | {_usd(r.reserves_paid)} | "
+                     f"{_usd(r.left_as_debt)} | "
                      f"{_usd(r.liquidator_profit)} | {_usd(r.end_equity)} |")
     done = [r for _, r in rows if r is not None]
     kinds = _kinds(done)

@@ -89,7 +89,8 @@ class AaveArtifacts(Artifacts):
 
 @lru_cache(maxsize=1)
 def error_names() -> dict[str, str]:
-    """Aave's error code → its name (``"45"`` → ``HEALTH_FACTOR_NOT_BELOW_THRESHOLD``), from the package's Errors.sol."""
+    """Aave's error code → its name (``"45"`` → ``HEALTH_FACTOR_NOT_BELOW_THRESHOLD``), from the package's
+    Errors.sol."""
     path = PACKAGE_DIR / "contracts" / "protocol" / "libraries" / "helpers" / "Errors.sol"
     try:
         text = path.read_text()

@@ -69,7 +69,7 @@ def deploy(world: World, art: AaveArtifacts, reserves: dict[str, ReserveParams],
                           [world.tokens[s].address for s in symbols], [world.feeds[s].address for s in symbols],
                           ZERO, ZERO, 10**BASE_DECIMALS)
     chain.transact(deployer, provider, "setPriceOracle", oracle.address)
-    impls = {name: chain.deploy(deployer, art, name, pool.address).address
+    impls: dict[str, str] = {name: str(chain.deploy(deployer, art, name, pool.address).address)
              for name in ("AToken", "StableDebtToken", "VariableDebtToken")}
     strategies = _strategies(world, art, deployer, provider, reserves)
     for sym in symbols:
@@ -80,7 +80,8 @@ def deploy(world: World, art: AaveArtifacts, reserves: dict[str, ReserveParams],
     for sym in symbols:
         data = chain.call(pool, "getReserveData", world.tokens[sym].address)
         a_token, stable, variable = data[8], data[9], data[10]
-        tokens[sym] = (chain.contract(a_token, art.abi("AToken")), chain.contract(variable, art.abi("VariableDebtToken")),
+        tokens[sym] = (chain.contract(a_token, art.abi("AToken")),
+                       chain.contract(variable, art.abi("VariableDebtToken")),
                        chain.contract(stable, art.abi("StableDebtToken")))
         world.label(a_token, f"a{sym}")
         world.label(variable, f"variableDebt{sym}")

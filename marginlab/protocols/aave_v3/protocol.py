@@ -242,8 +242,9 @@ class AaveV3(Protocol):
         return {"protocol": self.name,
                 "package": f"{aave_artifacts.PACKAGE_NAME} {aave_artifacts.package_version()} (npm): Aave v3 "
                            f"{PROTOCOL_VERSION}, deployed from its hardhat artifacts",
-                "license": self.license, "compiler": "solc 0.8.10, optimizer 100000 runs (Aave's own build, as shipped); peers/aave-v3: solc "
-                             "0.8.24",
+                "license": self.license,
+                "compiler": "solc 0.8.10, optimizer 100000 runs (Aave's own build, as shipped); peers/aave-v3: "
+                            "solc 0.8.24",
                 "evm_version": "london target, no opcode newer than istanbul (Aave's); istanbul (peers/aave-v3)"}
 
 

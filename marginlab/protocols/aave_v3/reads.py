@@ -110,8 +110,9 @@ class AaveReads:
         ts, reserves, users = raw
         out = {}
         for sym, r in zip(self.symbols, reserves, strict=True):
-            out[sym] = ReserveNow(sym, *(int(x) for x in r[:10]), int(r[11]) if r[10] else None,
-                                  b"" if r[10] else bytes(r[12]))
+            n = [int(x) for x in r[:10]]
+            out[sym] = ReserveNow(sym, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9],
+                                  int(r[11]) if r[10] else None, b"" if r[10] else bytes(r[12]))
         states = []
         for u in users:
             ok, account, revert, config, supplied, borrowed = u
