@@ -226,3 +226,23 @@ def test_partial_and_full_liquidations_match_the_model_to_the_wei_and_debt_witho
         assert gus.scaled_debt["USDC"] > 0 and av.account_data(_reserves(replay), gus).total_collateral == 0
     finally:
         replay.chain.close()
+
+
+def test_gap_crash_on_three_protocols_exits_0_and_the_table_shows_aave_leaving_the_shortfall_as_debt(tmp_path):
+    import json
+    import subprocess
+
+    out = tmp_path / "gap"
+    proc = subprocess.run([sys.executable, "-m", "marginlab", "replay", str(ROOT / "scenarios" / "gap-crash.yaml"),
+                           "--compare-protocols", "marginlab,aave-v3,morpho-blue", "--chain", CHAIN, "--out",
+                           str(out), "--quiet", "--no-charts"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["protocol"]: r for r in json.loads((out / "compare-protocols.json").read_text())}
+    assert float(rows["aave-v3"]["left_as_debt_usd"]) > 6000 and float(rows["aave-v3"]["lenders_loss_usd"]) == 0
+    assert float(rows["marginlab"]["left_as_debt_usd"]) == 0 < float(rows["marginlab"]["lenders_loss_usd"])
+    table = (out / "compare-protocols.md").read_text()
+    assert "## What differs, and why" in table and "leaves debt without collateral as variable debt" in table
+    timeline = json.loads((out / "aave-v3" / "timeline.json").read_text())
+    (bad,) = timeline["bad_debts"]
+    assert bad["left_as_debt"] == bad["debt"] and bad["socialised"] == bad["covered_by_reserves"] == "0"
+    assert "left_as_debt" not in json.loads((out / "marginlab" / "timeline.json").read_text())["bad_debts"][0]
