@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
+import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
 from marginlab.protocols.registry import factory, protocol_class
@@ -30,6 +34,7 @@ from marginlab.sim.engine import Replay
 OUT = Path(__file__).resolve().parents[2] / "bench" / "gas-protocols.json"
 PROTOCOLS = ("marginlab", "aave-v3", "morpho-blue")
 KINDS = ("deposit", "borrow", "repay", "withdraw", "liquidate")
+CALL_OPS = frozenset({"CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"})
 #: the performance goals: vault / peer liquidation gas at most this, per shape
 GOALS = {"3x2": ("aave-v3", 0.8), "1x1": ("morpho-blue", 1.25)}
 _MARKET = ("asset_weight: {init: 0.80, maint: 0.85}, liab_weight: {init: 1.0, maint: 1.0}, "
@@ -76,16 +81,19 @@ accounts:
 }
 
 
-def measure(protocol: str, shape: str, chain_name: str) -> tuple[dict[str, int], list[dict[str, Any]] | None]:
+def measure(protocol: str, shape: str, chain_name: str, options: ChainOptions | None = None,
+            profile: bool = False) -> tuple[dict[str, int], list[dict[str, Any]] | None]:
     """One shape on one protocol on a fresh node: the gas of each measured operation, and the liquidation's call
-    trace (Anvil only)."""
+    trace (Anvil only; with ``profile``, its gas by opcode instead, which needs a node started with
+    ``--steps-tracing``: :func:`tracing_anvil`)."""
     scenario, doc = parse_scenario_text(SHAPES[shape][1], f"gas-{shape}.yaml")
     cls = protocol_class(protocol)
     plan = build_plan(scenario, doc, "as-written")
     if cls.map_plan(plan).refusals:
         return {}, None
     artifacts = Artifacts()
-    chain = Chain.open(ChainOptions(backend=chain_name), RevertDecoder(artifacts.all_abis() + cls.extra_abis()))
+    chain = Chain.open(options or ChainOptions(backend=chain_name),
+                       RevertDecoder(artifacts.all_abis() + cls.extra_abis()))
     try:
         replay = Replay(plan, chain, artifacts, protocol=factory(cls))
         world = replay.world
@@ -119,7 +127,7 @@ def measure(protocol: str, shape: str, chain_name: str) -> tuple[dict[str, int],
             router = getattr(replay.protocol, "router", None)
             if router is not None:
                 world.label(router.address, "OracleRouter")
-            trace = _trace(chain, liquidation)
+            trace = [_opcodes(chain, liquidation)] if profile else _trace(chain, liquidation)
         return out, trace
     finally:
         chain.close()
@@ -129,6 +137,49 @@ def _hash(receipt: dict[str, Any]) -> str:
     tx = receipt["transactionHash"]
     text = tx.hex() if hasattr(tx, "hex") else str(tx)
     return text if text.startswith("0x") else "0x" + text
+
+
+def _opcodes(chain: Chain, receipt: dict[str, Any]) -> dict[str, Any]:
+    """Gas by opcode over every call frame (calls count without the gas they forward)."""
+    answer = chain.w3.provider.make_request("debug_traceTransaction",  # type: ignore[arg-type]
+                                            [_hash(receipt), {"disableStack": True, "disableMemory": True,
+                                                              "disableStorage": True}])
+    by_op: dict[str, list[int]] = {}
+    for log in answer["result"]["structLogs"]:
+        op = str(log["op"])
+        group = op if op in ("SSTORE", "SLOAD", "KECCAK256") else "CALLs" if op in CALL_OPS else \
+            "LOGs" if op.startswith("LOG") else "other"
+        entry = by_op.setdefault(group, [0, 0])
+        entry[0] += 1
+        entry[1] += 0 if group == "CALLs" else int(log["gasCost"])
+    return {"opcodes": {g: {"count": n, "gas": gas} for g, (n, gas) in sorted(by_op.items())}}
+
+
+@contextmanager
+def tracing_anvil() -> Iterator[str]:
+    """An Anvil of our own with ``--steps-tracing`` (marginlab's nodes run without it: it slows every
+    transaction), for the opcode profile only; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([str(root / "node_modules" / ".bin" / "anvil"), "--block-base-fee-per-gas", "0",
+                             "--host", "127.0.0.1", "--port", str(port), "--chain-id", "31337", "--gas-limit",
+                             "30000000", "--order", "fifo", "--silent", "--steps-tracing"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def _trace(chain: Chain, receipt: dict[str, Any]) -> list[dict[str, Any]]:
@@ -160,6 +211,9 @@ def run(chain_name: str) -> dict[str, Any]:
             if figures:
                 gas[protocol][shape] = figures
             if trace is not None:
+                if chain_name == "anvil":
+                    with tracing_anvil() as url:
+                        trace += measure(protocol, shape, chain_name, ChainOptions(rpc_url=url), profile=True)[1] or []
                 traces[f"{protocol} {shape} liquidate"] = trace
     goals = {}
     for shape, (peer, limit) in GOALS.items():
@@ -179,6 +233,15 @@ def table(results: dict[str, Any]) -> str:
             for shape, (title, _) in SHAPES.items():
                 cells = [f"{res['gas'][p][shape][kind]:,}" if shape in res["gas"][p] else "–" for p in PROTOCOLS]
                 lines.append(f"| {kind} | {title} | " + " | ".join(cells) + " |")
+        lines += ["", "Liquidations by opcode (count / gas; calls without the gas they forward):", "",
+                  "| liquidation | SSTORE | SLOAD | CALLs | LOGs | KECCAK256 | other |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, rows in res["traces"].items():
+            ops = next((r["opcodes"] for r in rows if "opcodes" in r), None)
+            if ops:
+                cells = [f"{ops[g]['count']} / {ops[g]['gas']:,}" if g in ops else "–"
+                         for g in ("SSTORE", "SLOAD", "CALLs", "LOGs", "KECCAK256", "other")]
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
         for name, goal in res["goals"].items():
             lines.append(f"- {name} = {goal['ratio']} (goal ≤ {goal['goal']}: {'met' if goal['met'] else 'not met'})")
