@@ -12,6 +12,7 @@
 #   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
 #   make golden            re-baseline tests/golden/ (the example and incident timelines) from the current code
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
+#   make gas-protocols     the vault, Aave v3 and Morpho Blue side by side on Anvil into bench/gas-protocols.json
 #   make bench             throughput, mining modes, cascades, sweep speed-up on Ganache and Anvil → bench/results.json
 #   make clean             remove build output (keeps the venv and node_modules)
 #   make distclean         remove everything set-up made
@@ -47,10 +48,11 @@ PYTEST_ARGS ?=
 # not in PYTEST_ARGS): make test TESTS="tests/unit tests/engine"
 TESTS ?= tests
 
-.PHONY: help setup compile lint test test-fast test-stateful fuzz test-engine demo deploy golden gas bench clean distclean
+.PHONY: help setup compile lint test test-fast test-stateful fuzz test-engine demo deploy golden gas gas-protocols bench \
+	clean distclean
 
 help:
-	@sed -n '4,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,18p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- set-up
 $(STAMPS)/venv: requirements.txt pyproject.toml
@@ -153,6 +155,11 @@ golden: compile
 gas: compile
 	brownie run scripts/gas_table.py --network development
 	brownie run scripts/gas_table.py --network anvil
+
+# The same account shapes (1 collateral / 1 debt, 3 collaterals / 2 debts) on the vault, Aave v3 and Morpho Blue in
+# one run on Anvil, through marginlab's chain layer, with call traces of the liquidations; bench/gas.json untouched.
+gas-protocols: compile
+	$(PY) -m marginlab.bench.gas_protocols
 
 # Replay throughput (N accounts × 50 steps vs the naive loop), mining modes (auto vs per-step), cascades and
 # sweep speed-up (1 vs 2 workers), both chains, medians of 3 (fewer where the table says so): progress on stderr,

@@ -18,7 +18,8 @@ TIMELINE_VERSION = 1
 _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed", "version", "decimals",
                            "feed_decimals", "positions", "count", "line", "position"})
 # Fields written only when set: added after version 1, absent (None) in every timeline written before them.
-_OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs", "error_name", "line", "provenance", "legs"})
+_OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs", "error_name", "line", "provenance", "legs",
+                              "left_as_debt"})
 # Booleans written only when true.
 _FLAG_FIELDS = frozenset({"skipped", "closes"})
 
@@ -134,6 +135,8 @@ class BadDebt:
     covered_by_reserves: int
     socialised: int
     value: int
+    #: debt left on an account without collateral that nobody has absorbed (Aave 3.0.x keeps it as debt)
+    left_as_debt: int | None = None
 
 
 @dataclass
@@ -306,6 +309,7 @@ def timeline_from_json(text: str) -> Timeline:
         out = dict(d)
         for k in ("debt", "covered_by_reserves", "socialised", "value"):
             out[k] = _int(out[k])
+        out["left_as_debt"] = _opt_int(out.get("left_as_debt"))
         return BadDebt(**out)
 
     return Timeline(

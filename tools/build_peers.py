@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from marginlab.protocols.build import BuildError, compile_units
+from marginlab.protocols.build import BuildError, compile_folder, compile_units
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLC_PACKAGE = "solc-0.8.19"  # npm alias of solc@0.8.19 (package.json)
@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         build(MORPHO_BLUE, force=args.force)
+        # Aave v3 itself ships compiled (npm @aave/core-v3 artifacts, linked at deploy); only our reader compiles.
+        compile_folder(ROOT / "peers" / "aave-v3", ROOT / "build" / "peers" / "aave-v3", force=args.force)
     except BuildError as exc:
         print(f"build_peers: {exc}", file=sys.stderr)
         return 1

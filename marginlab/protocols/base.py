@@ -201,7 +201,9 @@ class LiquidationEvent:
 
 @dataclass(frozen=True)
 class BadDebtEvent:
-    """Debt written off: how much of it reserves covered and how much lenders lost."""
+    """Debt written off: how much of it reserves covered and how much lenders lost. ``left_as_debt``: a protocol
+    that writes nothing off (Aave 3.0.x) leaves this much as debt of an account without collateral, which nobody
+    has absorbed."""
 
     owner: str
     sub_id: int
@@ -209,6 +211,7 @@ class BadDebtEvent:
     debt: int
     covered_by_reserves: int
     socialised: int
+    left_as_debt: int | None = None
 
 
 @dataclass

@@ -27,6 +27,9 @@ def protocol_class(name: str) -> type[Protocol]:
     if name == "morpho-blue":
         from marginlab.protocols.morpho_blue.protocol import MorphoBlue
         return MorphoBlue
+    if name == "aave-v3":
+        from marginlab.protocols.aave_v3.protocol import AaveV3
+        return AaveV3
     raise KeyError(name)
 
 

@@ -43,6 +43,7 @@ class VariantRow:
     bad_debt: Decimal
     lenders_loss: Decimal
     reserves_paid: Decimal
+    left_as_debt: Decimal
     liquidator_profit: Decimal
     end_equity: Decimal
     gas: dict[str, tuple[int, int]]  # kind → (median gas, receipts)
@@ -67,11 +68,13 @@ def row(run: VariantRun) -> VariantRow | None:
                       Decimal(0))
         reserves = sum((usd_value(b.covered_by_reserves, decimals[b.asset], prices[b.step][b.asset])
                         for b in t.bad_debts), Decimal(0))
+        left = sum((usd_value(b.left_as_debt, decimals[b.asset], prices[b.step][b.asset])
+                    for b in t.bad_debts if b.left_as_debt is not None), Decimal(0))
         lenders_names = {s.owner for s in t.sub_accounts if s.margin == "lender"}
         equity = sum((owner_summary(t, o).end_equity for o in owners(t) if o not in lenders_names), Decimal(0))
     gas = {k: (int(statistics.median(v)), len(v)) for k, v in run.gas.items() if v}
-    return VariantRow(run.variant, run.mode, t.status, len(t.liquidations), seized, bad, lenders, reserves, profit,
-                       equity, gas)
+    return VariantRow(run.variant, run.mode, t.status, len(t.liquidations), seized, bad, lenders, reserves, left,
+                      profit, equity, gas)
 
 
 def _usd(value: Decimal) -> str:
@@ -102,15 +105,17 @@ def render_comparison(runs: list[VariantRun], what: str) -> str:
              f"sent one per transaction).", ""]
     rows = [(run, row(run)) for run in runs]
     lines += [f"| {column} | margin | status | liquidations | collateral seized (USD) | bad debt (USD) | lenders' loss "
-              "(USD) | paid by reserves (USD) | liquidator profit (USD) | borrowers' end equity (USD) |",
-              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "(USD) | paid by reserves (USD) | left as debt (USD) | liquidator profit (USD) | borrowers' end equity "
+              "(USD) |",
+              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for run, r in rows:
         if r is None:
             reason = run.mapping.refusals[0].reason if run.mapping.refusals else "not expressible"
-            lines.append(f"| {run.variant} | {run.mode} | not expressible: {reason} | | | | | | | |")
+            lines.append(f"| {run.variant} | {run.mode} | not expressible: {reason} | | | | | | | | |")
             continue
         lines.append(f"| {r.variant} | {r.mode} | {r.status} | {r.liquidations} | {_usd(r.collateral_seized)} | "
                      f"{_usd(r.bad_debt)} | {_usd(r.lenders_loss)} | {_usd(r.reserves_paid)} | "
+                     f"{_usd(r.left_as_debt)} | "
                      f"{_usd(r.liquidator_profit)} | {_usd(r.end_equity)} |")
     done = [r for _, r in rows if r is not None]
     kinds = _kinds(done)
@@ -120,6 +125,7 @@ def render_comparison(runs: list[VariantRun], what: str) -> str:
         for r in done:
             cells = [f"{r.gas[k][0]:,} ({r.gas[k][1]})" if k in r.gas else "–" for k in kinds]
             lines.append(f"| {r.variant} | {r.mode} | " + " | ".join(cells) + " |")
+    lines += differences(runs, column)
     lines += ["", "## How each run carried the scenario's settings", ""]
     for variant in variants:
         protocol = next(r.protocol for r in runs if r.variant == variant)
@@ -145,6 +151,48 @@ def render_comparison(runs: list[VariantRun], what: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The settings whose mapping explains a difference in outcome, with the heading the explanation goes under.
+WHY = {"close factor": "close factor", "dust rule": "close factor", "liquidation_bonus": "incentive",
+       "protocol_share": "incentive", "liab_weight": "debt weights", "netting": "netting",
+       "bad debt": "bad debt", "sub-accounts": "isolation", "asset_weight.maint / liab_weight.maint": "debt weights"}
+
+
+def differences(runs: list[VariantRun], column: str) -> list[str]:
+    """What each run did differently, measured from its timeline (liquidations, the incentive actually paid per
+    dollar repaid, how bad debt was dealt with), and why, in each protocol's own words (its mapping decisions on
+    the close factor, incentive, debt weights, netting, bad debt and isolation)."""
+    done = [r for r in runs if r.timeline is not None]
+    if len({r.protocol for r in done}) < 2:
+        return []
+    lines = ["", "## What differs, and why", "",
+             f"| {column} | margin | liquidations | repaid (USD) | seized per USD repaid | bad debt settled by "
+             f"reserves / lenders (USD) | left as debt, unabsorbed (USD) |", "|---|---|---:|---:|---:|---:|---:|"]
+    for run in done:
+        t, r = run.timeline, row(run)
+        assert t is not None and r is not None
+        with localcontext(EXACT):
+            repaid = sum((wad_to_decimal(x.repaid_value) for x in t.liquidations), Decimal(0))
+            per = fmt_decimal((r.collateral_seized / repaid).quantize(Decimal("0.0001"))) if repaid else "–"
+        lines.append(f"| {run.variant} | {run.mode} | {r.liquidations} | {_usd(repaid)} | {per} | "
+                     f"{_usd(r.reserves_paid)} / {_usd(r.lenders_loss)} | {_usd(r.left_as_debt)} |")
+    lines.append("")
+    for variant in dict.fromkeys(r.variant for r in done):
+        run = next(r for r in done if r.variant == variant)
+        why: dict[str, list[str]] = {}
+        for d in run.mapping.decisions:
+            topic = WHY.get(d.setting)
+            if topic is not None and (d.outcome != "mapped" or d.scope == "protocol"):
+                text = f"{d.detail} ({d.scope})" if d.scope != "protocol" else d.detail
+                if text not in why.setdefault(topic, []):
+                    why[topic].append(text)
+        if not why:
+            lines.append(f"- **{variant}**: the reference: every setting has its exact counterpart.")
+            continue
+        lines.append(f"- **{variant}**:")
+        lines += [f"  - {topic}: " + "; ".join(texts) for topic, texts in why.items()]
+    return lines
+
+
 def comparison_json(runs: list[VariantRun], what: str) -> str:
     column = DIMENSIONS.get(what, (what, ""))[0]
     out = []
@@ -160,6 +208,7 @@ def comparison_json(runs: list[VariantRun], what: str) -> str:
             entry.update(expressible=True, status=r.status, liquidations=r.liquidations,
                          collateral_seized_usd=str(r.collateral_seized), bad_debt_usd=str(r.bad_debt),
                          lenders_loss_usd=str(r.lenders_loss), reserves_paid_usd=str(r.reserves_paid),
+                         left_as_debt_usd=str(r.left_as_debt),
                          liquidator_profit_usd=str(r.liquidator_profit), end_equity_usd=str(r.end_equity),
                          gas={k: {"median": g, "receipts": n} for k, (g, n) in sorted(r.gas.items())})
         out.append(entry)

@@ -88,7 +88,9 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
               f"- Steps replayed: {len(timeline.steps)}"
               + (f", simulated time {_duration(records[-1].time)}" if records else ""),
               f"- Sub-accounts: {len(timeline.sub_accounts)}; liquidations: {len(timeline.liquidations)}; "
-              f"bad debt settled: {_usd(total_bad_debt(timeline))} USD",
+              + (f"bad debt settled: {_usd(total_bad_debt(timeline))} USD"
+                 if not any(b.left_as_debt is not None for b in timeline.bad_debts)
+                 else f"bad debt: {_usd(total_bad_debt(timeline))} USD, left as debt that nobody has absorbed"),
               f"- Expectations: {passed} passed, {failed} failed" + (f", {skipped} skipped (not for this run)"
                                                                     if skipped else ""), ""]
     if timeline.provenance:
@@ -168,6 +170,11 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
                           _d(from_units(b.covered_by_reserves, decimals[b.asset])),
                           _d(from_units(b.socialised, decimals[b.asset])), _usd(wad_to_decimal(b.value))]
                          for b in timeline.bad_debts])
+        if any(b.left_as_debt is not None for b in timeline.bad_debts):
+            lines += ["", "Left as debt: the protocol writes nothing off (Aave 3.0.x has no deficit accounting). The "
+                          "amount above is what the account still owed when its last collateral was seized; it stays "
+                          "its debt and keeps accruing, no reserve or depositor has absorbed it, and the lenders' "
+                          "deposits still count it as a loan."]
     else:
         lines.append("None.")
 

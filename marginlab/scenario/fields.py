@@ -124,7 +124,7 @@ Symbol = Annotated[str, Field(pattern=SYMBOL_PATTERN)]
 PROTOCOL_PATTERN = r"^[a-z][a-z0-9\-]{0,31}$"
 ProtocolName = Annotated[str, Field(pattern=PROTOCOL_PATTERN)]
 #: The protocols marginlab ships (marginlab.protocols.registry); ``--protocol FILE.py:CLASS`` adds your own.
-PROTOCOL_NAMES = ("marginlab", "morpho-blue")
+PROTOCOL_NAMES = ("marginlab", "morpho-blue", "aave-v3")
 AmountMap = dict[str, Amount]
 AmountOrAll = Annotated[Decimal | Literal["all"], BeforeValidator(_amount_or_all)]
 AmountOrAllMap = dict[str, AmountOrAll]

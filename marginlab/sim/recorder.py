@@ -49,7 +49,7 @@ class Recorder:
                 self.timeline.bad_debts.append(BadDebt(
                     step=step, account=name(ev.owner), sub_id=ev.sub_id, asset=ev.asset, debt=ev.debt,
                     covered_by_reserves=ev.covered_by_reserves, socialised=ev.socialised,
-                    value=self.usd(ev.asset, ev.debt)))
+                    value=self.usd(ev.asset, ev.debt), left_as_debt=ev.left_as_debt))
 
     # ------------------------------------------------------------------------------------------------ steps
     def record(self, index: int, source: str, label: str | None, reading: Reading, actions: list[ActionRecord],
