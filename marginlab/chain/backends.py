@@ -25,6 +25,9 @@ STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
 PORT_ATTEMPTS = 3
 DEV_CHAIN_IDS = {"ganache": 1337, "anvil": 31337}
+# The checkout this package sits in (marginlab/chain/backends.py → three levels up): the last place looked for
+# node_modules/.bin, so that `marginlab` run from another directory still finds the nodes `make setup` installed.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -79,7 +82,7 @@ def find_binary(name: str) -> str:
         raise ChainError(f"{name} not found in MARGINLAB_NODE_BIN={env}: install it there or unset the variable "
                          f"to use node_modules/.bin (`make setup`)")
     candidates: list[Path] = []
-    for base in [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parent.parent]:
+    for base in [Path.cwd(), *Path.cwd().parents, REPO_ROOT]:
         candidates.append(base / "node_modules" / ".bin" / name)
     for c in candidates:
         if c.is_file() and os.access(c, os.X_OK):

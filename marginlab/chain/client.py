@@ -43,6 +43,9 @@ from marginlab.chain.backends import DEV_CHAIN_IDS, NodeProcess, start_node
 from marginlab.errors import ChainDied, ChainError, quote
 
 REQUEST_TIMEOUT_S = 20.0
+# The checkout this package sits in (marginlab/chain/client.py → three levels up): the last place looked for the
+# build, so that `marginlab` run from another directory still finds it.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MINING_MODES = ("auto", "per-step")
 MiningMode = Literal["auto", "per-step"]
 # How the engine values sub-accounts: "chain" = the vault's batch view every keeper round (the node executes the
@@ -141,7 +144,7 @@ def find_build_dir() -> Path:
         raise ChainError(f"compiled contracts not found in MARGINLAB_BUILD_DIR={env} (no Vault.json): run "
                          f"`make compile` (brownie compile) and point it at build/contracts")
     candidates = [base / "build" / "contracts" for base in [Path.cwd(), *Path.cwd().parents]]
-    candidates.append(Path(__file__).resolve().parent.parent / "build" / "contracts")
+    candidates.append(REPO_ROOT / "build" / "contracts")
     for c in candidates:
         if (c / "Vault.json").is_file():
             return c
