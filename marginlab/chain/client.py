@@ -22,9 +22,7 @@ Two mining modes (:data:`MINING_MODES`):
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Literal, TypeVar
 
 import requests
@@ -39,13 +37,13 @@ from web3._utils.request import make_post_request
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
 
+from marginlab.chain.artifacts import Artifacts, evm_mismatch_message
 from marginlab.chain.backends import DEV_CHAIN_IDS, NodeProcess, start_node
-from marginlab.errors import ChainDied, ChainError, quote
+from marginlab.chain.reverts import (InvalidOpcode, RevertDecoder, TxReverted, abi_type, revert_data,
+                                     trace_final_revert, trace_return_value)
+from marginlab.errors import ChainDied, ChainError
 
 REQUEST_TIMEOUT_S = 20.0
-# The checkout this package sits in (marginlab/chain/client.py → three levels up): the last place looked for the
-# build, so that `marginlab` run from another directory still finds it.
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MINING_MODES = ("auto", "per-step")
 MiningMode = Literal["auto", "per-step"]
 # How the engine values sub-accounts: "chain" = the vault's batch view every keeper round (the node executes the
@@ -74,11 +72,6 @@ GAS_HEADROOM_NUM, GAS_HEADROOM_DEN = 12, 10  # estimate + 20 %
 GAS_MIN_HEADROOM = 80_000
 GAS_CAP = 29_000_000
 LOCAL_CHAIN_IDS = frozenset(DEV_CHAIN_IDS.values())
-ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
-PANIC_SELECTOR = bytes.fromhex("4e487b71")
-PANIC_CODES = {0x01: "assert failed", 0x11: "arithmetic overflow or underflow", 0x12: "division by zero",
-               0x21: "invalid enum value", 0x31: "pop on empty array", 0x32: "array index out of bounds",
-               0x41: "out of memory", 0x51: "call to a zero function"}
 T = TypeVar("T")
 
 
@@ -101,166 +94,11 @@ class _OutOfGas(Exception):
     """The transaction ran out of gas (its limit may have been a reused estimate)."""
 
 
-class InvalidOpcode(ChainError):
-    """The node's EVM does not know an opcode the code uses: it predates the EVM the code was compiled for."""
-
-
 def _invalid_opcode(text: str) -> bool:
     """Ganache: "VM Exception while processing transaction: invalid opcode"; Anvil: "NotActivated" (an opcode of a
     later hardfork) or "OpcodeNotFound"."""
     lowered = text.lower()
     return "invalid opcode" in lowered or "notactivated" in lowered or "opcodenotfound" in lowered
-
-
-def evm_mismatch_message(artifacts: Artifacts, name: str, backend: str, url: str) -> str:
-    """One line, in the scenario errors' ``file: field: reason`` shape, naming the artifact, its EVM and the fix."""
-    path = artifacts.dir / f"{name}.json"
-    evm = (artifacts.load(name).get("compiler") or {}).get("evm_version") or "unknown"
-    return (f"{path}: compiler.evm_version: {name} was compiled for {evm!r} and hit an invalid opcode deploying on "
-            f"{backend} at {url}, whose EVM is older; set compiler.evm_version: istanbul in brownie-config.yaml and "
-            f"run `make compile` (Ganache runs istanbul here), or replay on a node with a newer hardfork")
-
-
-class TxReverted(Exception):
-    """A call or transaction reverted; ``reason`` is the decoded custom error, e.g. ``StalePrice(5, 60)``."""
-
-    def __init__(self, reason: str, gas_estimation: bool = False) -> None:
-        self.reason = reason
-        self.gas_estimation = gas_estimation
-        super().__init__(reason)
-
-    @property
-    def error_name(self) -> str:
-        return self.reason.split("(", 1)[0]
-
-
-# --------------------------------------------------------------------------------------------------- artifacts
-
-def find_build_dir() -> Path:
-    env = os.environ.get("MARGINLAB_BUILD_DIR")
-    if env:  # an explicit choice is the only place looked at
-        if (Path(env) / "Vault.json").is_file():
-            return Path(env)
-        raise ChainError(f"compiled contracts not found in MARGINLAB_BUILD_DIR={env} (no Vault.json): run "
-                         f"`make compile` (brownie compile) and point it at build/contracts")
-    candidates = [base / "build" / "contracts" for base in [Path.cwd(), *Path.cwd().parents]]
-    candidates.append(REPO_ROOT / "build" / "contracts")
-    for c in candidates:
-        if (c / "Vault.json").is_file():
-            return c
-    raise ChainError("compiled contracts not found (build/contracts/Vault.json): run `make compile` "
-                     "(brownie compile) in the repository first")
-
-
-class Artifacts:
-    """ABIs and bytecode from brownie's ``build/contracts/<Name>.json``."""
-
-    def __init__(self, build_dir: Path | None = None) -> None:
-        self.dir = build_dir or find_build_dir()
-        self._cache: dict[str, dict[str, Any]] = {}
-
-    def load(self, name: str) -> dict[str, Any]:
-        if name not in self._cache:
-            path = self.dir / f"{name}.json"
-            try:
-                data = json.loads(path.read_text())
-            except (OSError, ValueError) as exc:
-                raise ChainError(f"cannot read artifact {path}: {exc}; run `make compile`") from None
-            if not data.get("bytecode") and data.get("type") == "contract":
-                raise ChainError(f"artifact {path} has no bytecode; run `make compile`")
-            self._cache[name] = data
-        return self._cache[name]
-
-    def abi(self, name: str) -> list[dict[str, Any]]:
-        return list(self.load(name)["abi"])
-
-    def bytecode(self, name: str) -> str:
-        code = str(self.load(name)["bytecode"])
-        if "__" in code:
-            raise ChainError(f"{name} needs library linking, which the simulator does not do")
-        return code
-
-    def all_abis(self) -> list[list[dict[str, Any]]]:
-        out = []
-        for path in sorted(self.dir.glob("*.json")):
-            try:
-                out.append(json.loads(path.read_text()).get("abi", []))
-            except (OSError, ValueError):
-                continue
-        return out
-
-
-class RevertDecoder:
-    """Turns revert data into ``ErrorName(arg, ...)`` using every custom error in the build's ABIs."""
-
-    def __init__(self, abis: list[list[dict[str, Any]]]) -> None:
-        self.errors: dict[bytes, tuple[str, list[str]]] = {}
-        self.labels: dict[str, str] = {}  # lower-case address → name shown instead (token symbol, actor)
-        for abi in abis:
-            for item in abi:
-                if item.get("type") != "error":
-                    continue
-                types = [_abi_type(i) for i in item.get("inputs", [])]
-                signature = f"{item['name']}({','.join(types)})"
-                self.errors.setdefault(keccak(text=signature)[:4], (item["name"], types))
-
-    def decode(self, data: bytes) -> str:
-        if not data:
-            return "reverted without a reason"
-        selector, payload = data[:4], data[4:]
-        try:
-            if selector == ERROR_STRING_SELECTOR:
-                return f"Error({quote(abi_decode(['string'], payload)[0], 200)})"
-            if selector == PANIC_SELECTOR:
-                code = abi_decode(["uint256"], payload)[0]
-                return f"Panic(0x{code:02x}: {PANIC_CODES.get(code, 'unknown panic')})"
-            if selector in self.errors:
-                name, types = self.errors[selector]
-                values = abi_decode(types, payload) if types else ()
-                return f"{name}({', '.join(self._show(v) for v in values)})"
-        except Exception:  # malformed payload: show the raw bytes below
-            pass
-        return f"unknown error 0x{data.hex()}"
-
-
-    def _show(self, value: Any) -> str:
-        if isinstance(value, str) and value.lower() in self.labels:
-            return self.labels[value.lower()]
-        return _show_arg(value)
-
-
-def _abi_type(item: dict[str, Any]) -> str:
-    kind = str(item["type"])
-    if kind.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + kind[len("tuple"):]
-    return kind
-
-
-def _show_arg(value: Any) -> str:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_show_arg(v) for v in value) + "]"
-    return str(value)
-
-
-def revert_data(exc: BaseException) -> bytes | None:
-    """Dig the revert payload out of whatever web3 or the node raised."""
-    candidates: list[Any] = [getattr(exc, "data", None), *getattr(exc, "args", ())]
-    while candidates:
-        c = candidates.pop(0)
-        if isinstance(c, dict):
-            candidates.extend([c.get("data"), c.get("result"), c.get("error")])
-            candidates.extend(v for v in c.values() if isinstance(v, dict))
-        elif isinstance(c, (bytes, bytearray)):
-            return bytes(c)
-        elif isinstance(c, str):
-            text = c.strip()
-            if text.startswith("0x") and len(text) >= 10 and all(ch in "0123456789abcdefABCDEF" for ch in text[2:]):
-                return bytes.fromhex(text[2:])
-            if text == "0x":
-                return b""
-    return None
 
 
 # --------------------------------------------------------------------------------------------------- provider
@@ -507,9 +345,9 @@ class Chain:
         key = (contract.address, fn)
         if key not in self._out_types:
             abi = next(i for i in contract.abi if i.get("type") == "function" and i.get("name") == fn)
-            ins = [_abi_type(o) for o in abi.get("inputs", [])]
+            ins = [abi_type(o) for o in abi.get("inputs", [])]
             selector = keccak(text=f"{fn}({','.join(ins)})")[:4]
-            self._out_types[key] = ([_abi_type(o) for o in abi.get("outputs", [])], ins, selector)
+            self._out_types[key] = ([abi_type(o) for o in abi.get("outputs", [])], ins, selector)
         return self._out_types[key]
 
     def _decode_answer(self, fn: str, types: list[str], answer: dict[str, Any]) -> Any:
@@ -851,7 +689,12 @@ class Chain:
         """The revert data of a mined transaction, read from its trace (at its own position in the block)."""
         options = {"disableStorage": True, "disableStack": True, "disableMemory": True} \
             if self.backend == "anvil" else {"disableStorage": True}
-        data = _trace_revert_data(self._raw("debug_traceTransaction", [pending.tx_hash, options]) or {})
+        trace = self._raw("debug_traceTransaction", [pending.tx_hash, options]) or {}
+        # Anvil reports the revert data as returnValue; Ganache leaves that empty, so the memory its final REVERT
+        # returns.
+        data = trace_return_value(trace)
+        if data is None:
+            data = trace_final_revert(trace)
         return self.decoder.decode(data) if data is not None else "reverted on chain (out of gas?)"
 
     def _finish(self, batch: list[PendingTx]) -> None:
@@ -899,22 +742,6 @@ class Chain:
         if "error" in response:
             raise ChainError(f"{method} failed: {response['error']}")
         return response.get("result")
-
-
-def _trace_revert_data(trace: dict[str, Any]) -> bytes | None:
-    """Revert data from ``debug_traceTransaction``: Anvil's ``returnValue``; Ganache leaves that empty, so the
-    memory the final REVERT returns (its stack holds offset and length; memory is a list of 32-byte words)."""
-    value = trace.get("returnValue")
-    if isinstance(value, str) and value.startswith("0x"):
-        return bytes.fromhex(value[2:])
-    logs = trace.get("structLogs") or []
-    if not logs or logs[-1].get("op") != "REVERT":
-        return None
-    stack, memory = logs[-1].get("stack") or [], logs[-1].get("memory") or []
-    if len(stack) < 2:
-        return None
-    offset, length = int(stack[-1], 16), int(stack[-2], 16)
-    return bytes.fromhex("".join(w[2:] if w.startswith("0x") else w for w in memory))[offset:offset + length]
 
 
 def _frozen(value: Any) -> Any:
