@@ -14,18 +14,18 @@ Two mining modes (:data:`MINING_MODES`):
   estimate, a timestamp) and at the end of each step, :meth:`Chain.flush` mines one block with ``evm_mine`` and
   fetches every receipt and nonce in one batched JSON-RPC request, checks that the block holds the transactions
   in the order they were sent, and resolves them: statuses, decoded revert reasons (read from the transaction's
-  trace at its position in the block), events. A sending order the node will keep: Anvil runs with
-  ``--order fifo``; Ganache's miner orders pending transactions by gas price alone (ties in no set order), so
-  each submitted transaction bids one wei less than the one before it (``ORDER_PRICE_TOP`` − position) and its
-  sender is given ether for that with ``evm_setAccountBalance`` (ether appears nowhere in a timeline).
+  trace at its position in the block), events. The node keeps the sending order in its own way
+  (:meth:`~marginlab.chain.backends.Backend.order_price`).
+
+What differs between Ganache and Anvil lives in their classes in :mod:`~marginlab.chain.backends`; every request
+goes through a :class:`~marginlab.chain.rpc.Transport`, which turns failures into :class:`ChainError` or
+:class:`ChainDied`.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, TypeVar
 
-import requests
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account import Account
@@ -33,37 +33,30 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3._utils.method_formatters import receipt_formatter
-from web3._utils.request import make_post_request
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 
 from marginlab.chain.artifacts import Artifacts, evm_mismatch_message
-from marginlab.chain.backends import DEV_CHAIN_IDS, NodeProcess, start_node
-from marginlab.chain.reverts import (InvalidOpcode, RevertDecoder, TxReverted, abi_type, revert_data,
-                                     trace_final_revert, trace_return_value)
+from marginlab.chain.backends import (LOCAL_CHAIN_IDS, Backend, NodeProcess, backend_named, detect_backend,
+                                      start_node)
+from marginlab.chain.reverts import InvalidOpcode, RevertDecoder, TxReverted, abi_type, revert_data
+from marginlab.chain.rpc import REQUEST_TIMEOUT_S, Progress, Transport, connect, short_error
 from marginlab.errors import ChainDied, ChainError
 
-REQUEST_TIMEOUT_S = 20.0
 MINING_MODES = ("auto", "per-step")
 MiningMode = Literal["auto", "per-step"]
 # How the engine values sub-accounts: "chain" = the vault's batch view every keeper round (the node executes the
 # valuation); "mirror" = the vault's formulas in Python on balances, indexes and prices read in one call, checked
 # against the batch view every few steps and at the end (marginlab/mirror.py).
 ReadMode = Literal["chain", "mirror"]
-# per-step mining on Ganache: gas price of the first submitted transaction of a block; each later one bids 1 wei
-# less, so Ganache's price-ordered miner keeps the sending order. A block holds at most ~1,400 transactions
-# (30M gas / 21k), far fewer than this, so every bid stays positive.
-ORDER_PRICE_TOP = 10**6
-# Ether given to a Ganache sender before its first bid: 30M gas x 1e6 wei = 3e13 wei at most per transaction.
-ORDER_FUNDS = 10**24
 # per-step mining: a submitted transaction that reuses a learnt gas limit (the largest estimate seen for that
 # function) may use up to twice it plus this. In auto mining a learnt limit that falls short is re-estimated and
 # sent again; in a block that already ran later transactions after it that cannot be undone (the flush then
 # stops with an error that says so; snapshots to roll back cost Anvil ~0.3 MB each, kept until reverted), so
 # the limit must not fall short: the spread between one function's cheapest and costliest calls in
 # bench/gas.json is below 2.5x (a transfer: 66k into an existing balance, 165k into a new one; liquidation: 2
-# to 8 assets, ~200k to ~490k). Gas is free (price 0, or Ganache's ordering bids paid from ORDER_FUNDS); the
-# cost is block room: ~75 borrows per 30M block.
+# to 8 assets, ~200k to ~490k). Gas is free (price 0, or Ganache's ordering bids paid from the ether it gives
+# each sender); the cost is block room: ~75 borrows per 30M block.
 PER_STEP_GAS_HEADROOM = 100_000
 GAS_HEADROOM_NUM, GAS_HEADROOM_DEN = 12, 10  # estimate + 20 %
 # ... but at least this much more: an estimate is taken at the latest block's timestamp, and on a node whose
@@ -71,7 +64,6 @@ GAS_HEADROOM_NUM, GAS_HEADROOM_DEN = 12, 10  # estimate + 20 %
 # writing storage the estimate never touched.
 GAS_MIN_HEADROOM = 80_000
 GAS_CAP = 29_000_000
-LOCAL_CHAIN_IDS = frozenset(DEV_CHAIN_IDS.values())
 T = TypeVar("T")
 
 
@@ -92,48 +84,6 @@ class ChainOptions:
 
 class _OutOfGas(Exception):
     """The transaction ran out of gas (its limit may have been a reused estimate)."""
-
-
-def _invalid_opcode(text: str) -> bool:
-    """Ganache: "VM Exception while processing transaction: invalid opcode"; Anvil: "NotActivated" (an opcode of a
-    later hardfork) or "OpcodeNotFound"."""
-    lowered = text.lower()
-    return "invalid opcode" in lowered or "notactivated" in lowered or "opcodenotfound" in lowered
-
-
-# --------------------------------------------------------------------------------------------------- provider
-
-class CountingProvider(Web3.HTTPProvider):  # type: ignore[misc,name-defined]
-    """HTTP provider that counts JSON-RPC calls per method and HTTP round trips (the benchmark reports both per
-    step); :meth:`batch` sends several calls in one JSON-RPC batch request (one round trip)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.counts: dict[str, int] = {}
-        self.round_trips = 0
-
-    @property
-    def total(self) -> int:
-        """JSON-RPC calls, a batch counting once per call in it."""
-        return sum(self.counts.values())
-
-    def make_request(self, method: Any, params: Any) -> Any:
-        self.counts[str(method)] = self.counts.get(str(method), 0) + 1
-        self.round_trips += 1
-        return super().make_request(method, params)
-
-    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
-        """The responses, in the order of ``calls`` (each ``{"result": ...}`` or ``{"error": ...}``)."""
-        payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
-        for method, _ in calls:
-            self.counts[method] = self.counts.get(method, 0) + 1
-        self.round_trips += 1
-        raw = make_post_request(self.endpoint_uri, json.dumps(payload).encode(), **self.get_request_kwargs())
-        answers = json.loads(raw)
-        if not isinstance(answers, list):  # a node that refuses batches answers with one error object
-            raise ChainError(f"the node refused a JSON-RPC batch request: {answers}")
-        by_id = {a.get("id"): a for a in answers}
-        return [by_id.get(i, {"error": "no answer"}) for i in range(len(calls))]
 
 
 # --------------------------------------------------------------------------------------------------- signers
@@ -182,130 +132,136 @@ class PendingTx:
 
 # --------------------------------------------------------------------------------------------------- chain
 
-@dataclass
 class Chain:
-    w3: Web3
-    url: str
-    backend: str
-    decoder: RevertDecoder
-    node: NodeProcess | None = None
-    step: int | None = None
-    last_block: int = 0
-    tx_count: int = 0
-    gas_price: int = 0
-    remote: bool = False  # connected by URL: another process may also be using this chain
-    mining: MiningMode = "auto"
-    reads: ReadMode = "chain"
-    request_timeout: float = REQUEST_TIMEOUT_S
-    block_gas_limit: int = 30_000_000
-    _signers: dict[str, Signer] = field(default_factory=dict)
-    _pending: list[PendingTx] = field(default_factory=list)  # per-step mining: sent, not yet mined, in order
-    _pending_gas: int = 0
-    _pending_time: int | None = None  # per-step mining: the timestamp the next block must have
-    _funded: set[str] = field(default_factory=set)  # Ganache senders given ether for their ordering bids
-    _gas_hint: dict[tuple[str, str], int] = field(default_factory=dict)
-    _out_types: dict[tuple[str, str], Any] = field(default_factory=dict)
-    _calldata: dict[Any, str] = field(default_factory=dict)
+    """One open chain: what the engine, the runner, the benchmark and the tests call."""
+
+    def __init__(self, transport: Transport, driver: Backend, decoder: RevertDecoder, *, node: NodeProcess | None,
+                 chain_id: int, block_gas_limit: int, remote: bool, mining: MiningMode = "auto",
+                 reads: ReadMode = "chain", request_timeout: float = REQUEST_TIMEOUT_S) -> None:
+        self.transport = transport
+        self.driver = driver  # the node's quirks
+        self.decoder = decoder
+        self.w3: Web3 = transport.w3
+        self.url = transport.url
+        self.node = node  # None: connected by URL
+        self.remote = remote  # connected by URL: another process may also be using this chain
+        self.mining = mining
+        self.reads = reads
+        self.request_timeout = request_timeout
+        self.block_gas_limit = block_gas_limit
+        self.gas_price = 0
+        self._chain_id = chain_id
+        self._signers: dict[str, Signer] = {}
+        self._pending: list[PendingTx] = []  # per-step mining: sent, not yet mined, in order
+        self._pending_gas = 0
+        self._pending_time: int | None = None  # per-step mining: the timestamp the next block must have
+        self._gas_hint: dict[tuple[str, str], int] = {}
+        self._out_types: dict[tuple[str, str], Any] = {}
+        self._calldata: dict[Any, str] = {}
 
     # ---- lifecycle
     @classmethod
     def open(cls, options: ChainOptions, decoder: RevertDecoder) -> Chain:
-        node = None
-        if options.rpc_url:
+        """Start a node (or connect to ``options.rpc_url``), check it is a local dev chain the simulator may send
+        gas-price-0 transactions to, and set its mining mode."""
+        node: NodeProcess | None = None
+        driver: Backend
+        if options.rpc_url:  # recognised below, once it answers
             url = options.rpc_url
-            backend = "rpc"
         else:
-            node = start_node(options.backend, options.port)
+            driver = backend_named(options.backend)
+            node = start_node(driver, options.port)
             url = node.url
-            backend = options.backend
-        provider = CountingProvider(url, request_kwargs={"timeout": options.request_timeout})
-        # web3's provider retries a failed request five times: a dead node would take minutes to notice and
-        # a hung one 5 × the timeout. One attempt, then the failure is classified (died / timed out).
-        provider.middlewares = ()  # type: ignore[assignment]
-        w3 = Web3(provider)
-        # web3's default middleware asks the node for eth_chainId before every call and estimate (validation)
-        # and resolves names; every request we send is fully formed, so each call is exactly one RPC.
-        w3.middleware_onion.clear()
-        chain = cls(w3, url, backend, decoder, node, request_timeout=options.request_timeout)
-        chain.reads = options.reads
+        transport = Transport(connect(url, options.request_timeout), url, node, Progress())
+        w3 = transport.w3
+
+        def refused(message: str) -> ChainError:
+            if node is not None:
+                node.stop()
+            return ChainError(message)
+
         try:
-            chain_id = chain.rpc(lambda: w3.eth.chain_id)
+            chain_id = transport.call(lambda: w3.eth.chain_id)
         except ChainDied as exc:
-            chain.close()
             how = "start one with `make chain` or drop --rpc-url to let marginlab start its own" if options.rpc_url \
                 else "the node exited right after starting"
-            raise ChainError(f"no node answers at {url}: {how} ({exc})") from None
-        chain._cached_chain_id = int(chain_id)
+            raise refused(f"no node answers at {url}: {how} ({exc})") from None
         if chain_id not in LOCAL_CHAIN_IDS and not options.allow_remote:
-            chain.close()
-            raise ChainError(f"chain id {chain_id} at {url} is not a local dev chain (1337, 31337); refusing to "
-                             f"send transactions. Pass --allow-remote-chain if this really is a throwaway chain")
-        latest = chain.rpc(lambda: w3.eth.get_block("latest"))
-        chain.block_gas_limit = int(latest["gasLimit"])
+            raise refused(f"chain id {chain_id} at {url} is not a local dev chain (1337, 31337); refusing to "
+                          f"send transactions. Pass --allow-remote-chain if this really is a throwaway chain")
+        latest = transport.call(lambda: w3.eth.get_block("latest"))
         base_fee = latest.get("baseFeePerGas", 0) or 0
         if base_fee:
-            chain.close()
-            raise ChainError(f"the chain at {url} has a base fee of {base_fee} wei; the simulator sends "
-                             f"gas-price-0 transactions: start the node with a zero base fee "
-                             f"(anvil --block-base-fee-per-gas 0, ganache --miner.defaultGasPrice 0 "
-                             f"--chain.hardfork istanbul)")
-        chain.last_block = chain.rpc(lambda: w3.eth.block_number)
+            raise refused(f"the chain at {url} has a base fee of {base_fee} wei; the simulator sends "
+                          f"gas-price-0 transactions: start the node with a zero base fee "
+                          f"(anvil --block-base-fee-per-gas 0, ganache --miner.defaultGasPrice 0 "
+                          f"--chain.hardfork istanbul)")
+        transport.progress.last_block = transport.call(lambda: w3.eth.block_number)
         if options.rpc_url:
-            version = str(chain.rpc(lambda: w3.client_version)).lower()
-            chain.backend = "anvil" if "anvil" in version else "ganache"
-            chain.remote = True
+            driver = detect_backend(str(transport.call(lambda: w3.client_version)))
         if options.mining not in MINING_MODES:
-            chain.close()
-            raise ChainError(f"unknown mining mode {options.mining!r}: use one of {', '.join(MINING_MODES)}")
+            raise refused(f"unknown mining mode {options.mining!r}: use one of {', '.join(MINING_MODES)}")
+        chain = cls(transport, driver, decoder, node=node, chain_id=int(chain_id),
+                    block_gas_limit=int(latest["gasLimit"]), remote=bool(options.rpc_url), mining=options.mining,
+                    reads=options.reads, request_timeout=options.request_timeout)
         if options.mining == "per-step":
-            chain._raw("miner_stop" if chain.backend == "ganache" else "evm_setAutomine",
-                       [] if chain.backend == "ganache" else [False])
-            chain.mining = "per-step"
+            driver.stop_automine(transport)
         return chain
 
     def close(self) -> None:
         if self.node is not None:
             self.node.stop()
 
-    # ---- RPC with failure classification
     def rpc(self, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except requests.exceptions.ConnectionError as exc:
-            raise self._died(f"connection to {self.url} failed ({_short(exc)})") from None
-        except (requests.exceptions.Timeout, TimeExhausted) as exc:
-            if self.node is not None and not self.node.alive():
-                raise self._died("the node process exited") from None
-            raise ChainError(f"RPC to {self.url} timed out" + (f" at step {self.step}" if self.step is not None
-                                                                 else "") + f" ({_short(exc)})") from None
+        """Run ``fn`` (a request through :attr:`w3`) with failures classified: :class:`ChainDied` if the node is
+        gone, :class:`ChainError` if it timed out."""
+        return self.transport.call(fn)
 
-    def _died(self, message: str) -> ChainDied:
-        if self.node is not None:
-            code = self.node.process.poll()
-            if code is not None:
-                message = f"the {self.backend} node exited with code {code}; {message}"
-        return ChainDied(message, step=self.step, block=self.last_block)
+    # ---- where the chain stands
+    @property
+    def backend(self) -> str:
+        """``ganache`` or ``anvil`` (a node given by URL is recognised by its client version)."""
+        return self.driver.name
+
+    @property
+    def chain_id(self) -> int:
+        """The node's chain id (read once, when the chain is opened)."""
+        return self._chain_id
+
+    @property
+    def step(self) -> int | None:
+        """The scenario step being replayed (the engine sets it), named in failure messages."""
+        return self.transport.progress.step
+
+    @step.setter
+    def step(self, value: int | None) -> None:
+        self.transport.progress.step = value
+
+    @property
+    def last_block(self) -> int:
+        return self.transport.progress.last_block
+
+    @last_block.setter
+    def last_block(self, value: int) -> None:
+        self.transport.progress.last_block = value
+
+    @property
+    def tx_count(self) -> int:
+        """Transactions mined by this chain object."""
+        return self.transport.progress.tx_count
+
+    @tx_count.setter
+    def tx_count(self, value: int) -> None:
+        self.transport.progress.tx_count = value
 
     # ---- signers
     def signer(self, role: str, name: str) -> Signer:
         key = f"{role}:{name}"
         if key not in self._signers:
             account = Account.from_key(signer_key(role, name))
-            if self._bids():
-                # Ether for its ordering bids now, with the nonce read: Ganache mines an (empty) block to set a
-                # balance, which here is set-up time, not in the middle of a step.
-                nonce_hex, _ = self._batch([("eth_getTransactionCount", [account.address, "latest"]),
-                                            ("evm_setAccountBalance", [account.address, hex(ORDER_FUNDS)])])
-                nonce = int(nonce_hex, 16)
-                self._funded.add(account.address)
-            else:
-                nonce = self.rpc(lambda: self.w3.eth.get_transaction_count(account.address))
+            nonce = self.driver.open_sender(self.transport, account.address)
             self._signers[key] = Signer(name, account, nonce)
         return self._signers[key]
-
-    def _bids(self) -> bool:
-        """Per-step mining on Ganache: submitted transactions bid descending gas prices to keep their order."""
-        return self.mining == "per-step" and self.backend == "ganache"
 
     # ---- contracts
     def contract(self, address: str, abi: list[dict[str, Any]]) -> Contract:
@@ -337,7 +293,7 @@ class Chain:
         except (ContractLogicError, ContractCustomError, ContractPanicError, ValueError) as exc:
             data = revert_data(exc)
             if data is None:
-                raise ChainError(f"call {fn} failed: {_short(exc)}") from None
+                raise ChainError(f"call {fn} failed: {short_error(exc)}") from None
             raise TxReverted(self.decoder.decode(data)) from None
 
     def _call_types(self, contract: Contract, fn: str) -> tuple[list[str], list[str], bytes]:
@@ -385,7 +341,7 @@ class Chain:
         self.flush()
         calls = [("eth_call", [{"to": contract.address, "data": "0x" + (selector + abi_encode(ins, list(a))).hex()},
                                "latest"]) for a in args_list]
-        answers = self.rpc(lambda: self.w3.provider.batch(calls))  # type: ignore[attr-defined]
+        answers = self.transport.batch_answers(calls)
         return [self._decode_answer(fn, types, answer) for answer in answers]
 
     def transact(self, signer: Signer, contract: Contract, fn: str, *args: Any, gas: int | None = None,
@@ -477,10 +433,10 @@ class Chain:
         try:
             return int(self.rpc(lambda: self.w3.eth.estimate_gas(tx)))  # type: ignore[arg-type]
         except (ContractLogicError, ContractCustomError, ContractPanicError, ValueError) as exc:
-            text = _short(exc)
+            text = short_error(exc)
             # Checked before the revert data: Ganache answers an unknown opcode with data "0x" as well, which
             # would read as a plain revert without a reason.
-            if _invalid_opcode(text):
+            if self.driver.is_invalid_opcode(text):
                 raise InvalidOpcode(f"{label}: invalid opcode: the node runs an older EVM than the contracts "
                                     f"were compiled for ({text})") from None
             data_bytes = revert_data(exc)
@@ -490,7 +446,7 @@ class Chain:
 
     def _send_signed(self, signer: Signer, to: str | None, data: str, gas: int, label: str) -> dict[str, Any]:
         tx: dict[str, Any] = {"data": data, "value": 0, "gasPrice": self.gas_price, "gas": gas,
-                              "nonce": signer.nonce, "chainId": self._chain_id()}
+                              "nonce": signer.nonce, "chainId": self._chain_id}
         if to is not None:
             tx["to"] = to
         raw = signer.account.sign_transaction(tx).raw_transaction
@@ -505,12 +461,12 @@ class Chain:
                 signer.nonce += 1
                 self.tx_count += 1
                 if "out of gas" in str(exc).lower():
-                    raise _OutOfGas(_short(exc)) from None
+                    raise _OutOfGas(short_error(exc)) from None
                 data_bytes = revert_data(exc)
                 raise TxReverted(self.decoder.decode(data_bytes) if data_bytes is not None
-                                 else f"failed on chain: {_short(exc)}") from None
+                                 else f"failed on chain: {short_error(exc)}") from None
             raise ChainError(f"{label}: the node refused the transaction from {signer.name} with nonce "
-                             f"{signer.nonce}: {_short(exc)}") from None
+                             f"{signer.nonce}: {short_error(exc)}") from None
         receipt = self.rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.request_timeout,
                                                                             poll_latency=0.01))
         if bytes(receipt["transactionHash"]) != expected_hash:
@@ -529,21 +485,6 @@ class Chain:
             raise TxReverted(self._replay_reason(tx, signer, to))
         return dict(receipt)
 
-    @property
-    def chain_id(self) -> int:
-        """The node's chain id (read once)."""
-        return self._chain_id()
-
-    def _chain_id(self) -> int:
-        if not hasattr(self, "_cached_chain_id"):
-            self._cached_chain_id = int(self.w3.eth.chain_id)
-        return self._cached_chain_id
-
-    @property
-    def chain_id(self) -> int:
-        """The node's chain id (read once, when the chain is opened)."""
-        return self._chain_id()
-
     def _replay_reason(self, tx: dict[str, Any], signer: Signer, to: str | None) -> str:
         """A mined transaction failed after a successful estimate: re-run it as a call to read the reason."""
         call = {"from": signer.address, "data": tx["data"], "gas": tx["gas"]}
@@ -553,7 +494,7 @@ class Chain:
             self.rpc(lambda: self.w3.eth.call(call))  # type: ignore[arg-type]
         except (ContractLogicError, ContractCustomError, ContractPanicError, ValueError) as exc:
             data = revert_data(exc)
-            return self.decoder.decode(data) if data is not None else _short(exc)
+            return self.decoder.decode(data) if data is not None else short_error(exc)
         return "reverted on chain (out of gas?)"
 
     # ---- per-step mining
@@ -577,18 +518,14 @@ class Chain:
             self.flush()  # the miner must take every pending transaction into one block, or it could reorder
         pending = PendingTx(label, signer, to, data, gas, gas_key, hinted=hint is not None, on_done=on_done,
                             blocking=blocking, fixed=fixed_gas is not None)
-        # Ganache orders by price: a blocking send is mined last (it triggers the flush), so it may bid 0.
-        price = ORDER_PRICE_TOP - len(self._pending) if self._bids() and not blocking else 0
+        price = self.driver.order_price(self.transport, signer.address, len(self._pending), last=blocking)
         self._send_pending(pending, price)
         return pending
 
     def _send_pending(self, pending: PendingTx, price: int) -> None:
         signer = pending.signer
-        if price and signer.address not in self._funded:
-            self._raw("evm_setAccountBalance", [signer.address, hex(ORDER_FUNDS)])
-            self._funded.add(signer.address)
         tx: dict[str, Any] = {"data": pending.data, "value": 0, "gasPrice": price, "gas": pending.gas,
-                              "nonce": signer.nonce, "chainId": self._chain_id()}
+                              "nonce": signer.nonce, "chainId": self._chain_id}
         if pending.to is not None:
             tx["to"] = pending.to
         raw = signer.account.sign_transaction(tx).raw_transaction
@@ -596,7 +533,7 @@ class Chain:
             tx_hash = self.rpc(lambda: self.w3.eth.send_raw_transaction(raw))
         except ValueError as exc:
             raise ChainError(f"{pending.label}: the node refused the transaction from {signer.name} with nonce "
-                             f"{signer.nonce}: {_short(exc)}") from None
+                             f"{signer.nonce}: {short_error(exc)}") from None
         if bytes(tx_hash) != keccak(raw):
             raise ChainError(f"{pending.label}: the node answered with another transaction hash than the one sent")
         pending.tx, pending.tx_hash = tx, "0x" + keccak(raw).hex()
@@ -619,17 +556,17 @@ class Chain:
         self._finish(batch)
 
     def _mine(self, batch: list[PendingTx]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """``evm_mine``, then every receipt, the senders' nonces and the block in one batch request; mines again
+        """Mine, then every receipt, the senders' nonces and the block in one batch request; mines again
         if the node left some pending (it should not: the batch fits the block's gas limit)."""
         receipts: list[dict[str, Any] | None] = [None] * len(batch)
         senders = sorted({p.signer.address for p in batch})
         for _ in range(len(batch) + 1):
-            self._raw("evm_mine", [])
+            self.driver.mine(self.transport)
             missing = [i for i, r in enumerate(receipts) if r is None]
             calls = [("eth_getTransactionReceipt", [batch[i].tx_hash]) for i in missing]
             calls += [("eth_getTransactionCount", [a, "latest"]) for a in senders]
             calls.append(("eth_getBlockByNumber", ["latest", False]))
-            answers = self._batch(calls)
+            answers = self.transport.batch(calls)
             for i, answer in zip(missing, answers):
                 receipts[i] = answer
             if all(r is not None for r in receipts):
@@ -687,14 +624,7 @@ class Chain:
 
     def _trace_reason(self, pending: PendingTx) -> str:
         """The revert data of a mined transaction, read from its trace (at its own position in the block)."""
-        options = {"disableStorage": True, "disableStack": True, "disableMemory": True} \
-            if self.backend == "anvil" else {"disableStorage": True}
-        trace = self._raw("debug_traceTransaction", [pending.tx_hash, options]) or {}
-        # Anvil reports the revert data as returnValue; Ganache leaves that empty, so the memory its final REVERT
-        # returns.
-        data = trace_return_value(trace)
-        if data is None:
-            data = trace_final_revert(trace)
+        data = self.driver.revert_data(self.transport, pending.tx_hash)
         return self.decoder.decode(data) if data is not None else "reverted on chain (out of gas?)"
 
     def _finish(self, batch: list[PendingTx]) -> None:
@@ -703,14 +633,6 @@ class Chain:
                 pending.on_done(pending)
             elif pending.error is not None and not pending.blocking:
                 raise pending.error
-
-    def _batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
-        provider = self.w3.provider
-        answers = self.rpc(lambda: provider.batch(calls))  # type: ignore[attr-defined]
-        for (method, _), answer in zip(calls, answers):
-            if "error" in answer:
-                raise ChainError(f"{method} failed: {answer['error']}")
-        return [a.get("result") for a in answers]
 
     # ---- time
     def latest_timestamp(self) -> int:
@@ -722,14 +644,11 @@ class Chain:
         if seconds <= 0:
             return
         target = self.latest_timestamp() + seconds
-        if self.backend == "ganache":
-            self._raw("evm_increaseTime", [seconds])
-        else:
-            self._raw("evm_setNextBlockTimestamp", [target])
+        self.driver.set_next_block_time(self.transport, seconds, target)
         if self.mining == "per-step":  # the step's block (mined by the next flush) carries the new time
             self._pending_time = target
             return
-        self._raw("evm_mine", [])
+        self.driver.mine(self.transport)
         block = self.rpc(lambda: self.w3.eth.get_block("latest"))
         now = int(block["timestamp"])
         # Our own nodes have pinned clocks; a node we merely connected to may tick on its own.
@@ -737,19 +656,8 @@ class Chain:
             raise ChainError(f"advancing time by {seconds} s reached {now}, expected {target}")
         self.last_block = int(block["number"])
 
-    def _raw(self, method: str, params: list[Any]) -> Any:
-        response = self.rpc(lambda: self.w3.provider.make_request(method, params))  # type: ignore[arg-type]
-        if "error" in response:
-            raise ChainError(f"{method} failed: {response['error']}")
-        return response.get("result")
-
 
 def _frozen(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return tuple(_frozen(v) for v in value)
     return value
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).replace("\n", " ")
-    return text if len(text) <= 300 else text[:300] + "…"
