@@ -1,0 +1,54 @@
+"""Who signs: one deterministic key per actor, and the nonce the simulator counts for it.
+
+Transactions are signed locally. The simulator keeps every signer's nonce itself — it sends several
+transactions per sender before any is mined in ``--mining per-step`` — and the senders check after each receipt
+that the node agrees (Ganache 7.9.2 was seen mining two transactions with one nonce).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+
+@dataclass
+class Signer:
+    name: str
+    account: LocalAccount
+    nonce: int = 0  # the next nonce to send with
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    def sign(self, to: str | None, data: str, gas: int, gas_price: int, chain_id: int) -> tuple[dict[str, Any], bytes]:
+        """A legacy transaction at the signer's next nonce, and its signed raw bytes. The nonce is not counted
+        until the node has taken the transaction (the sender then adds one)."""
+        tx: dict[str, Any] = {"data": data, "value": 0, "gasPrice": gas_price, "gas": gas, "nonce": self.nonce,
+                              "chainId": chain_id}
+        if to is not None:
+            tx["to"] = to
+        return tx, bytes(self.account.sign_transaction(tx).raw_transaction)
+
+
+def signer_key(role: str, name: str) -> bytes:
+    """Deterministic private key per actor, so addresses (and so storage layouts) repeat between replays."""
+    return keccak(text=f"marginlab:{role}:{name}")
+
+
+class Signers:
+    """Every actor's :class:`Signer`, made on first use with the nonce the chain reports for it then."""
+
+    def __init__(self, open_sender: Callable[[str], int]) -> None:
+        self._open_sender = open_sender  # the backend's: reads the nonce, prepares the sender for ordering
+        self._signers: dict[str, Signer] = {}
+
+    def get(self, role: str, name: str) -> Signer:
+        key = f"{role}:{name}"
+        if key not in self._signers:
+            account = Account.from_key(signer_key(role, name))
+            self._signers[key] = Signer(name, account, self._open_sender(account.address))
+        return self._signers[key]
