@@ -64,6 +64,9 @@ class AutoMining(Mining):
         settle([pending])
         return pending
 
+    def flush(self) -> None:
+        """Nothing waits: every transaction was mined as it was sent."""
+
     def time_set(self, target: int, seconds: int) -> None:
         """Mine a block at the new time now."""
         self.backend.mine(self.rpc)

@@ -19,8 +19,7 @@ from web3.contract import Contract
 
 from marginlab.chain.artifacts import Artifacts, evm_mismatch_message
 from marginlab.chain.automine import AutoMining
-from marginlab.chain.backends import (LOCAL_CHAIN_IDS, Backend, NodeProcess, backend_named, detect_backend,
-                                      start_node)
+from marginlab.chain.backends import LOCAL_CHAIN_IDS, Backend, NodeProcess, backend_named, detect_backend, start_node
 from marginlab.chain.calls import Calls
 from marginlab.chain.gas import GAS_CAP, GAS_PRICE, GasKey, GasLimits
 from marginlab.chain.mining import MINING_MODES, Mining, MiningMode, PendingTx, PerStepMining

@@ -101,6 +101,7 @@ class Mining(ABC):
                on_done: Callable[[PendingTx], None] | None) -> PendingTx:
         """Send without waiting where the mode allows; the outcome goes to ``on_done`` once known."""
 
+    @abstractmethod
     def flush(self) -> None:
         """Mine whatever waits to be mined, so that a read sees it."""
 
@@ -199,7 +200,7 @@ class PerStepMining(Mining):
         target, self.pending_time = self.pending_time, None
         receipts, block = self._mine(batch)
         self._check_mined(batch, receipts, block, target)
-        for i, (pending, raw) in enumerate(zip(batch, receipts)):
+        for i, (pending, raw) in enumerate(zip(batch, receipts, strict=True)):
             self._resolve(pending, raw, last=i == len(batch) - 1)
         settle(batch)
 
@@ -216,11 +217,11 @@ class PerStepMining(Mining):
             calls += [("eth_getTransactionCount", [a, "latest"]) for a in senders]
             calls.append(("eth_getBlockByNumber", ["latest", False]))
             answers = self.rpc.batch(calls)
-            for i, answer in zip(missing, answers):
+            for i, answer in zip(missing, answers, strict=False):  # the nonces and the block follow
                 receipts[i] = answer
             if all(r is not None for r in receipts):
                 counts = answers[len(missing):len(missing) + len(senders)]
-                for address, count in zip(senders, counts):
+                for address, count in zip(senders, counts, strict=True):
                     signer = next(p.signer for p in batch if p.signer.address == address)
                     if int(count, 16) != signer.nonce:
                         raise ChainError(f"nonce mismatch for {signer.name}: sent up to nonce {signer.nonce - 1}, "
@@ -233,7 +234,7 @@ class PerStepMining(Mining):
                      target: int | None) -> None:
         """Same transactions, mined in the order sent; the block at the pending timestamp."""
         position = (-1, -1)
-        for pending, receipt in zip(batch, receipts):
+        for pending, receipt in zip(batch, receipts, strict=True):
             if str(receipt["transactionHash"]).lower() != pending.tx_hash:
                 raise ChainError(f"{pending.label}: the receipt is for another transaction than the one sent")
             here = (int(receipt["blockNumber"], 16), int(receipt["transactionIndex"], 16))

@@ -141,7 +141,7 @@ class Transport:
     def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """:meth:`batch_answers`, results only: any error answer is a :class:`ChainError` naming its method."""
         answers = self.batch_answers(calls)
-        for (method, _), answer in zip(calls, answers):
+        for (method, _), answer in zip(calls, answers, strict=True):
             if "error" in answer:
                 raise ChainError(f"{method} failed: {answer['error']}")
         return [a.get("result") for a in answers]
