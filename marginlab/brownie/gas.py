@@ -132,8 +132,8 @@ def _measure(project: Any, chain: Any, gov: Any, lender: Any, user: Any, keeper:
         sub = 10 + k
         collaterals = list(range(k - 1))
         _open(dep, user, sub, collaterals, [7], usd_each=10_000, debt_usd_each=int(7_500 * (k - 1)))
-        gas[f"liquidate ({k} assets: {k - 1} collateral, 1 debt)"] = _liquidate(dep, chain, user, sub, 7, 0, keeper, gov,
-                                                                               collaterals)
+        name = f"liquidate ({k} assets: {k - 1} collateral, 1 debt)"
+        gas[name] = _liquidate(dep, chain, user, sub, 7, 0, keeper, gov, collaterals)
     # The target case: 3 collaterals (0, 1, 2) and 2 debts (6, 7).
     _open(dep, user, 30, [0, 1, 2], [6, 7], usd_each=10_000, debt_usd_each=11_000)
     gas["liquidate (5 assets: 3 collateral, 2 debt)"] = _liquidate(dep, chain, user, 30, 7, 0, keeper, gov, [0, 1, 2])

@@ -265,7 +265,9 @@ def split_seized(seized: int, bonus: int, protocol_share: int) -> tuple[int, int
     return seized - cut, cut
 
 
-def close_factor_cap(debt: int, requested: int, health_factor: int, p: Pair, dust_value: int = DEFAULT_DUST_VALUE) -> int:
+def close_factor_cap(
+    debt: int, requested: int, health_factor: int, p: Pair, dust_value: int = DEFAULT_DUST_VALUE
+) -> int:
     full = health_factor < FULL_CLOSE_HEALTH_FACTOR or value_up(debt, p.price_debt, p.decimals_debt) <= dust_value
     max_repay = debt if full else w_mul_down(debt, CLOSE_FACTOR)
     repaid = min(requested, max_repay)
