@@ -10,6 +10,7 @@
 #   make compile           compile the contracts (and the peer protocols: Morpho Blue)
 #   make lint              ruff and mypy over marginlab/, slither over the contracts; fails on any finding (slither: Medium+)
 #   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
+#   make abi               write abi/ (plain ABIs, merged error and event signatures) from the build (make compile does)
 #   make golden            re-baseline tests/golden/ (the example and incident timelines) from the current code
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
 #   make bench             throughput, mining modes, cascades, sweep speed-up on Ganache and Anvil → bench/results.json
@@ -47,10 +48,10 @@ PYTEST_ARGS ?=
 # not in PYTEST_ARGS): make test TESTS="tests/unit tests/engine"
 TESTS ?= tests
 
-.PHONY: help setup compile lint test test-fast test-stateful fuzz test-engine demo deploy golden gas bench clean distclean
+.PHONY: help setup compile abi lint test test-fast test-stateful fuzz test-engine demo deploy golden gas bench clean distclean
 
 help:
-	@sed -n '4,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,18p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- set-up
 $(STAMPS)/venv: requirements.txt pyproject.toml
@@ -84,6 +85,11 @@ setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/solc
 compile: setup
 	@brownie compile
 	@$(PY) tools/build_peers.py
+	@$(PY) tools/abi.py
+
+# abi/: one plain ABI JSON per deployable contract and abi/signatures.json (every error and event, merged), for cast,
+# web3.py and other readers; committed, and tests/toolchain/test_abi.py fails while it is not what the build gives.
+abi: compile
 
 # ---------------------------------------------------------------- static analysis
 # slither in its own venv: slither-analyzer 0.11 needs web3 7, eth-brownie 1.21 pins web3 6.11. It compiles through
