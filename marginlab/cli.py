@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from marginlab.compiled import ensure_build
 from marginlab.errors import MarginlabError, ScenarioError, UsageError, one_line
 
 EXIT_OK = 0
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args.file)
         if args.command == "sweep":
             from marginlab.sweep import main_sweep
+            ensure_build()
             out = args.out if args.out is not None else DEFAULT_OUT / f"sweep-{args.file.stem}"
             return main_sweep(args.file, args.seeds, args.set, args.workers, args.engine, out, args.scheduler,
                               args.mining, args.reads, args.protocol)
@@ -123,6 +125,7 @@ def _replay(args: argparse.Namespace) -> int:
         if len(protocols) < 2 or len(set(protocols)) != len(protocols):
             raise UsageError(f"--compare-protocols needs two or more different protocols, got {args.compare_protocols}")
     scenario, doc = load_scenario(args.file)
+    ensure_build()
     out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
     # Every input error (paths, price rounding, what a protocol cannot express) surfaces here, before chain work.
     specs = plan_runs(scenario, doc, out, protocols=protocols, compare=args.compare, strict=args.strict)
