@@ -9,7 +9,8 @@
 #   make fuzz              stateful invariant machines, >= 75,000 steps, one process per machine (CHAIN=anvil)
 #   make compile           compile the contracts (and the peer protocols: Morpho Blue)
 #   make lint              ruff and mypy over marginlab/, slither over the contracts; fails on any finding (slither: Medium+)
-#   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
+#   make chain             a local node that stays up (Ganache; CHAIN=anvil, PORT=8545), for deploy, cast and --rpc-url
+#   make deploy            deploy the protocol (deployments/markets.yaml) on the node at RPC_URL; write an address book
 #   make abi               write abi/ (plain ABIs, merged error and event signatures) from the build (make compile does)
 #   make golden            re-baseline tests/golden/ (the example and incident timelines) from the current code
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
@@ -48,10 +49,16 @@ PYTEST_ARGS ?=
 # not in PYTEST_ARGS): make test TESTS="tests/unit tests/engine"
 TESTS ?= tests
 
-.PHONY: help setup compile abi lint test test-fast test-stateful fuzz test-engine demo deploy golden gas bench clean distclean
+# make chain / make deploy: the node's port and the URL deploy talks to (by default the node make chain starts).
+PORT ?= 8545
+RPC_URL ?= http://127.0.0.1:$(PORT)
+# Where make deploy writes its address book (default: deployments/<client>-<chain id>.json).
+ADDRESS_BOOK ?=
+
+.PHONY: help setup compile abi lint test test-fast test-stateful fuzz test-engine demo chain deploy golden gas bench clean distclean
 
 help:
-	@sed -n '4,18p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,19p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- set-up
 $(STAMPS)/venv: requirements.txt pyproject.toml
@@ -146,9 +153,14 @@ demo: compile
 	marginlab replay $(DEMO_SCENARIO) --compare --chain $(CHAIN) --out $(DEMO_OUT)
 	@echo "report: $(DEMO_OUT)/compare.md (cross: $(DEMO_OUT)/cross/report.md, isolated: $(DEMO_OUT)/isolated/report.md)"
 
-# Deploy the protocol with deployments/markets.yaml to a chain brownie starts (or one already on port 8545).
-deploy: compile
-	brownie run scripts/deploy.py --network $(BROWNIE_NETWORK)
+# A local node that stays up, in the foreground (Ctrl-C stops it): Ganache, or Anvil with CHAIN=anvil, on PORT.
+chain: setup
+	@$(PY) -m marginlab.node --chain $(CHAIN) --port $(PORT)
+
+# Deploy the protocol with deployments/markets.yaml onto the node at RPC_URL (start one with make chain) and write
+# an address book (deployments/<client>-<chain id>.json). No node answering: one line, exit 3, nothing written.
+deploy: setup
+	@marginlab deploy --rpc-url $(RPC_URL) $(if $(ADDRESS_BOOK),--out $(ADDRESS_BOOK))
 
 # Golden timelines (tests/golden/): rewrite them only for a change of behaviour made on purpose, in a commit of
 # its own that says why; tests/integration/test_golden.py compares every replay with them byte for byte.

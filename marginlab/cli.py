@@ -1,4 +1,5 @@
-"""Command line: ``marginlab check FILE`` and ``marginlab replay FILE [--compare] ...``.
+"""Command line: ``marginlab check FILE``, ``marginlab replay FILE [--compare] ...``, ``marginlab sweep FILE ...`` and
+``marginlab deploy [--rpc-url URL]``.
 
 Exit codes: 0 ok, 1 an ``expect:`` failed, 2 bad input (the scenario), 3 chain failure or an unexpected
 revert. Expected errors print one clear message and no traceback.
@@ -12,12 +13,14 @@ from typing import Sequence
 
 from marginlab.compiled import ensure_build
 from marginlab.errors import MarginlabError, ScenarioError, UsageError, one_line
+from marginlab.node import DEFAULT_RPC_URL
 
 EXIT_OK = 0
 EXIT_EXPECT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_CHAIN = 3
 DEFAULT_OUT = Path("out")
+DEFAULT_MARKETS = Path("deployments/markets.yaml")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--protocol", default="marginlab", metavar="NAME|FILE.py:CLASS",
                        help="the protocol every replay runs on (default marginlab)")
     sweep.add_argument("--out", type=Path, default=None, help=f"output folder (default: {DEFAULT_OUT}/sweep-<name>)")
+    deploy = sub.add_parser("deploy", help="deploy the protocol on a running local node and write an address book")
+    deploy.add_argument("--rpc-url", default=DEFAULT_RPC_URL,
+                        help=f"the node (default {DEFAULT_RPC_URL}, where `make chain` starts one)")
+    deploy.add_argument("--markets", type=Path, default=DEFAULT_MARKETS,
+                        help=f"markets file, a scenario's markets: fields (default {DEFAULT_MARKETS})")
+    deploy.add_argument("--out", type=Path, default=None,
+                        help="address book to write (default deployments/<client>-<chain id>.json)")
     return p
 
 
@@ -78,6 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args.file)
+        if args.command == "deploy":
+            from marginlab.deploy import main_deploy
+            for line in main_deploy(args.rpc_url, args.markets, args.out):
+                print(one_line(line))
+            return EXIT_OK
         if args.command == "sweep":
             from marginlab.sweep import main_sweep
             ensure_build()
