@@ -24,6 +24,7 @@ from marginlab.errors import ChainDied, ChainError, ReplayRevert, ScenarioError
 from marginlab.progress import Progress
 from marginlab.protocols.base import Mapping, Protocol
 from marginlab.protocols.registry import factory, load_protocol
+from marginlab.replaybook import ReplayBook
 from marginlab.report.compare_protocols import ProtocolRun, write_protocol_compare
 from marginlab.report.expect import evaluate, revert_checks
 from marginlab.report.markdown import render_compare, write_report
@@ -127,6 +128,8 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
              options: ChainOptions, replay_options: ReplayOptions | None, charts: bool, progress: bool,
              messages: list[str]) -> tuple[int, Timeline, dict[str, list[int]]]:
     chain = Chain.open(options, decoder)
+    # A node we only connected to keeps what the replay deploys, and its clock stays moved: an address book says so.
+    book = ReplayBook.start(chain, options.rpc_url) if options.rpc_url else None
     bar = Progress(f"{spec.plan.name} [{label}]", sys.stderr, enabled=progress)
     replay = Replay(spec.plan, chain, artifacts, bar, options=replay_options, protocol=factory(spec.cls))
     failure: str | None = None
@@ -142,6 +145,8 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
     finally:
         bar.close()
         info = chain_info(chain, options)
+        if book is not None:
+            messages += book.write(replay, f"marginlab replay {doc.file} ({label})", spec.folder)
         chain.close()
     timeline = replay.timeline
     timeline.provenance = provenance(replay.protocol, spec.mapping)
