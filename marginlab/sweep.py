@@ -16,14 +16,16 @@ from __future__ import annotations
 import itertools
 import json
 import statistics
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
 from marginlab.errors import quote
+from marginlab.progress import Progress
 
 
 def parse_sets(items: list[str]) -> dict[str, list[Any]]:
@@ -88,13 +90,21 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
 
 def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int = 1, engine: str = "local",
               scheduler: str | None = None, backend: str = "anvil", mining: str = "auto",
-              reads: str = "chain", protocol: str = "marginlab") -> list[dict[str, Any]]:
+              reads: str = "chain", protocol: str = "marginlab",
+              progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+    """Every replay's figures, sorted by (parameters, seed); ``progress(done, total)`` after each replay ends."""
     text = Path(file).read_text()
     base_seed = int(yaml.safe_load(text).get("seed", 0))
     check_expressible(file, protocol, combos(sets))
     tasks = [(text, base_seed + i, c, backend, mining, reads, protocol) for c in combos(sets) for i in range(seeds)]
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(done, len(tasks))
+
     if engine == "dask":
         from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
 
         cluster = None
         if scheduler is None:
@@ -102,16 +112,25 @@ def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int =
         client = Client(scheduler or cluster)
         try:
             futures = [client.submit(run_one, *t, pure=False) for t in tasks]
-            results = client.gather(futures)
+            results = []
+            for future in dask_completed(futures):
+                results.append(future.result())
+                report(len(results))
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
     elif workers <= 1:
-        results = [run_one(*t) for t in tasks]
+        results = []
+        for t in tasks:
+            results.append(run_one(*t))
+            report(len(results))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(run_one, *zip(*tasks, strict=False)))
+            results = []
+            for done in as_completed([pool.submit(run_one, *t) for t in tasks]):
+                results.append(done.result())
+                report(len(results))
     return sorted(results, key=lambda r: (json.dumps(r["params"], sort_keys=True), r["seed"]))
 
 
@@ -183,8 +202,12 @@ def main_sweep(file: Path, seeds: int, set_args: list[str], workers: int, engine
                scheduler: str | None = None, mining: str = "auto", reads: str = "chain",
                protocol: str = "marginlab") -> int:
     t0 = time.perf_counter()
-    results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, mining=mining,
-                        reads=reads, protocol=protocol)
+    bar = Progress(f"sweep {Path(file).stem}", sys.stderr, unit="replays")
+    try:
+        results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, mining=mining,
+                            reads=reads, protocol=protocol, progress=bar)
+    finally:
+        bar.close()
     elapsed = time.perf_counter() - t0
     report = write_report(results, out, Path(file).stem, elapsed, engine, workers)
     print(f"{len(results)} replays in {elapsed:.1f} s → {report}")
