@@ -55,7 +55,7 @@ RPC_URL ?= http://127.0.0.1:$(PORT)
 # Where make deploy writes its address book (default: deployments/<client>-<chain id>.json).
 ADDRESS_BOOK ?=
 
-.PHONY: help setup compile abi lint test test-fast test-stateful fuzz test-engine demo chain deploy golden gas bench clean distclean
+.PHONY: help setup chromium compile abi lint test test-fast test-stateful fuzz test-engine demo chain deploy golden gas bench clean distclean
 
 help:
 	@sed -n '4,19p' Makefile | sed 's/^# \{0,1\}//'
@@ -84,7 +84,12 @@ $(STAMPS)/solc: $(STAMPS)/venv $(STAMPS)/npm brownie-config.yaml tools/provision
 	@$(PY) tools/provision_solc.py
 	@touch $@
 
-setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/solc
+# Headless Chromium (Debian's package, apt-get) for the HTML report test: set-up installs it when missing, and
+# make test refuses to run without it rather than skip that test (tools/ensure_chromium.sh; CHROMIUM=/path overrides).
+chromium:
+	@tools/ensure_chromium.sh
+
+setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/solc chromium
 
 # ---------------------------------------------------------------- build
 # brownie compiles contracts/ with 0.8.24; tools/build_peers.py compiles Morpho Blue (from node_modules) and
@@ -123,9 +128,11 @@ lint: $(STAMPS)/lint-venv $(STAMPS)/solc
 # brownie processes only read build/. With PYTEST_ARGS or TESTS (a subset) it is one brownie run, nothing else.
 ifeq ($(strip $(PYTEST_ARGS))$(strip $(TESTS)),tests)
 test: compile
+	@tools/ensure_chromium.sh --required
 	tools/test_lanes.sh $(BROWNIE_NETWORK)
 else
 test: setup
+	@tools/ensure_chromium.sh --required
 	brownie test $(TESTS) --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
 endif
 

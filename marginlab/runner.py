@@ -27,6 +27,7 @@ from marginlab.protocols.registry import factory, load_protocol
 from marginlab.replaybook import ReplayBook
 from marginlab.report.compare_protocols import ProtocolRun, write_protocol_compare
 from marginlab.report.expect import evaluate, revert_checks
+from marginlab.report.html_compare import write_compare_html
 from marginlab.report.markdown import render_compare, write_report
 from marginlab.scenario.model import Scenario
 from marginlab.scenario.plan import Plan, build_plan, compare_plans
@@ -214,6 +215,7 @@ def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path) -> No
             folder = out / _folder_name(protocol) if len(protocols) > 1 else out
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "compare.md").write_text(render_compare(timelines, refused), encoding="utf-8")
+            write_compare_html(timelines, refused, folder)
             result.messages.append(f"comparison → {folder}/compare.md")
     if len(protocols) > 1:
         path = write_protocol_compare(result.runs, out)

@@ -26,6 +26,7 @@ import yaml
 
 from marginlab.errors import quote
 from marginlab.progress import Progress
+from marginlab.report.html_sweep import write_sweep_html
 
 
 def parse_sets(items: list[str]) -> dict[str, list[Any]]:
@@ -149,8 +150,9 @@ def write_report(results: list[dict[str, Any]], out: Path, title: str, elapsed: 
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         groups.setdefault(json.dumps(r["params"], sort_keys=True), []).append(r)
-    lines = [f"# Sweep: {title}", "", f"{len(results)} replays ({len(groups)} parameter combination(s)), "
-             f"engine {engine}, {workers} worker(s), {elapsed:.1f} s.", ""]
+    summary = (f"{len(results)} replays ({len(groups)} parameter combination(s)), engine {engine}, {workers} "
+               f"worker(s), {elapsed:.1f} s.")
+    lines = [f"# Sweep: {title}", "", summary, ""]
     for g, (key, rows) in enumerate(groups.items()):
         images: list[str] = []
         lines += [f"## Parameters {key}", "", "| metric | min | median | mean | max |", "|---|---:|---:|---:|---:|"]
@@ -174,6 +176,7 @@ def write_report(results: list[dict[str, Any]], out: Path, title: str, elapsed: 
         lines += ["", *images, ""]
     report = out / "sweep.md"
     report.write_text("\n".join(lines) + "\n")
+    write_sweep_html(results, title, summary, out)
     return report
 
 
