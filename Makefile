@@ -158,7 +158,7 @@ DEMO_OUT ?= reports/demo
 
 demo: compile
 	marginlab replay $(DEMO_SCENARIO) --compare --chain $(CHAIN) --out $(DEMO_OUT)
-	@echo "report: $(DEMO_OUT)/compare.md (cross: $(DEMO_OUT)/cross/report.md, isolated: $(DEMO_OUT)/isolated/report.md)"
+	@echo "report: $(DEMO_OUT)/compare.md (cross: $(DEMO_OUT)/cross/report.md, isolated: $(DEMO_OUT)/isolated/report.md); interactive: $(DEMO_OUT)/compare.html"
 
 # A local node that stays up, in the foreground (Ctrl-C stops it): Ganache, or Anvil with CHAIN=anvil, on PORT.
 chain: setup
