@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
+from eth_utils import to_checksum_address
 from pydantic import ValidationError
 from web3.contract import Contract
+from web3.types import TxParams, Wei
 
 from marginlab.addressbook import (
     AddressBook,
@@ -109,12 +112,13 @@ def fund(chain: Chain, addresses: list[str]) -> list[str]:
     if not accounts:
         return ["the node has no unlocked account: the role keys hold no ether (send with --gas-price 0)"]
     log = []
-    for address in addresses:
-        if chain.rpc(lambda a=address: w3.eth.get_balance(a)) >= ROLE_ETHER_MIN:  # type: ignore[misc]
+    for address in map(to_checksum_address, addresses):
+        if chain.rpc(partial(w3.eth.get_balance, address)) >= ROLE_ETHER_MIN:
             continue
-        tx = {"from": accounts[0], "to": address, "value": ROLE_ETHER, "gas": 21_000, "gasPrice": 0}
-        tx_hash = chain.rpc(lambda t=tx: w3.eth.send_transaction(t))  # type: ignore[misc,arg-type]
-        chain.rpc(lambda h=tx_hash: w3.eth.wait_for_transaction_receipt(h, timeout=30))  # type: ignore[misc]
+        tx: TxParams = {"from": accounts[0], "to": address, "value": Wei(ROLE_ETHER), "gas": 21_000,
+                        "gasPrice": Wei(0)}
+        tx_hash = chain.rpc(partial(w3.eth.send_transaction, tx))
+        chain.rpc(partial(w3.eth.wait_for_transaction_receipt, tx_hash, timeout=30))
         log.append(f"gave {address} 100 ether from the node's account {accounts[0]}")
     return log
 
@@ -130,7 +134,9 @@ class Deployer:
         self.roles = Roles(*(chain.signer("system", r) for r in ("deployer", "governor", "guardian")))
 
     def has_code(self, address: str | None) -> bool:
-        return bool(address) and len(self.chain.rpc(lambda: self.chain.w3.eth.get_code(address))) > 0  # type: ignore[arg-type]
+        if not address:
+            return False
+        return len(self.chain.rpc(partial(self.chain.w3.eth.get_code, to_checksum_address(address)))) > 0
 
     def entry(self, contract: Contract, name: str) -> ContractEntry:
         return ContractEntry(str(contract.address), name, abi_path(name))

@@ -27,7 +27,7 @@ from marginlab.protocols.registry import factory, load_protocol
 from marginlab.replaybook import ReplayBook
 from marginlab.report.compare_protocols import ProtocolRun, write_protocol_compare
 from marginlab.report.expect import evaluate, revert_checks
-from marginlab.report.html_compare import write_compare_html
+from marginlab.report.html_compare import write_compare_html, write_protocol_compare_html
 from marginlab.report.markdown import render_compare, write_report
 from marginlab.scenario.model import Scenario
 from marginlab.scenario.plan import Plan, build_plan, compare_plans
@@ -219,4 +219,5 @@ def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path) -> No
             result.messages.append(f"comparison → {folder}/compare.md")
     if len(protocols) > 1:
         path = write_protocol_compare(result.runs, out)
+        write_protocol_compare_html(result.runs, out)
         result.messages.append(f"protocol comparison → {path}")

@@ -155,7 +155,4 @@ def write_protocol_compare(runs: list[ProtocolRun], out: Path) -> Path:
     (out / "compare-protocols.json").write_text(protocol_compare_json(runs), encoding="utf-8")
     path = out / "compare-protocols.md"
     path.write_text(render_protocol_compare(runs), encoding="utf-8")
-    from marginlab.report.html_compare import write_protocol_compare_html  # it builds on this module's rows
-
-    write_protocol_compare_html(runs, out)
     return path
