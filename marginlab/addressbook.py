@@ -53,7 +53,7 @@ class ChainRef:
     genesis_hash: str
     client: str
     rpc_url: str
-    #: the block of the first transaction this book's deployment sent
+    #: the block of this book's first contract: none of them exists before it
     deploy_block: int
 
 

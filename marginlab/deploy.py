@@ -143,8 +143,8 @@ class Deployer:
 
     def run(self, markets: list[Market], previous: AddressBook | None) -> tuple[AddressBook, list[str]]:
         chain, art, roles = self.chain, self.artifacts, self.roles
-        start_block = int(chain.rpc(lambda: chain.w3.eth.block_number)) + 1
         log = fund(chain, [roles.deployer.address, roles.governor.address, roles.guardian.address])
+        start_block = int(chain.rpc(lambda: chain.w3.eth.block_number)) + 1  # the first contract's block
         ref = chain_ref(chain, self.url, start_block)
         old = previous if previous is not None and previous.chain.chain_id == ref.chain_id \
             and previous.chain.genesis_hash == ref.genesis_hash else None

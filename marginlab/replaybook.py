@@ -129,5 +129,7 @@ class ReplayBook:
                               f"each feed's heartbeat_s)"}
         path = folder / BOOK_NAME
         book.write(path)
+        if not moved:
+            return [f"what the replay deployed on the node at {self.url} stays there → {path}"]
         return [f"the replay moved the clock of the node at {self.url} forward by {duration(moved)} (latest block "
                 f"now at {utc(after)}); what it deployed there → {path}"]

@@ -135,6 +135,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
     replay = Replay(spec.plan, chain, artifacts, bar, options=replay_options, protocol=factory(spec.cls))
     failure: str | None = None
     info: dict[str, str] = {}
+    book_lines: list[str] = []  # said after the run's own lines
     try:
         replay.run()
     except ChainDied as exc:
@@ -147,7 +148,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
         bar.close()
         info = chain_info(chain, options)
         if book is not None:
-            messages += book.write(replay, f"marginlab replay {doc.file} ({label})", spec.folder)
+            book_lines = book.write(replay, f"marginlab replay {doc.file} ({label})", spec.folder)
         chain.close()
     timeline = replay.timeline
     timeline.provenance = provenance(replay.protocol, spec.mapping)
@@ -159,6 +160,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
         messages.append(f"error: {failure}")
         messages.append(f"the timeline up to the failure is in {spec.folder}/ "
                         f"({len(timeline.steps)} of {len(spec.plan.steps)} steps)")
+        messages.extend(book_lines)
         return EXIT_CHAIN, timeline, gas
     timeline.expectations = evaluate(spec.plan, timeline, spec.protocol) + revert_checks(timeline)
     write_report(timeline, spec.folder, charts=charts)
@@ -169,6 +171,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
     passed = len(counted) - len(failed)
     messages.append(f"{spec.plan.name} [{label}]: {len(timeline.steps)} steps, {len(timeline.liquidations)} "
                     f"liquidations, {passed}/{len(counted)} expectations passed → {spec.folder}/report.md")
+    messages.extend(book_lines)
     return (EXIT_EXPECT_FAILED if failed else EXIT_OK), timeline, gas
 
 

@@ -36,9 +36,9 @@ def node():
     started.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def deployed(node):
-    """deploy(markets, previous) → (book, log) on the module's node; the chain stays open for the test's reads."""
+    """deploy(markets, previous) → (book, log) on the module's node; the chain stays open for the tests' reads."""
     artifacts = Artifacts()
     chain = Chain.open(ChainOptions(rpc_url=node.url), RevertDecoder(artifacts.all_abis()))
 
@@ -50,13 +50,19 @@ def deployed(node):
     chain.close()
 
 
+@pytest.fixture(scope="module")
+def first(deployed):
+    """deployments/markets.yaml deployed once: (book, log); the tests below only read it."""
+    return deployed(load_markets(MARKETS))
+
+
 def contract(deploy, address: str, name: str):
     return deploy.chain.contract(address, deploy.artifacts.abi(name))
 
 
-def test_deploy_lists_every_market_of_the_file_with_its_risk_parameters(deployed):
+def test_deploy_lists_every_market_of_the_file_with_its_risk_parameters(deployed, first):
     markets = load_markets(MARKETS)
-    book, log = deployed(markets)
+    book, log = first
     chain = deployed.chain
     vault = contract(deployed, book.contracts["vault"].address, "Vault")
     assert [a.lower() for a in chain.call(vault, "markets")] == [book.tokens[m.symbol].address.lower() for m in markets]
@@ -67,8 +73,8 @@ def test_deploy_lists_every_market_of_the_file_with_its_risk_parameters(deployed
     assert any(line.startswith("deployed OracleRouter") for line in log)
 
 
-def test_the_book_says_which_key_holds_each_role_and_the_chain_agrees(deployed):
-    book, _ = deployed(load_markets(MARKETS))
+def test_the_book_says_which_key_holds_each_role_and_the_chain_agrees(deployed, first):
+    book, _ = first
     chain = deployed.chain
     vault = contract(deployed, book.contracts["vault"].address, "Vault")
     router = contract(deployed, book.contracts["router"].address, "OracleRouter")
@@ -97,28 +103,26 @@ def test_the_book_says_which_key_holds_each_role_and_the_chain_agrees(deployed):
     assert chain.w3.eth.get_code(book.contracts["router"].address, book.chain.deploy_block) != b""
 
 
-def test_the_role_keys_hold_ether_so_that_cast_can_send_with_its_default_gas_settings(deployed):
-    book, _ = deployed(load_markets(MARKETS))
+def test_the_role_keys_hold_ether_so_that_cast_can_send_with_its_default_gas_settings(deployed, first):
+    book, _ = first
     for role in book.roles.values():
         assert deployed.chain.w3.eth.get_balance(role.address) >= 10**18
 
 
-def test_second_deploy_on_the_same_chain_reuses_vault_router_and_markets(deployed, tmp_path):
-    markets = load_markets(MARKETS)
-    first, _ = deployed(markets)
-    first.write(tmp_path / "book.json")
-    second, log = deployed(markets, read_book(tmp_path / "book.json"))
-    assert second.contracts == first.contracts and second.tokens == first.tokens
-    assert second.chain.deploy_block == first.chain.deploy_block
+def test_second_deploy_on_the_same_chain_reuses_vault_router_and_markets(deployed, first, tmp_path):
+    book, _ = first
+    book.write(tmp_path / "book.json")
+    second, log = deployed(load_markets(MARKETS), read_book(tmp_path / "book.json"))
+    assert second.contracts == book.contracts and second.tokens == book.tokens
+    assert second.chain.deploy_block == book.chain.deploy_block
     assert all(line.startswith("re-using") for line in log)
 
 
-def test_a_book_from_another_chain_is_not_reused(deployed):
-    markets = load_markets(MARKETS)
-    first, _ = deployed(markets)
-    elsewhere = dataclasses.replace(first, chain=dataclasses.replace(first.chain, genesis_hash="0x" + "00" * 32))
-    second, log = deployed(markets, elsewhere)
-    assert second.contracts["vault"].address != first.contracts["vault"].address
+def test_a_book_from_another_chain_is_not_reused(deployed, first):
+    book, _ = first
+    elsewhere = dataclasses.replace(book, chain=dataclasses.replace(book.chain, genesis_hash="0x" + "00" * 32))
+    second, log = deployed(load_markets(MARKETS), elsewhere)
+    assert second.contracts["vault"].address != book.contracts["vault"].address
     assert log[-4].startswith("deployed OracleRouter")
 
 
@@ -173,8 +177,8 @@ def test_marginlab_deploy_with_no_node_exits_3_before_reading_anything_else(tmp_
     assert not (tmp_path / "b.json").exists()
 
 
-def test_a_book_is_json_with_its_units_explained(deployed, tmp_path):
-    book, _ = deployed(load_markets(MARKETS))
+def test_a_book_is_json_with_its_units_explained(first, tmp_path):
+    book, _ = first
     book.write(tmp_path / "b.json")
     raw = json.loads((tmp_path / "b.json").read_text())
     assert list(raw)[:2] == ["about", "version"] and "WAD" in raw["about"]
