@@ -2,6 +2,7 @@
 committed, and always what the current build gives; forge and cast work on the repository offline."""
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -17,6 +18,12 @@ import abi as gen  # noqa: E402
 
 FORGE = ROOT / "node_modules" / ".bin" / "forge"
 CAST = ROOT / "node_modules" / ".bin" / "cast"
+
+
+@functools.lru_cache(maxsize=1)
+def rendered() -> dict[str, str]:
+    """abi/ as the generator makes it from the current build (read once: the artifacts are large)."""
+    return gen.render()
 
 
 def committed() -> dict[str, str] | None:
@@ -37,7 +44,7 @@ def committed() -> dict[str, str] | None:
 
 def test_the_committed_abi_folder_is_what_the_build_gives():
     """Fails after a contract change until `make abi` (make compile runs it) has rewritten abi/ and it is committed."""
-    wanted = gen.render()
+    wanted = rendered()
     have = committed()
     if have is None:  # a tarball: the files there are what was shipped
         have = gen.existing(gen.OUT)
@@ -46,7 +53,7 @@ def test_the_committed_abi_folder_is_what_the_build_gives():
 
 
 def test_every_deployable_contract_has_its_plain_abi_and_nothing_else_is_there():
-    files = gen.render()
+    files = rendered()
     for name in ("Vault", "OracleRouter", "InterestRateModel", "SimToken", "SettableAggregator", "SimBatcher",
                  "SimKeeper", "FeeOnTransferToken", "morpho-blue/Morpho", "morpho-blue/MorphoKeeper"):
         abi = json.loads(files[f"{name}.json"])
@@ -57,7 +64,7 @@ def test_every_deployable_contract_has_its_plain_abi_and_nothing_else_is_there()
 
 
 def signatures() -> dict[str, list[dict[str, object]]]:
-    return json.loads(gen.render()[gen.SIGNATURES])
+    return json.loads(rendered()[gen.SIGNATURES])
 
 
 def test_the_merged_list_holds_the_vault_router_token_and_openzeppelin_errors_with_their_selectors():
@@ -90,13 +97,13 @@ def test_every_selector_in_the_list_is_one_signature_so_a_revert_decodes_to_one_
 
 
 def test_one_entry_per_line_so_that_grep_finds_a_selector():
-    text = gen.render()[gen.SIGNATURES]
+    text = rendered()[gen.SIGNATURES]
     line = next(ln for ln in text.splitlines() if "AccountUnhealthy" in ln)
     assert json.loads(line.strip().rstrip(","))["signature"] == "AccountUnhealthy(int256)"
 
 
 def test_check_names_the_files_that_differ(tmp_path):
-    wanted = gen.render()
+    wanted = rendered()
     gen.write(wanted, tmp_path)
     (tmp_path / "Vault.json").write_text("[]\n")
     (tmp_path / "Gone.json").write_text("[]\n")
@@ -123,7 +130,7 @@ def test_forge_builds_the_repository_offline_with_the_projects_compiler_and_the_
     done = subprocess.run([str(FORGE), "build"], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "Compiler run successful" in done.stdout or "No files changed" in done.stdout
-    files = gen.render()
+    files = rendered()
     for name in ("Vault", "OracleRouter", "SimToken"):
         forge_abi = json.loads((ROOT / "build" / "forge" / f"{name}.sol" / f"{name}.json").read_text())["abi"]
         key = lambda item: json.dumps(item, sort_keys=True)  # noqa: E731
