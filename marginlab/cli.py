@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--compare-protocols", default=None, metavar="A,B[,C]",
                         help="replay on each protocol and write compare-protocols.md/.json (with --compare: every "
                              "protocol in both margin modes)")
+    replay.add_argument("--ab", default=None, type=Path, metavar="PATCH.yaml",
+                        help="replay the file without and with a patch (governance steps, overridden settings) and "
+                             "write compare-ab.md side by side (format: docs/patches.md)")
     replay.add_argument("--strict", action="store_true",
                         help="refuse a scenario setting a protocol does not honour, instead of listing it")
     replay.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
@@ -128,7 +131,7 @@ def _check(file: Path) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from marginlab.chain import ChainOptions
-    from marginlab.runner import plan_runs, run_all
+    from marginlab.runner import plan_runs, protocol_variants, run_all
     from marginlab.scenario.validate import load_scenario
     from marginlab.sim.engine import ReplayOptions
 
@@ -139,16 +142,31 @@ def _replay(args: argparse.Namespace) -> int:
         protocols = [p.strip() for p in args.compare_protocols.split(",") if p.strip()]
         if len(protocols) < 2 or len(set(protocols)) != len(protocols):
             raise UsageError(f"--compare-protocols needs two or more different protocols, got {args.compare_protocols}")
+    if args.ab is not None and protocols is not None and len(protocols) > 1:
+        raise UsageError("--ab combines with --compare, not with --compare-protocols (one comparison at a time)")
     scenario, doc = load_scenario(args.file)
     ensure_build()
     out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
     # Every input error (paths, price rounding, what a protocol cannot express) surfaces here, before chain work.
-    specs = plan_runs(scenario, doc, out, protocols=protocols, compare=args.compare, strict=args.strict)
+    variants = protocol_variants(scenario, doc, protocols)
+    comparison = "protocols"
+    if args.ab is not None:
+        from marginlab.runner import Variant
+        from marginlab.scenario.patch import apply_patch, load_patch, patch_name
+
+        patch, patch_doc = load_patch(args.ab)
+        patched, patched_doc = apply_patch(doc, patch, patch_doc)
+        base = variants[0]
+        variants = [Variant("without", base.protocol, scenario, doc),
+                    Variant(f"with-{patch_name(patch, args.ab)}", base.protocol, patched, patched_doc)]
+        comparison = "ab"
+    specs = plan_runs(variants, out, compare=args.compare, strict=args.strict)
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
                            mining=args.mining)
     # A protocol comparison measures the gas of each operation from its own receipt (no batching).
-    replay_options = ReplayOptions(reads=args.reads, per_op_gas=len({s.protocol for s in specs}) > 1)
-    result = run_all(specs, doc, out, options, replay_options, charts=not args.no_charts, progress=not args.quiet)
+    replay_options = ReplayOptions(reads=args.reads, per_op_gas=len({s.variant for s in specs}) > 1)
+    result = run_all(specs, doc, out, options, replay_options, charts=not args.no_charts, progress=not args.quiet,
+                     comparison=comparison)
     for line in result.messages:
         print(one_line(line), file=sys.stderr)
     return result.exit_code

@@ -1,10 +1,12 @@
 """Plan the runs a command asks for, replay each on a fresh chain, and write their reports and comparison tables;
 the CLI and scripts/replay.py call this.
 
-A *run* is one (protocol, margin mode) pair. ``--compare`` (cross vs isolated) combines with
-``--compare-protocols``: the runs are the cross product. Each run writes one folder; each comparison writes its
-own table beside them (``compare.md`` for margins, ``compare-protocols.md`` and ``.json`` for protocols). A run a
-protocol cannot express is a row that says why; alone, it is a scenario error (exit 2) before any chain work.
+A *run* is one (variant, margin mode) pair. A variant is one side of a comparison — a protocol
+(``--compare-protocols``), the file without and with a patch (``--ab``), a liquidation policy — or the scenario
+as written. ``--compare`` (cross vs isolated) combines with one other comparison: the runs are the cross product.
+Each run writes one folder; each comparison writes its own table beside them (``compare.md`` for margins,
+``compare-<what>.md`` and ``.json`` for the other). A run a protocol cannot express is a row that says why;
+alone, it is a scenario error (exit 2) before any chain work.
 
 Whatever happens, the timeline recorded so far is written: a chain that dies mid-run leaves a report that says
 so (status ``chain-died``) next to the steps that did complete. The exit code is the worst of the runs'.
@@ -19,15 +21,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from marginlab import __version__
-from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
-from marginlab.errors import ChainDied, ChainError, ReplayRevert, ScenarioError
+from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder, TxReverted
+from marginlab.errors import ChainDied, ChainError, Issue, ReplayRevert, ScenarioError
 from marginlab.progress import Progress
 from marginlab.protocols.base import Mapping, Protocol
 from marginlab.protocols.registry import factory, load_protocol
 from marginlab.replaybook import ReplayBook
-from marginlab.report.compare_protocols import ProtocolRun, write_protocol_compare
+from marginlab.report.comparisons import VariantRun, write_comparison
 from marginlab.report.expect import evaluate, revert_checks
-from marginlab.report.html_compare import write_compare_html, write_protocol_compare_html
+from marginlab.report.html_compare import write_compare_html, write_comparison_html
 from marginlab.report.markdown import render_compare, write_report
 from marginlab.scenario.model import Scenario
 from marginlab.scenario.plan import Plan, build_plan, compare_plans
@@ -51,9 +53,20 @@ def marginlab_commit() -> str:
 
 
 @dataclass(frozen=True)
-class RunSpec:
-    """One run to replay: a protocol, a margin mode's plan, where its report goes, and how it was mapped."""
+class Variant:
+    """One side of a comparison: its name (folder and row), the protocol it runs on, the scenario it replays."""
 
+    name: str
+    protocol: str
+    scenario: Scenario
+    doc: SourceDoc
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run to replay: a variant, a margin mode's plan, where its report goes, and how it was mapped."""
+
+    variant: str
     protocol: str
     cls: type[Protocol]
     mode: str
@@ -71,28 +84,47 @@ class RunResult:
     exit_code: int
     timelines: dict[str, Timeline] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
-    runs: list[ProtocolRun] = field(default_factory=list)
+    runs: list[VariantRun] = field(default_factory=list)
 
 
-def plan_runs(scenario: Scenario, doc: SourceDoc, out: Path, *, protocols: list[str] | None = None,
-              compare: bool = False, strict: bool = False) -> list[RunSpec]:
-    """Every run the command asks for, mapped; raises :class:`ScenarioError` when a lone run cannot be expressed.
-    ``protocols`` None: the scenario's ``protocol:`` or marginlab."""
-    plans = compare_plans(scenario, doc) if compare else {"as-written": build_plan(scenario, doc)}
+def protocol_variants(scenario: Scenario, doc: SourceDoc, protocols: list[str] | None) -> list[Variant]:
+    """One variant per protocol (``protocols`` None: the scenario's ``protocol:`` or marginlab)."""
     names = protocols or [scenario.protocol or "marginlab"]
+    return [Variant(load_protocol(n, doc.file).name, n, scenario, doc) for n in names]
+
+
+def plan_runs(variants: list[Variant], out: Path, *, compare: bool = False, strict: bool = False) -> list[RunSpec]:
+    """Every run of ``variants`` (× both margin modes with ``compare``), mapped; raises :class:`ScenarioError`
+    when a lone run cannot be expressed."""
     specs = []
-    for name in names:
-        cls = load_protocol(name, doc.file)
+    for variant in variants:
+        cls = load_protocol(variant.protocol, variant.doc.file)
+        plans = compare_plans(variant.scenario, variant.doc) if compare else \
+            {"as-written": build_plan(variant.scenario, variant.doc)}
         for mode, plan in plans.items():
             folder = out
-            if len(names) > 1:
-                folder = folder / _folder_name(cls.name)
+            if len(variants) > 1:
+                folder = folder / _folder_name(variant.name)
             if len(plans) > 1:
                 folder = folder / mode
-            specs.append(RunSpec(cls.name, cls, mode, plan, folder, cls.map_plan(plan, strict=strict)))
+            specs.append(RunSpec(variant.name, cls.name, cls, mode, plan, folder, _mapped(cls, plan, strict)))
     if len(specs) == 1 and not specs[0].expressible:
         raise ScenarioError(list(specs[0].mapping.refusals))
     return specs
+
+
+def _mapped(cls: type[Protocol], plan: Plan, strict: bool) -> Mapping:
+    """The protocol's own mapping, plus a refusal for each governance act it cannot carry out."""
+    mapping = cls.map_plan(plan, strict=strict)
+    extra = []
+    for step in plan.steps:
+        for act in step.governance:
+            reason = cls.governance_refusal(act)
+            if reason is not None:
+                extra.append(Issue(plan.file, act.source.line, str(act.source), f"{cls.name}: {reason}"))
+    if not extra:
+        return mapping
+    return Mapping(mapping.protocol, mapping.decisions, mapping.refusals + tuple(extra))
 
 
 def _folder_name(protocol: str) -> str:
@@ -100,17 +132,19 @@ def _folder_name(protocol: str) -> str:
 
 
 def run_all(specs: list[RunSpec], doc: SourceDoc, out: Path, options: ChainOptions,
-            replay_options: ReplayOptions | None = None, *, charts: bool = True, progress: bool = True) -> RunResult:
-    """Replay every expressible run on its own fresh chain; write each report and the comparison tables."""
+            replay_options: ReplayOptions | None = None, *, charts: bool = True, progress: bool = True,
+            comparison: str = "protocols") -> RunResult:
+    """Replay every expressible run on its own fresh chain; write each report and the comparison tables
+    (``comparison``: what the variants differ in, the ``compare-<comparison>.md`` table)."""
     artifacts = Artifacts()
     extra = [abi for cls in dict.fromkeys(s.cls for s in specs) for abi in cls.extra_abis()]
     decoder = RevertDecoder(artifacts.all_abis() + extra)
     result = RunResult(EXIT_OK)
     for spec in specs:
-        label = spec.mode if len(specs) == 1 or len({s.protocol for s in specs}) == 1 else \
-            f"{spec.protocol}, {spec.mode}"
+        label = spec.mode if len(specs) == 1 or len({s.variant for s in specs}) == 1 else \
+            f"{spec.variant}, {spec.mode}"
         if not spec.expressible:
-            result.runs.append(ProtocolRun(spec.protocol, spec.mode, None, spec.mapping, spec.folder, {}))
+            result.runs.append(VariantRun(spec.variant, spec.protocol, spec.mode, None, spec.mapping, spec.folder, {}))
             result.messages.append(f"{spec.plan.name} [{label}]: not expressible on {spec.protocol}: "
                                    f"{spec.mapping.refusals[0].reason}"
                                    + (f" (and {len(spec.mapping.refusals) - 1} more)"
@@ -120,8 +154,9 @@ def run_all(specs: list[RunSpec], doc: SourceDoc, out: Path, options: ChainOptio
                                        progress, result.messages)
         result.exit_code = max(result.exit_code, code)
         result.timelines[label] = timeline
-        result.runs.append(ProtocolRun(spec.protocol, spec.mode, timeline, spec.mapping, spec.folder, gas))
-    _write_comparisons(specs, result, out)
+        result.runs.append(VariantRun(spec.variant, spec.protocol, spec.mode, timeline, spec.mapping, spec.folder,
+                                      gas))
+    _write_comparisons(specs, result, out, comparison)
     return result
 
 
@@ -144,6 +179,8 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
         replay.timeline.status, failure = "reverted", str(exc)
     except ChainError as exc:
         replay.timeline.status, failure = "chain-error", str(exc)
+    except TxReverted as exc:  # a protocol's own read or sizing call reverted outside any action
+        replay.timeline.status, failure = "reverted", f"a read of {spec.protocol} reverted: {exc.reason}"
     finally:
         bar.close()
         info = chain_info(chain, options)
@@ -205,22 +242,22 @@ def write_run_info(info: dict[str, str], folder: Path) -> None:
     (folder / "run.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path) -> None:
-    protocols = list(dict.fromkeys(s.protocol for s in specs))
+def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path, comparison: str) -> None:
+    variants = list(dict.fromkeys(s.variant for s in specs))
     modes = list(dict.fromkeys(s.mode for s in specs))
     if len(modes) > 1:
-        for protocol in protocols:
-            runs = [r for r in result.runs if r.protocol == protocol]
+        for variant in variants:
+            runs = [r for r in result.runs if r.variant == variant]
             timelines = {r.mode: r.timeline for r in runs if r.timeline is not None}
             refused = {r.mode: r.mapping.refusals[0].reason for r in runs if r.timeline is None}
             if not timelines:
                 continue
-            folder = out / _folder_name(protocol) if len(protocols) > 1 else out
+            folder = out / _folder_name(variant) if len(variants) > 1 else out
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "compare.md").write_text(render_compare(timelines, refused), encoding="utf-8")
             write_compare_html(timelines, refused, folder)
             result.messages.append(f"comparison → {folder}/compare.md")
-    if len(protocols) > 1:
-        path = write_protocol_compare(result.runs, out)
-        write_protocol_compare_html(result.runs, out)
-        result.messages.append(f"protocol comparison → {path}")
+    if len(variants) > 1:
+        path = write_comparison(result.runs, out, comparison)
+        write_comparison_html(result.runs, out, comparison)
+        result.messages.append(f"{comparison} comparison → {path}")

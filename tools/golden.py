@@ -35,11 +35,11 @@ def golden_name(scenario: Path, mode: str) -> str:
 def replay_both(scenario: Path, chain: str, out: Path) -> dict[str, str]:
     """Replay ``scenario`` in both margin modes on a fresh ``chain`` node each; mode → timeline.json text."""
     from marginlab.chain import ChainOptions
-    from marginlab.runner import plan_runs, run_all
+    from marginlab.runner import plan_runs, protocol_variants, run_all
     from marginlab.scenario.validate import load_scenario
 
     scenario_model, doc = load_scenario(scenario)
-    specs = plan_runs(scenario_model, doc, out, compare=True)
+    specs = plan_runs(protocol_variants(scenario_model, doc, None), out, compare=True)
     run_all(specs, doc, out, ChainOptions(backend=chain), charts=False, progress=False)
     return {spec.mode: (spec.folder / "timeline.json").read_text(encoding="utf-8") for spec in specs}
 

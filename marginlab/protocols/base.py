@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Literal
 from marginlab.chain import ReadMode
 from marginlab.errors import Issue
 from marginlab.protocols.world import World
-from marginlab.scenario.actions import PlannedVerb
+from marginlab.scenario.actions import GovernanceAct, PlannedVerb, Source
 from marginlab.scenario.plan import Plan
 from marginlab.timeline import MarketState, PairState, SubAccountRef, SubAccountState
 
@@ -82,6 +82,14 @@ class Mapping:
         return tuple(d for d in self.decisions if d.outcome == "not-honoured")
 
 
+def refusal(plan: Plan, source: Source, reason: str, *, field: str | None = None) -> Issue:
+    """A setting ``plan`` cannot carry, as the ``file:line: field: reason`` line the CLI prints (exit 2): written at
+    ``source`` (a market's ``plan.market_sources[i]``, an account's, a position's or an action's ``source``),
+    ``field`` a sub-field of it (``liab_weight``). For :attr:`Mapping.refusals`; say the protocol in ``reason``."""
+    where = str(source) + (f".{field}" if field else "")
+    return Issue(plan.file, source.line, where, reason)
+
+
 @dataclass(frozen=True)
 class Payment:
     """Tokens a call pulls from its sender: the engine makes sure the sender holds and has approved them.
@@ -119,12 +127,16 @@ class Leg:
 @dataclass(frozen=True)
 class Offer:
     """A liquidation the protocol allows right now: repay ``debt`` for ``collateral``, ``value`` USD repaid by
-    the largest call allowed, ``profit`` the liquidator's USD share of the incentive on it."""
+    the largest call allowed, ``profit`` the liquidator's USD share of the incentive on it, ``cost`` what the
+    borrower gives up beyond the debt repaid (the whole incentive, USD), and ``health_gain`` the change in the
+    account's maintenance health (USD) the call makes, at today's prices and weights."""
 
     debt: str
     collateral: str
     value: Decimal
     profit: Decimal
+    cost: Decimal = Decimal(0)
+    health_gain: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -223,6 +235,8 @@ class Reading:
 
     accounts: dict[str, SubAccountState] | None
     error: str | None = None
+    #: what reverted when ``accounts`` is None (the note in the step's record names it)
+    source: str = "the protocol's read"
 
 
 class Protocol(ABC):
@@ -263,7 +277,8 @@ class Protocol(ABC):
 
     @abstractmethod
     def open_book(self) -> None:
-        """Open the plan's book: every lender's deposits, every position's deposits and borrows."""
+        """Open the plan's book: every lender's deposits, every position's deposits and borrows. The accounts'
+        ``wallet:`` tokens are already minted (deposits of a token the wallet holds are paid from it)."""
 
     @abstractmethod
     def encode(self, leg: Leg) -> list[Call]:
@@ -286,6 +301,20 @@ class Protocol(ABC):
 
     def verify(self, where: str, reading: Reading) -> None:  # noqa: B027 - optional hook
         """Check a reading against the protocol's own view (a protocol that reads through a model overrides it)."""
+
+    @classmethod
+    def governance_refusal(cls, act: GovernanceAct) -> str | None:
+        """Why the protocol cannot carry out a governance act of a scenario (None: it can). The default: it has
+        no governance the simulator drives."""
+        return f"{cls.name} offers no governance hooks to the simulator"
+
+    def govern(self, act: GovernanceAct) -> list[Call]:
+        """The transactions of a governance act (``Call.signer``: the role's signer name), in order."""
+        raise NotImplementedError(f"{self.name} refuses governance when the plan is mapped")
+
+    def liquidatable(self, state: SubAccountState) -> bool:
+        """Whether the protocol lets a keeper liquidate this sub-account now (default: maintenance health < 0)."""
+        return state.health_maint < 0
 
     @abstractmethod
     def offers(self, account: AccountView, prices: dict[str, Decimal]) -> list[Offer]:

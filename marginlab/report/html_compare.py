@@ -1,13 +1,13 @@
-"""compare.html (cross vs isolated margin: compare.md's data) and compare-protocols.html (protocols × margins:
-compare-protocols.md's data), with charts of each run's outcomes and of the lowest health factor per step. Pure:
-reads timelines and the comparison rows, never a chain."""
+"""compare.html (cross vs isolated margin: compare.md's data) and compare-<what>.html (variants × margins:
+compare-<what>.md's data — protocols, a patch's without/with, policies), with charts of each run's outcomes and of
+the lowest health factor per step. Pure: reads timelines and the comparison rows, never a chain."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from marginlab.numbers import fmt_decimal
 from marginlab.report.compare import compare_rows
-from marginlab.report.compare_protocols import GAS_KINDS, ProtocolRun, row
+from marginlab.report.comparisons import DIMENSIONS, GAS_KINDS, VariantRun, row
 from marginlab.report.html import Chart, Column, Page, Table, bar_chart, line_chart, write_page
 from marginlab.report.html_replay import HF_DISPLAY_CAP, lowest, usd
 from marginlab.report.metrics import total_bad_debt, wad_to_decimal
@@ -71,15 +71,15 @@ def compare_page(timelines: dict[str, Timeline], refused: dict[str, str] | None 
     return page
 
 
-def protocol_compare_page(runs: list[ProtocolRun]) -> Page:
+def comparison_page(runs: list[VariantRun], what: str) -> Page:
     first = next((r.timeline for r in runs if r.timeline is not None), None)
     name = first.scenario if first is not None else "scenario"
-    protocols = list(dict.fromkeys(r.protocol for r in runs))
-    page = Page(f"Compare: {name} — {', '.join(protocols)}",
-                "The same scenario, seed and price path on each protocol, each on a fresh chain. Gas is the median of "
-                "this run's own receipts per operation.")
+    variants = list(dict.fromkeys(r.variant for r in runs))
+    column, sentence = DIMENSIONS.get(what, (what, "Each variant on a fresh chain."))
+    page = Page(f"Compare: {name} — {', '.join(variants)}",
+                f"{sentence} Gas is the median of this run's own receipts per operation.")
     done = [(run, r) for run in runs if (r := row(run)) is not None]
-    labels = [f"{r.protocol} {r.mode}" for _, r in done]
+    labels = [f"{r.variant} {r.mode}" for _, r in done]
     page.cards = [(label, f"{r.liquidations} liquidations, {usd(r.bad_debt)} USD bad debt", "bad" if r.bad_debt else "")
                   for label, (_, r) in zip(labels, done, strict=True)]
     money = lambda field: [float(getattr(r, field)) for _, r in done]  # noqa: E731
@@ -94,7 +94,7 @@ def protocol_compare_page(runs: list[ProtocolRun]) -> Page:
                   y_title="USD")]
     page.charts[0].config["options"]["scales"]["usd"] = {"position": "right", "title": {"display": True,
                                                                                         "text": "USD"}}
-    timelines = {f"{run.protocol} {run.mode}": run.timeline for run, _ in done if run.timeline is not None}
+    timelines = {f"{run.variant} {run.mode}": run.timeline for run, _ in done if run.timeline is not None}
     if timelines and len({len(t.records) for t in timelines.values()}) == 1:
         page.charts.append(lowest_hf_chart("lowest-hf", timelines))
     rows = []
@@ -102,27 +102,31 @@ def protocol_compare_page(runs: list[ProtocolRun]) -> Page:
         r = row(run)
         if r is None:
             reason = run.mapping.refusals[0].reason if run.mapping.refusals else "not expressible"
-            rows.append([run.protocol, run.mode, f"not expressible: {reason}", "", "", "", "", "", "", ""])
+            rows.append([run.variant, run.protocol, run.mode, f"not expressible: {reason}", "", "", "", "", "", "",
+                         ""])
             continue
-        rows.append([r.protocol, r.mode, r.status, str(r.liquidations), usd(r.collateral_seized), usd(r.bad_debt),
-                     usd(r.lenders_loss), usd(r.reserves_paid), usd(r.liquidator_profit), usd(r.end_equity)])
+        rows.append([r.variant, run.protocol, r.mode, r.status, str(r.liquidations), usd(r.collateral_seized),
+                     usd(r.bad_debt), usd(r.lenders_loss), usd(r.reserves_paid), usd(r.liquidator_profit),
+                     usd(r.end_equity)])
     seen = {k for _, r in done for k in r.gas}
     kinds = [k for k in GAS_KINDS if k in seen] + sorted(seen - set(GAS_KINDS))
-    gas_rows = [[r.protocol, r.mode, k, str(r.gas[k][0]), str(r.gas[k][1])] for _, r in done for k in kinds
+    gas_rows = [[r.variant, r.mode, k, str(r.gas[k][0]), str(r.gas[k][1])] for _, r in done for k in kinds
                 if k in r.gas]
-    mapping_rows = [[run.protocol, run.mode, d.scope, d.setting, d.outcome, d.detail] for run in runs
+    mapping_rows = [[run.variant, run.mode, d.scope, d.setting, d.outcome, d.detail] for run in runs
                     for d in run.mapping.decisions]
+    mapping_rows += [[run.variant, run.mode, issue.field, "", "refused", issue.reason] for run in runs
+                     for issue in run.mapping.refusals]
     page.tables = [
-        Table("runs", "Runs", [Column("protocol"), Column("margin"), Column("status"), N("liquidations"),
-                               N("collateral seized (USD)"), N("bad debt (USD)"), N("lenders' loss (USD)"),
-                               N("paid by reserves (USD)"), N("liquidator profit (USD)"),
+        Table("runs", "Runs", [Column(column), Column("protocol"), Column("margin"), Column("status"),
+                               N("liquidations"), N("collateral seized (USD)"), N("bad debt (USD)"),
+                               N("lenders' loss (USD)"), N("paid by reserves (USD)"), N("liquidator profit (USD)"),
                                N("borrowers' end equity (USD)")], rows),
-        Table("gas", "Gas per operation (median of this run's receipts)", [Column("protocol"), Column("margin"),
+        Table("gas", "Gas per operation (median of this run's receipts)", [Column(column), Column("margin"),
               Column("operation"), N("median gas"), N("receipts")], gas_rows),
-        Table("mapping", "How each protocol carried the scenario's settings",
-              [Column("protocol"), Column("margin"), Column("scope"), Column("setting"), Column("outcome"),
+        Table("mapping", "How each run carried the scenario's settings",
+              [Column(column), Column("margin"), Column("scope"), Column("setting"), Column("outcome"),
                Column("detail", wrap=True)], mapping_rows)]
-    page.links = [(name, name) for name in ("compare-protocols.md", "compare-protocols.json")]
+    page.links = [(file, file) for file in (f"compare-{what}.md", f"compare-{what}.json")]
     return page
 
 
@@ -130,6 +134,6 @@ def write_compare_html(timelines: dict[str, Timeline], refused: dict[str, str] |
     return write_page(compare_page(timelines, refused), folder / "compare.html")
 
 
-def write_protocol_compare_html(runs: list[ProtocolRun], out: Path) -> Path:
-    return write_page(protocol_compare_page(runs), out / "compare-protocols.html")
+def write_comparison_html(runs: list[VariantRun], out: Path, what: str) -> Path:
+    return write_page(comparison_page(runs, what), out / f"compare-{what}.html")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from marginlab.scenario.model import Market
 from marginlab.scenario.source import Loc, format_loc
 
 
@@ -104,6 +105,28 @@ PlannedVerb = Deposit | Withdraw | Borrow | Repay | Transfer | Donate | SettleBa
 VERB_WORDS: dict[type[Verb], str] = {Deposit: "deposit", Withdraw: "withdraw", Borrow: "borrow", Repay: "repay",
                                      Transfer: "transfer", Donate: "donate", SettleBadDebt: "settle_bad_debt",
                                      Liquidate: "liquidate"}
+
+
+@dataclass(frozen=True)
+class SetParams:
+    """The governor sets ``symbol``'s risk parameters: ``market`` is the whole market after the change."""
+
+    symbol: str
+    market: Market
+    changed: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class Pause:
+    """The guardian pauses (``paused`` true) or the governor unpauses these flags (borrow, withdraw, liquidate)."""
+
+    flags: tuple[str, ...]
+    paused: bool
+    source: Source
+
+
+GovernanceAct = SetParams | Pause
 
 
 def verb_word(action: PlannedVerb) -> str:

@@ -22,11 +22,9 @@ from marginlab.scenario.fields import (
     FEE_BPS_DENOMINATOR,
     MAX_DECIMALS,
     MAX_GENERATED_ACCOUNTS,
-    MAX_PATH_POINTS,
     MAX_SUB_ACCOUNTS,
     OWNER_VERBS,
     REFUSED_TOKEN_KINDS,
-    SECONDS_PER_YEAR,
     TOKEN_CONTRACTS,
     VERBS,
     Amount,
@@ -40,13 +38,26 @@ from marginlab.scenario.fields import (
     NonNegInt,
     Positive,
     ProtocolName,
-    Signed,
     Strict,
     Symbol,
     _amount,
     _err,
     _number,
     _positive,
+)
+from marginlab.scenario.sections import (  # noqa: F401
+    ACCOUNT_CHECKS,
+    CMP_OPS,
+    GLOBAL_CHECKS,
+    KEEPER_RULES,
+    MAX_DT,
+    MAX_SIGMA,
+    Cmp,
+    CsvPath,
+    Expect,
+    GbmPath,
+    Keeper,
+    PathSpec,
 )
 
 # --------------------------------------------------------------------------------------------------- markets
@@ -331,6 +342,46 @@ class TokenAdmin(Strict):
         return self
 
 
+#: What the guardian may pause and the governor unpause.
+PAUSE_FLAGS = ("borrow", "withdraw", "liquidate")
+
+
+class MarketChange(Strict):
+    """The governor's new risk parameters for one market: any of a market's own fields (the rest stay)."""
+
+    asset_weight: Weights | None = None
+    liab_weight: LiabWeights | None = None
+    liquidation_bonus: Positive | None = None
+    protocol_share: Fraction | None = None
+    reserve_factor: Fraction | None = None
+    supply_cap: Amount | None = None
+    borrow_cap: Amount | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> MarketChange:
+        if not self.model_fields_set:
+            raise _err("set_params", "name at least one field to change: " + ", ".join(MarketChange.model_fields))
+        return self
+
+
+class Governance(Strict):
+    """The protocol's governor and guardian acting in a step, before the step's actions: the guardian pauses,
+    the governor unpauses and changes market parameters."""
+
+    set_params: dict[str, MarketChange] | None = None
+    pause: list[Literal["borrow", "withdraw", "liquidate"]] | None = None
+    unpause: list[Literal["borrow", "withdraw", "liquidate"]] | None = None
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Governance:
+        if not (self.set_params or self.pause or self.unpause):
+            raise _err("governance", "give at least one of set_params, pause, unpause")
+        both = sorted(set(self.pause or []) & set(self.unpause or []))
+        if both:
+            raise _err("governance", f"{', '.join(both)} is both paused and unpaused in one step")
+        return self
+
+
 class Step(Strict):
     label: str | None = None
     advance: NonNegInt | None = None
@@ -338,14 +389,17 @@ class Step(Strict):
     prices: dict[str, Price] | None = None
     #: the token's issuer acts before the step's actions (pausable-blocklist markets only)
     token_admin: dict[str, TokenAdmin] | None = None
+    #: the protocol's governor and guardian act before the step's actions
+    governance: Governance | None = None
     action: Action | None = None
     actions: list[Action] | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> Step:
-        if not any(x is not None for x in (self.advance, self.oracle, self.prices, self.token_admin, self.action,
-                                           self.actions)):
-            raise _err("step", "a step needs at least one of advance, oracle, prices, token_admin, action, actions")
+        if not any(x is not None for x in (self.advance, self.oracle, self.prices, self.token_admin, self.governance,
+                                           self.action, self.actions)):
+            raise _err("step", "a step needs at least one of advance, oracle, prices, token_admin, governance, "
+                               "action, actions")
         if self.action is not None and self.actions is not None:
             raise _err("step", "use either action or actions in one step, not both")
         return self
@@ -355,127 +409,6 @@ class Step(Strict):
         if self.action is not None:
             return [self.action]
         return list(self.actions or [])
-
-
-# --------------------------------------------------------------------------------------------------- paths
-
-MAX_SIGMA = 20  # per year: 2000 % volatility is already absurd
-MAX_DT = 10 * SECONDS_PER_YEAR
-
-
-class GbmPath(Strict):
-    model: Literal["gbm"]
-    sigma: Annotated[Amount, Field(le=MAX_SIGMA)]
-    drift: Annotated[Signed, Field(ge=-MAX_SIGMA, le=MAX_SIGMA)] = Decimal(0)
-    dt: Annotated[Int, Field(gt=0, le=MAX_DT)]
-    count: Annotated[Int, Field(ge=1, le=MAX_PATH_POINTS)]
-    seed: NonNegInt | None = None
-
-
-class CsvPath(Strict):
-    model: Literal["csv"]
-    file: str
-    column: str
-    dt: Annotated[Int, Field(gt=0, le=MAX_DT)]
-    limit: Annotated[Int, Field(ge=1, le=MAX_PATH_POINTS)] | None = None
-
-
-def _path_spec(value: Any) -> Any:
-    if isinstance(value, dict):
-        model = value.get("model")
-        if model == "gbm":
-            return GbmPath.model_validate(value)
-        if model == "csv":
-            return CsvPath.model_validate(value)
-        if model is None:
-            raise _err("path", "missing model: expected model: gbm or model: csv")
-        raise _err("path", f"unknown path model {quote(model)}: expected gbm or csv")
-    return value
-
-
-PathSpec = Annotated[GbmPath | CsvPath, BeforeValidator(_path_spec)]
-
-
-# --------------------------------------------------------------------------------------------------- keeper
-
-class Keeper(Strict):
-    enabled: bool = True
-    max_liquidations_per_step: Annotated[Int, Field(ge=1)] | None = None
-    min_profit: Amount = Decimal(0)
-    settle_bad_debt: bool = True
-
-
-# --------------------------------------------------------------------------------------------------- expect
-
-CMP_OPS = ("==", "<=", ">=", "<", ">", "!=")
-
-
-@dataclass(frozen=True)
-class Cmp:
-    op: str
-    value: Decimal
-
-    def holds(self, actual: Decimal) -> bool:
-        return {
-            "==": actual == self.value, "!=": actual != self.value, "<=": actual <= self.value,
-            ">=": actual >= self.value, "<": actual < self.value, ">": actual > self.value,
-        }[self.op]
-
-    def __str__(self) -> str:
-        return f"{self.op} {plain(self.value)}"
-
-
-def _cmp(value: Any) -> Cmp:
-    if isinstance(value, Cmp):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        for op in sorted(CMP_OPS, key=len, reverse=True):
-            if text.startswith(op):
-                return Cmp(op, _number(text[len(op):].strip(), f"a number after {op}"))
-        return Cmp("==", _number(text, "a number or a comparison like \">= 1\""))
-    return Cmp("==", _number(value, "a number or a comparison like \">= 1\""))
-
-
-Comparison = Annotated[Cmp, BeforeValidator(_cmp)]
-ACCOUNT_CHECKS = ("liquidations", "health_factor_min", "balances", "final_equity", "collateral_seized",
-                  "reverts")
-GLOBAL_CHECKS = ("liquidations", "bad_debt", "health_factor_min", "collateral_seized", "reverts")
-
-
-class Expect(Strict):
-    account: Name | None = None
-    position: NonNegInt | None = None
-    margin: Literal["cross", "isolated"] | None = None
-    #: the expectation holds on this protocol's runs only (others report it as skipped)
-    protocol: ProtocolName | None = None
-    liquidations: Comparison | None = None
-    bad_debt: Comparison | None = None
-    health_factor_min: Comparison | None = None
-    balances: dict[str, Comparison] | None = None
-    final_equity: Comparison | None = None
-    collateral_seized: Comparison | None = None
-    reverts: Comparison | None = None
-
-    @model_validator(mode="after")
-    def _meaningful(self) -> Expect:
-        given = [c for c in dict.fromkeys(ACCOUNT_CHECKS + GLOBAL_CHECKS) if getattr(self, c) is not None]
-        if not given:
-            raise _err("expect", "an expectation needs at least one check: "
-                                 + ", ".join(dict.fromkeys(ACCOUNT_CHECKS + GLOBAL_CHECKS)))
-        if self.account is None:
-            for c in given:
-                if c not in GLOBAL_CHECKS:
-                    raise _err("expect", f"{c} needs an account")
-            if self.position is not None:
-                raise _err("expect", "position needs an account")
-        elif self.bad_debt is not None:
-            raise _err("expect", "bad_debt is a protocol-wide check: drop account")
-        return self
-
-    @property
-    def checks(self) -> list[str]:
-        return [c for c in dict.fromkeys(ACCOUNT_CHECKS + GLOBAL_CHECKS) if getattr(self, c) is not None]
 
 
 # --------------------------------------------------------------------------------------------------- scenario

@@ -10,22 +10,27 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from marginlab.errors import ScenarioError
+from pydantic import ValidationError
+
+from marginlab.errors import Issue, ScenarioError
 from marginlab.numbers import UINT256_MAX, from_units, plain, quantize_places, to_units, units_floor
 from marginlab.scenario.actions import (
     Borrow,
     Deposit,
     Donate,
+    GovernanceAct,
     Liquidate,
+    Pause,
     PlannedVerb,
     Repay,
+    SetParams,
     SettleBadDebt,
     Source,
     Transfer,
     Withdraw,
 )
 from marginlab.scenario.fields import ALL
-from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Market, Scenario, TokenAdmin
+from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Governance, Market, Scenario, TokenAdmin
 from marginlab.scenario.model import Keeper as KeeperPolicy
 from marginlab.scenario.paths import PathError, csv_prices, gbm_prices
 from marginlab.scenario.source import Loc, SourceDoc
@@ -78,6 +83,8 @@ class PlannedStep:
     actions: tuple[PlannedVerb, ...]
     #: the token issuer's acts this step (``token_admin``), applied before the actions
     token_admin: dict[str, TokenAdmin] = field(default_factory=dict)
+    #: the governor's and guardian's acts this step, after the issuer's and before the actions
+    governance: tuple[GovernanceAct, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,7 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
     prices = {m.symbol: m.price for m in scenario.markets}
     initial = dict(prices)
     steps: list[PlannedStep] = []
+    current = {m.symbol: m for m in scenario.markets}  # each market's parameters as governance leaves them
     for i, step in enumerate(scenario.steps):
         resolved: dict[str, Decimal] = {}
         for sym, move in (step.prices or {}).items():
@@ -213,8 +221,10 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
             actions.append(plan_action(step.action, ("steps", i, "action")))
         for j, act in enumerate(step.actions or []):
             actions.append(plan_action(act, ("steps", i, "actions", j)))
+        governance = plan_governance(step.governance, ("steps", i, "governance"), current, doc, issues) \
+            if step.governance is not None else ()
         steps.append(PlannedStep(i, f"steps[{i}]", step.label, step.advance or 0, dict(step.oracle or {}),
-                                 resolved, tuple(actions), dict(step.token_admin or {})))
+                                 resolved, tuple(actions), dict(step.token_admin or {}), governance))
 
     # Paths start from the prices the explicit steps left and are merged on one clock.
     timeline: dict[int, dict[str, Decimal]] = {}
@@ -242,6 +252,34 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                 liquidity, tuple(accounts), tuple(steps), tuple(scenario.expect),
                 tuple(doc.line_of(("expect", i)) for i in range(len(scenario.expect))),
                 tuple(source("markets", i) for i in range(len(scenario.markets))), scenario.protocol)
+
+
+def plan_governance(gov: Governance, loc: Loc, current: dict[str, Market], doc: SourceDoc,
+                    issues: list[Issue]) -> tuple[GovernanceAct, ...]:
+    """A step's governance: each market's whole parameter set after its change (checked as a listing would be:
+    weights in order, bonus within the weight), then the guardian's pauses and the governor's unpauses."""
+    acts: list[GovernanceAct] = []
+    for sym, change in (gov.set_params or {}).items():
+        where = (*loc, "set_params", sym)
+        if sym not in current:
+            continue  # an unknown asset is reported by the validator
+        fields = {k: getattr(change, k) for k in change.model_fields_set}
+        merged = {**current[sym].model_dump(), **{k: (v.model_dump() if hasattr(v, "model_dump") else v)
+                                                  for k, v in fields.items()}}
+        try:
+            market = Market.model_validate(merged)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                issues.append(doc.issue((*where, *err["loc"]), f"after the change: {err['msg']}"))
+            continue
+        current[sym] = market
+        acts.append(SetParams(sym, market, tuple(sorted(fields)), Source(where, doc.line_of(where))))
+    for key, paused in (("pause", True), ("unpause", False)):
+        flags = getattr(gov, key)
+        if flags:
+            where = (*loc, key)
+            acts.append(Pause(tuple(flags), paused, Source(where, doc.line_of(where))))
+    return tuple(acts)
 
 
 def amount_units(amount: Decimal | str, decimals: int) -> int:

@@ -374,6 +374,13 @@ def _scan_step(ctx: _Ctx, i: int, step: dict[str, Any]) -> None:
         _known_asset(ctx, (*base, "oracle", sym), sym)
     for sym, admin in _entries(step.get("token_admin")):
         _scan_token_admin(ctx, (*base, "token_admin", sym), sym, admin)
+    governance = step.get("governance")
+    if isinstance(governance, dict):
+        for sym, change in _entries(governance.get("set_params")):
+            if _known_asset(ctx, (*base, "governance", "set_params", sym), sym) and isinstance(change, dict):
+                for cap in ("supply_cap", "borrow_cap"):
+                    if change.get(cap) is not None:
+                        _amount(ctx, (*base, "governance", "set_params", sym, cap), sym, change[cap])
     actions: list[tuple[Loc, Any]] = []
     if "action" in step:
         actions.append(((*base, "action"), step["action"]))

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from typing_extensions import assert_never
 
-from marginlab.chain import PendingTx
+from marginlab.chain import PendingTx, TxReverted
 from marginlab.errors import ReplayRevert
 from marginlab.numbers import UINT256_MAX
 from marginlab.protocols.base import Call, Leg, Protocol
@@ -89,10 +89,10 @@ class ActionSender:
                 continue
             calls.extend((leg, call) for call in self.protocol.encode(leg))
         for _leg, call in calls:
-            self._fund(action, call)
+            self._fund(step, action, call)
             self._submit(step, action, call, records)
 
-    def _fund(self, action: PlannedVerb, call: Call) -> None:
+    def _fund(self, step: int, action: PlannedVerb, call: Call) -> None:
         """Mint what the call pays in; for ``all`` (uint256 max) that is the sub-account's debt right now, plus a
         margin for the interest of the block the call is mined in."""
         pay = call.pay
@@ -101,7 +101,11 @@ class ActionSender:
         amount = pay.amount
         if amount == UINT256_MAX:
             assert pay.debt_of is not None
-            debt = self.protocol.debt(pay.debt_of[0], pay.debt_of[1], pay.symbol)
+            try:
+                debt = self.protocol.debt(pay.debt_of[0], pay.debt_of[1], pay.symbol)
+            except TxReverted as exc:
+                raise ReplayRevert(step, action.account, f"{call.label} (reading the debt to repay)",
+                                   exc.reason) from None
             amount = debt + debt // ALL_DEBT_MARGIN_DIV + 1
         self.world.fund(self.world.signer(call.signer or action.account), pay.symbol, amount, pay.spender)
 

@@ -22,6 +22,7 @@ from marginlab.protocols.world import KEEPER, World
 from marginlab.scenario.actions import names_in
 from marginlab.scenario.plan import Plan, PlannedStep
 from marginlab.sim.actions import ActionSender
+from marginlab.sim.governance import govern
 from marginlab.sim.issuer import Issuer
 from marginlab.sim.keeper import LiquidationKeeper
 from marginlab.sim.liquidator import Liquidator
@@ -117,6 +118,9 @@ class Replay:
         self.world.mint([(sym, keeper, KEEPER_FLOAT_WHOLE_TOKENS * 10 ** m.decimals)
                          for sym, m in self.world.markets.items()])
         self.world.signer(KEEPER)
+        # Every account's wallet: tokens it holds outside the protocol (a scenario concern, not the protocol's).
+        self.world.mint([(sym, self.world.address(a.name), amount) for a in self.plan.accounts
+                         for sym, amount in a.wallet.items()])
         self.protocol.open_book()
         self.timeline.setup = self.record(-1, "setup", None, [])
 
@@ -130,6 +134,7 @@ class Replay:
         self.oracle.apply(step)
         for sym, admin in step.token_admin.items():
             self.issuer.act(step.index, sym, admin)
+        govern(self.world, self.protocol, step.index, step.governance, records)
         for action in step.actions:
             self.sender.send(step.index, action, records)
         self.protocol.touched(set().union(*(names_in(a) for a in step.actions)) if step.actions else set())

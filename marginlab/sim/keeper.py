@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from decimal import localcontext
+from decimal import Decimal, localcontext
 from typing import Callable
 
-from marginlab.numbers import EXACT
+from marginlab.numbers import EXACT, WAD
 from marginlab.protocols.base import AccountView, KeeperOrder, Offer
 from marginlab.scenario.model import Keeper as KeeperPolicy
 
@@ -21,13 +21,46 @@ MAX_ROUNDS_PER_ACCOUNT = 25  # a liquidation that keeps failing to help is given
 OffersFn = Callable[[AccountView], list[Offer]]
 
 
-def most_value(offers: list[Offer]) -> Offer | None:
-    """The offer that repays the most value (the first such, in the protocol's order)."""
+def most_value(offers: list[Offer], health: Decimal) -> Offer | None:
+    """The offer that repays the most value (the first such, in the protocol's order): what a liquidator paid by
+    the incentive takes."""
     best: Offer | None = None
     for offer in offers:
         if best is None or offer.value > best.value:
             best = offer
     return best
+
+
+def least_cost(offers: list[Offer], health: Decimal) -> Offer | None:
+    """The offer that restores health (maintenance health back to ≥ 0: the health shortfall ``-health`` is covered
+    by its health gain) at the least cost to the borrower; when no single call restores it, the one that buys
+    the most health per dollar of cost. Ties: the first, in the protocol's order."""
+    helpful = [o for o in offers if o.health_gain > 0]
+    if not helpful:
+        return most_value(offers, health)
+    restoring = [o for o in helpful if o.health_gain >= -health]
+    if restoring:
+        best = restoring[0]
+        for o in restoring[1:]:
+            # the least cost to restore health: only as much of the call as needed, at the offer's cost rate
+            if _cost_to_restore(o, health) < _cost_to_restore(best, health):
+                best = o
+        return best
+    best = helpful[0]
+    for o in helpful[1:]:
+        if o.health_gain * best.cost > best.health_gain * o.cost:
+            best = o
+    return best
+
+
+def _cost_to_restore(offer: Offer, health: Decimal) -> Decimal:
+    with localcontext(EXACT):
+        return offer.cost * (-health) / offer.health_gain
+
+
+#: The keeper's rules (scenario ``keeper: {choose: ...}``).
+RULES: dict[str, Callable[[list[Offer], Decimal], Offer | None]] = {"most-value": most_value,
+                                                                    "least-cost": least_cost}
 
 
 @dataclass
@@ -69,7 +102,7 @@ class LiquidationKeeper:
                 continue
             if self.rounds.get(acct.key, 0) >= MAX_ROUNDS_PER_ACCOUNT:
                 continue
-            choice = most_value(offers(acct))
+            choice = RULES[self.policy.choose](offers(acct), Decimal(acct.state.health_maint) / WAD)
             if choice is None:
                 continue
             with localcontext(EXACT):

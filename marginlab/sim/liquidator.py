@@ -26,8 +26,8 @@ class Liquidator:
         self.rng = rng
 
     def views(self, states: dict[str, SubAccountState]) -> list[AccountView]:
-        return [AccountView(ref.key, ref.owner, ref.sub_id, states[ref.key], states[ref.key].health_maint < 0)
-                for ref in self.sub_accounts if ref.key in states]
+        return [AccountView(ref.key, ref.owner, ref.sub_id, state, self.protocol.liquidatable(state))
+                for ref in self.sub_accounts if (state := states.get(ref.key)) is not None]
 
     def run(self, step: int, records: list[ActionRecord]) -> Reading:
         """Liquidate until nothing is left to do; returns the last reading (for the step's record)."""

@@ -58,7 +58,7 @@ class Recorder:
         states = reading.accounts
         if states is None:
             # Balances cannot be valued this step: carry the last valued state and say why in the record.
-            note = f"accounts not valued: accountStates reverted with {reading.error}"
+            note = f"accounts not valued: {reading.source} reverted with {reading.error}"
             previous: dict[str, SubAccountState] = self.timeline.records[-1].accounts if self.timeline.records else {}
             states = dict(previous)
         return StepRecord(index=index, source=source, label=label, time=self.oracle.sim_time,

@@ -175,9 +175,9 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("advance-negative", make({13: "  - {advance: -60}"}), "13: steps[0].advance: must be ≥ 0, got -60"),
     ("advance-fractional", make({13: "  - {advance: 1.5}"}), "13: steps[0].advance: expected a whole number, got 1.5"),
     ("empty-step", make({13: "  - {}"}),
-     "13: steps[0]: a step needs at least one of advance, oracle, prices, token_admin, action, actions"),
+     "13: steps[0]: a step needs at least one of advance, oracle, prices, token_admin, governance, action, actions"),
     ("unknown-step-key", make({13: "  - {wait: 60}"}),
-     "13: steps[0].wait: unknown field; expected one of: label, advance, oracle, prices, token_admin, action, actions"),
+     "13: steps[0].wait: unknown field; expected one of: label, advance, oracle, prices, token_admin, governance, action, actions"),
     ("action-unknown-account", make({13: "  - {action: {account: mallory, repay: {USDC: 1}}}"}),
      "13: steps[0].action.account: unknown account 'mallory'"),
     ("action-unknown-asset", make({13: "  - {action: {account: alice, repay: {DAI: 1}}}"}),
@@ -223,7 +223,7 @@ CASES: list[tuple[str, str | bytes, str]] = [
      "15: paths.WETH.sigma: amount must not be negative, got -1"),
     ("keeper-unknown-key", make(append="keeper: {enabled: true, greedy: true}\n"),
      "14: keeper.greedy: unknown field; expected one of: enabled, max_liquidations_per_step, min_profit, "
-     "settle_bad_debt"),
+     "settle_bad_debt, choose"),
     ("expect-unknown-field", make(append="expect:\n  - {account: alice, profit: 3}\n"),
      "15: expect[0].profit: unknown field; expected one of: account, position, margin, protocol, liquidations, bad_debt, "
      "health_factor_min, balances, final_equity, collateral_seized, reverts"),

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from marginlab.protocols.base import Mapping
-from marginlab.report.compare_protocols import ProtocolRun
+from marginlab.report.comparisons import VariantRun
 from marginlab.report.html import CSP, chart_js, render_page
-from marginlab.report.html_compare import compare_page, protocol_compare_page
+from marginlab.report.html_compare import compare_page, comparison_page
 from marginlab.report.html_replay import timeline_page
 from marginlab.report.html_sweep import histogram, sweep_page
 from marginlab.timeline import Timeline, timeline_from_json
@@ -101,15 +101,15 @@ def test_the_margin_comparison_page_holds_compare_mds_rows():
 
 
 def test_the_protocol_comparison_page_holds_a_row_per_run_and_says_why_one_cannot_run():
-    runs = [ProtocolRun("marginlab", mode, golden(f"drain.{mode}"), Mapping("marginlab"), Path(mode),
-                        {"liquidate": [200_000, 210_000]}) for mode in ("cross", "isolated")]
+    runs = [VariantRun("marginlab", "marginlab", mode, golden(f"drain.{mode}"), Mapping("marginlab"), Path(mode),
+                       {"liquidate": [200_000, 210_000]}) for mode in ("cross", "isolated")]
     from marginlab.errors import Issue
     refused = Mapping("morpho-blue", refusals=(Issue("s.yaml", 3, "accounts[0]", "no cross margin across assets"),))
-    runs.append(ProtocolRun("morpho-blue", "cross", None, refused, Path("x"), {}))
-    data = page_data(render_page(protocol_compare_page(runs)))
+    runs.append(VariantRun("morpho-blue", "morpho-blue", "cross", None, refused, Path("x"), {}))
+    data = page_data(render_page(comparison_page(runs, "protocols")))
     rows = table(data, "runs")
-    assert [r[:2] for r in rows] == [["marginlab", "cross"], ["marginlab", "isolated"], ["morpho-blue", "cross"]]
-    assert rows[2][2] == "not expressible: no cross margin across assets"
+    assert [[r[0], r[2]] for r in rows] == [["marginlab", "cross"], ["marginlab", "isolated"], ["morpho-blue", "cross"]]
+    assert rows[2][3] == "not expressible: no cross margin across assets"
     assert ["marginlab", "cross", "liquidate", "205000", "2"] in table(data, "gas")
 
 

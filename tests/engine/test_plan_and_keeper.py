@@ -147,3 +147,42 @@ def test_keeper_respects_its_policy():
     assert len(_update(Keeper(max_liquidations_per_step=2), *accts)) == 2
     assert _update(Keeper(min_profit=Decimal(100)), *accts) == []  # 495 repaid × 5 % = 24.75 < 100
     assert _update(Keeper(enabled=False), *accts) == []
+
+
+# The review's book (issue 15): 66,000 USDC and 0.7 WBTC against 40 WETH at WETH 2,520, HF 0.9554, with the
+# shipped markets (deployments/markets.yaml).
+SHIPPED = {"WETH": (18, Decimal(2520), Decimal("0.05"), Decimal("0.1"), Decimal("0.85"), Decimal(1)),
+           "WBTC": (8, Decimal(60000), Decimal("0.07"), Decimal("0.1"), Decimal("0.80"), Decimal("1.05")),
+           "USDC": (6, Decimal(1), Decimal("0.02"), Decimal("0.1"), Decimal("0.95"), Decimal(1))}
+
+
+def _shipped_offers(acct: AccountView):
+    col = {k: {s: m[k] for s, m in SHIPPED.items()} for k in range(6)}
+    return vault_offers(acct, col[1], col[0], col[2], col[3], col[4], col[5])
+
+
+def _review_book() -> AccountView:
+    balances = {"USDC": 66_000 * 10**6, "WBTC": 7 * 10**7, "WETH": -40 * 10**18}
+    health = -4500 * WAD  # 62,700 + 33,600 weighted collateral against 100,800 of debt
+    return AccountView("a/0", "a", 0, SubAccountState(balances, health, health, 955_357_142_857_142_857, 0, 0), True)
+
+
+def test_least_cost_takes_the_pair_that_restores_health_and_most_value_the_biggest():
+    acct = _review_book()
+    offers = {o.collateral: o for o in _shipped_offers(acct)}
+    # seizing USDC for half the WETH debt gains 50,400 × (1 − 1.02 × 0.95) = 1,562.4 of health: not enough
+    assert offers["USDC"].value == Decimal(50400) and offers["USDC"].health_gain == Decimal("1562.4")
+    assert offers["WBTC"].health_gain > 4500  # 42,000 / 1.07 × (1.05·0 + 1 − 1.07 × 0.8)
+    (greedy,) = LiquidationKeeper(Keeper()).update(random.Random(0), [acct], _shipped_offers)
+    (careful,) = LiquidationKeeper(Keeper(choose="least-cost")).update(random.Random(0), [acct], _shipped_offers)
+    assert (greedy.debt, greedy.collateral) == ("WETH", "USDC")
+    assert (careful.debt, careful.collateral) == ("WETH", "WBTC")
+
+
+def test_least_cost_without_a_restoring_pair_buys_the_most_health_per_dollar():
+    acct = _review_book()
+    deeper = AccountView(acct.key, acct.owner, 0, SubAccountState(acct.state.balances, -10**6 * WAD, -10**6 * WAD,
+                                                                  acct.state.health_factor, 0, 0), True)
+    (careful,) = LiquidationKeeper(Keeper(choose="least-cost")).update(random.Random(0), [deeper], _shipped_offers)
+    # per dollar of bonus: USDC 1,562.4 / 1,008 = 1.55; WBTC 0.144 / 0.07 = 2.06
+    assert careful.collateral == "WBTC"

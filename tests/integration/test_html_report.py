@@ -16,8 +16,8 @@ import pytest
 
 from marginlab.cli import main
 from marginlab.protocols.base import Mapping
-from marginlab.report.compare_protocols import ProtocolRun
-from marginlab.report.html_compare import write_protocol_compare_html
+from marginlab.report.comparisons import VariantRun
+from marginlab.report.html_compare import write_comparison_html
 from marginlab.report.html_sweep import write_sweep_html
 from marginlab.timeline import timeline_from_json
 
@@ -134,11 +134,13 @@ def test_the_comparison_pages_and_a_sweeps_page_draw_offline(browser, replayed, 
     assert {(r[0], r[1]) for r in accounts} >= {("carol", "cross"), ("carol", "isolated")}
     browser.screenshot(screenshots(tmp_path) / "compare.png", full_page=False)
 
-    runs = [ProtocolRun("marginlab", mode, timeline_from_json((replayed / mode / "timeline.json").read_text()),
-                        Mapping("marginlab"), Path(mode), {"deposit": [120_000]}) for mode in ("cross", "isolated")]
-    page = write_protocol_compare_html(runs, tmp_path / "protocols")
+    runs = [VariantRun("marginlab", "marginlab", mode,
+                       timeline_from_json((replayed / mode / "timeline.json").read_text()), Mapping("marginlab"),
+                       Path(mode), {"deposit": [120_000]}) for mode in ("cross", "isolated")]
+    page = write_comparison_html(runs, tmp_path / "protocols", "protocols")
+    assert page.name == "compare-protocols.html"
     assert_loaded_alone(browser, page, charts=3)
-    assert [r[:2] for r in cells(browser, "runs")] == [["marginlab", "cross"], ["marginlab", "isolated"]]
+    assert [[r[0], r[2]] for r in cells(browser, "runs")] == [["marginlab", "cross"], ["marginlab", "isolated"]]
 
     results = [{"seed": s, "params": {"markets.0.liquidation_bonus": b}, "liquidations": s % 4,
                 "bad_debt": s * 10**17, "worst_health_factor": (800 + 17 * s) * 10**15}

@@ -65,8 +65,9 @@ def test_incident_replays_and_its_expectations_hold(replays, name):
     assert "Traceback" not in err
     t = timeline(replays, name)
     assert t["status"] == "complete"
-    assert t["expectations"], "an incident replay without checked expectations proves nothing"
-    assert all(e["passed"] for e in t["expectations"])
+    checked = [e for e in t["expectations"] if not e.get("skipped")]  # skipped: narrowed to another run
+    assert checked, "an incident replay without checked expectations proves nothing"
+    assert all(e["passed"] for e in checked)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -66,8 +66,9 @@ def test_example_scenario_replays_and_its_expectations_hold(scenario, replayed):
     for folder in folders:
         timeline = json.loads((folder / "timeline.json").read_text())
         assert timeline["status"] == "complete"
-        assert timeline["expectations"], "an example without checked expectations proves nothing"
-        assert all(e["passed"] for e in timeline["expectations"])
+        checked = [e for e in timeline["expectations"] if not e.get("skipped")]  # skipped: for the other margin
+        assert checked, "an example without checked expectations proves nothing"
+        assert all(e["passed"] for e in checked)
 
 
 def test_hedged_book_survives_in_cross_and_is_liquidated_in_isolated(replayed):

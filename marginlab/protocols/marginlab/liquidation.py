@@ -23,10 +23,12 @@ ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def vault_offers(account: AccountView, prices: dict[str, Decimal], decimals: dict[str, int],
-                 bonus: dict[str, Decimal], share: dict[str, Decimal]) -> list[Offer]:
+                 bonus: dict[str, Decimal], share: dict[str, Decimal], asset_weight: dict[str, Decimal] | None = None,
+                 liab_weight: dict[str, Decimal] | None = None) -> list[Offer]:
     """Every (debt, collateral) pair of the sub-account, in symbol order, with the USD value one call may repay:
     the close factor's share of the debt (all of it below health factor 0.95), at most the collateral's value
-    net of its bonus; the liquidator's profit is the bonus on that value less the protocol's share."""
+    net of its bonus; the liquidator's profit is the bonus on that value less the protocol's share. Repaying V of
+    debt ``d`` for collateral ``c`` changes maintenance health by V·(wL_d − (1 + bonus_c)·wA_c)."""
     state = account.state
     hf = Decimal(state.health_factor) / WAD if state.health_factor is not None else None
     factor = Decimal(1) if hf is not None and hf < FULL_CLOSE_HEALTH_FACTOR else CLOSE_FACTOR
@@ -42,7 +44,11 @@ def vault_offers(account: AccountView, prices: dict[str, Decimal], decimals: dic
                 coll_value = Decimal(c_bal).scaleb(-decimals[coll]) * prices[coll] / (1 + bonus[coll])
                 value = min(debt_value, coll_value)
                 if value > 0:
-                    offers.append(Offer(debt, coll, value, value * bonus[coll] * (1 - share[coll])))
+                    gain = Decimal(0)
+                    if asset_weight is not None and liab_weight is not None:
+                        gain = value * (liab_weight[debt] - (1 + bonus[coll]) * asset_weight[coll])
+                    offers.append(Offer(debt, coll, value, value * bonus[coll] * (1 - share[coll]),
+                                        value * bonus[coll], gain))
     return offers
 
 

@@ -36,8 +36,21 @@ from marginlab.protocols.marginlab.liquidation import KeeperBot, vault_events, v
 from marginlab.protocols.marginlab.params import market_params
 from marginlab.protocols.marginlab.reads import KEEPER_SUB_ID, VaultReads
 from marginlab.protocols.marginlab.setup import VaultSetup
-from marginlab.protocols.world import KEEPER, World
-from marginlab.scenario.actions import Borrow, Deposit, Donate, Liquidate, Repay, SettleBadDebt, Transfer, Withdraw
+from marginlab.protocols.world import DEPLOYER, KEEPER, World
+from marginlab.scenario.actions import (
+    Borrow,
+    Deposit,
+    Donate,
+    GovernanceAct,
+    Liquidate,
+    Pause,
+    Repay,
+    SetParams,
+    SettleBadDebt,
+    Transfer,
+    Withdraw,
+)
+from marginlab.scenario.model import PAUSE_FLAGS
 from marginlab.scenario.plan import Plan
 from marginlab.timeline import MarketState, SubAccountRef
 
@@ -66,6 +79,10 @@ class MarginlabVault(Protocol):
         self._decimals = {s: x.decimals for s, x in m.items()}
         self._bonus = {s: x.liquidation_bonus for s, x in m.items()}
         self._share = {s: x.protocol_share for s, x in m.items()}
+        self._asset_weight = {s: x.asset_weight.maint for s, x in m.items()}
+        self._liab_weight = {s: x.liab_weight.maint for s, x in m.items()}
+        self._irm_of: dict[str, str] = {}  # symbol → its rate model's address
+        self._paused = {flag: False for flag in PAUSE_FLAGS}
 
     @classmethod
     def map_plan(cls, plan: Plan, *, strict: bool = False) -> Mapping:
@@ -100,6 +117,7 @@ class MarginlabVault(Protocol):
                 irms[key] = chain.deploy(deployer, art, "InterestRateModel", *key).address
                 self._irms.append(irms[key])
             chain.transact(deployer, vault, "listMarket", world.tokens[m.symbol].address, market_params(m, irms[key]))
+            self._irm_of[m.symbol] = irms[key]
         world.label(vault.address, "vault")
         self._vault, self.router = vault, router
         self._reads = VaultReads(world, vault, self.sub_accounts, self.reads_mode)
@@ -160,6 +178,33 @@ class MarginlabVault(Protocol):
             case _:
                 assert_never(action)
 
+    # ------------------------------------------------------------------------------------------------ governance
+    @classmethod
+    def governance_refusal(cls, act: GovernanceAct) -> str | None:
+        return None  # the governor sets any market's parameters; the guardian pauses, the governor unpauses
+
+    def govern(self, act: GovernanceAct) -> list[Call]:
+        """``setMarketParams`` with the market's whole new parameter set; ``setPaused`` with every flag's new state
+        (the vault sets the three at once)."""
+        deployer = DEPLOYER  # the replay's deployer holds both roles
+        match act:
+            case SetParams():
+                m = act.market
+                self._bonus[act.symbol] = m.liquidation_bonus
+                self._share[act.symbol] = m.protocol_share
+                self._asset_weight[act.symbol] = m.asset_weight.maint
+                self._liab_weight[act.symbol] = m.liab_weight.maint
+                token = self.world.tokens[act.symbol].address
+                return [Call("", self.vault, "setMarketParams", (token, market_params(m, self._irm_of[act.symbol])),
+                             signer=deployer)]
+            case Pause():
+                for flag in act.flags:
+                    self._paused[flag] = act.paused
+                return [Call("", self.vault, "setPaused", (self._paused["borrow"], self._paused["withdraw"],
+                                                          self._paused["liquidate"]), signer=deployer)]
+            case _:
+                assert_never(act)
+
     def debt(self, owner: str, sub_id: int, symbol: str) -> int:
         balance = int(self.world.chain.call(self.vault, "balanceOf", self.world.address(owner), sub_id,
                                             self.world.tokens[symbol].address))
@@ -180,7 +225,8 @@ class MarginlabVault(Protocol):
 
     # ------------------------------------------------------------------------------------------------ keeper
     def offers(self, account: AccountView, prices: dict[str, Decimal]) -> list[Offer]:
-        return vault_offers(account, prices, self._decimals, self._bonus, self._share)
+        return vault_offers(account, prices, self._decimals, self._bonus, self._share, self._asset_weight,
+                            self._liab_weight)
 
     def run_keeper(self, orders: list[KeeperOrder]) -> RoundResult:
         assert self.bot is not None

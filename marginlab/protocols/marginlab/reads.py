@@ -93,7 +93,7 @@ class VaultReads:
         owners, subs, refs = self._tracked(keys)
         ok, err, raw = self._snapshot(owners, subs)
         if not ok:
-            return Reading(None, self.chain.decoder.decode(err))
+            return Reading(None, self.chain.decoder.decode(err), "accountStates")
         out: dict[str, SubAccountState] = {}
         symbols = list(self.world.tokens)
         words = [int.from_bytes(raw[i:i + 32], "big", signed=True) for i in range(0, len(raw), 32)]
@@ -173,7 +173,7 @@ class VaultReads:
             try:
                 st = value_account(self._scaled[ref.key], quotes, symbols)
             except PriceUnavailable as exc:
-                return Reading(None, self.chain.decoder.decode(exc.data))
+                return Reading(None, self.chain.decoder.decode(exc.data), "accountStates")
             st.balances = {s: st.balances[s] for s in self.world.markets if s in st.balances}
             out[ref.key] = st
         return Reading(out)

@@ -58,8 +58,6 @@ class VaultSetup:
         else:
             for start in range(0, len(batched), SETUP_BATCH):
                 self._deposit_chunk(batched[start:start + SETUP_BATCH])
-        self.world.mint([(sym, self.world.address(a.name), amount) for a in self.plan.accounts
-                         for sym, amount in a.wallet.items()])
         for name, sub, sym, amount in wallet_deposits:
             self.deposit(name, sub, sym, amount)
         self._borrows()

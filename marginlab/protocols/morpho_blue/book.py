@@ -63,8 +63,6 @@ class MorphoBook:
         world = self.world
         for ref in self.sub_accounts:  # every sub-account's address (and its authorisation of the owner) first
             self.sub_signer(ref.owner, ref.sub_id)
-        world.mint([(sym, world.address(a.name), amount) for a in self.plan.accounts
-                    for sym, amount in a.wallet.items()])
         for lp in self.plan.liquidity:
             for sym, amount in lp.deposits.items():
                 self.supply(-1, lp.name, 0, sym, amount)

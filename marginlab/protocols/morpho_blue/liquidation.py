@@ -43,7 +43,11 @@ class MorphoLiquidations:
             debt_value = Decimal(debt).scaleb(-markets[pair.loan].decimals) * prices[pair.loan]
             coll_value = Decimal(coll).scaleb(-markets[pair.collateral].decimals) * prices[pair.collateral] / lif
             value = min(debt_value, coll_value)
-            return [Offer(pair.loan, pair.collateral, value, value * (lif - 1))] if value > 0 else []
+            # Morpho's maintenance health in USD is maxBorrow − borrowed: repaying V of debt while seizing V·LIF of
+            # collateral changes it by V·(1 − LIF·LLTV).
+            gain = value * (1 - lif * Decimal(pair.lltv) / WAD)
+            return [Offer(pair.loan, pair.collateral, value, value * (lif - 1), value * (lif - 1), gain)] \
+                if value > 0 else []
 
     def run_keeper(self, orders: list[KeeperOrder]) -> RoundResult:
         """One liquidation per ``MorphoKeeper.run`` transaction, sized from a read just before it."""

@@ -37,8 +37,19 @@ from marginlab.protocols.morpho_blue.layout import NAME, TOKEN_KINDS, Layout, Pa
 from marginlab.protocols.morpho_blue.liquidation import MorphoLiquidations
 from marginlab.protocols.morpho_blue.math import MAX_FEE
 from marginlab.protocols.morpho_blue.reads import MorphoReads
-from marginlab.protocols.world import KEEPER, World
-from marginlab.scenario.actions import Borrow, Deposit, Donate, Liquidate, Repay, SettleBadDebt, Transfer, Withdraw
+from marginlab.protocols.world import DEPLOYER, KEEPER, World
+from marginlab.scenario.actions import (
+    Borrow,
+    Deposit,
+    Donate,
+    GovernanceAct,
+    Liquidate,
+    Repay,
+    SetParams,
+    SettleBadDebt,
+    Transfer,
+    Withdraw,
+)
 from marginlab.scenario.plan import Plan
 from marginlab.timeline import MarketState, PairState, SubAccountRef
 
@@ -71,6 +82,23 @@ class MorphoBlue(Protocol):
     def map_plan(cls, plan: Plan, *, strict: bool = False) -> Mapping:
         out = layout(plan, strict=strict)
         return Mapping(cls.name, tuple(out.decisions), tuple(out.refusals))
+
+    @classmethod
+    def governance_refusal(cls, act: GovernanceAct) -> str | None:
+        if isinstance(act, SetParams):
+            others = [c for c in act.changed if c != "reserve_factor"]
+            if others:
+                return (f"a Morpho Blue market's LLTV, oracle and rate model are fixed when it is created: only the "
+                        f"fee (reserve_factor) can change, not {', '.join(others)}")
+            return None
+        return "Morpho Blue cannot be paused"
+
+    def govern(self, act: GovernanceAct) -> list[Call]:
+        """The owner sets the fee of every market that lends the asset (Morpho caps it at 25 %)."""
+        assert isinstance(act, SetParams)
+        fee = min(wad(act.market.reserve_factor), MAX_FEE)
+        return [Call("", self.morpho, "setFee", (self.params[i], fee), signer=DEPLOYER)
+                for i, pair in enumerate(self.layout.pairs) if pair.loan == act.symbol]
 
     @classmethod
     def extra_abis(cls) -> list[list[dict[str, Any]]]:
@@ -240,7 +268,8 @@ class MorphoBlue(Protocol):
                 pos = snap.positions[k]
                 k += 1
                 if snap.pairs[m].price is None and (pos.collateral or pos.borrow_shares):
-                    return Reading(None, self.world.chain.decoder.decode(snap.pairs[m].price_error))
+                    return Reading(None, self.world.chain.decoder.decode(snap.pairs[m].price_error),
+                                   f"the {snap.pairs[m].pair.name} oracle's price()")
                 out[ref.key] = self.reads.borrower_state(snap, m, pos)
             else:
                 supplied: dict[str, int] = {}

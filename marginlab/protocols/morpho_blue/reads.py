@@ -17,7 +17,7 @@ from marginlab.numbers import wad
 from marginlab.protocols.morpho_blue.layout import Layout, Pair
 from marginlab.protocols.morpho_blue.math import WAD, max_borrow, mul_div_down, mul_div_up, to_assets_down, to_assets_up
 from marginlab.protocols.world import World
-from marginlab.scenario.model import SECONDS_PER_YEAR
+from marginlab.scenario.fields import SECONDS_PER_YEAR
 from marginlab.timeline import MarketState, PairState, SubAccountState
 
 VIRTUAL_SHARES = 10**6
