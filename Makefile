@@ -9,7 +9,9 @@
 #   make fuzz              stateful invariant machines, >= 75,000 steps, one process per machine (CHAIN=anvil)
 #   make compile           compile the contracts (and the peer protocols: Morpho Blue)
 #   make lint              ruff and mypy over marginlab/, slither over the contracts; fails on any finding (slither: Medium+)
-#   make deploy            deploy the protocol (deployments/markets.yaml) and write deployments/<network>.json
+#   make chain             a local node that stays up (Ganache; CHAIN=anvil, PORT=8545), for deploy, cast and --rpc-url
+#   make deploy            deploy the protocol (deployments/markets.yaml) on the node at RPC_URL; write an address book
+#   make abi               write abi/ (plain ABIs, merged error and event signatures) from the build (make compile does)
 #   make golden            re-baseline tests/golden/ (the example and incident timelines) from the current code
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
 #   make gas-protocols     the vault, Aave v3 and Morpho Blue side by side on Anvil into bench/gas-protocols.json
@@ -48,11 +50,17 @@ PYTEST_ARGS ?=
 # not in PYTEST_ARGS): make test TESTS="tests/unit tests/engine"
 TESTS ?= tests
 
-.PHONY: help setup compile lint test test-fast test-stateful fuzz test-engine demo deploy golden gas gas-protocols bench \
-	clean distclean
+# make chain / make deploy: the node's port and the URL deploy talks to (by default the node make chain starts).
+PORT ?= 8545
+RPC_URL ?= http://127.0.0.1:$(PORT)
+# Where make deploy writes its address book (default: deployments/<client>-<chain id>.json).
+ADDRESS_BOOK ?=
+
+.PHONY: help setup chromium compile abi lint test test-fast test-stateful fuzz test-engine demo chain deploy golden gas \
+	gas-protocols bench clean distclean
 
 help:
-	@sed -n '4,18p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,20p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- set-up
 $(STAMPS)/venv: requirements.txt pyproject.toml
@@ -78,7 +86,12 @@ $(STAMPS)/solc: $(STAMPS)/venv $(STAMPS)/npm brownie-config.yaml tools/provision
 	@$(PY) tools/provision_solc.py
 	@touch $@
 
-setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/solc
+# Headless Chromium (Debian's package, apt-get) for the HTML report test: set-up installs it when missing, and
+# make test refuses to run without it rather than skip that test (tools/ensure_chromium.sh; CHROMIUM=/path overrides).
+chromium:
+	@tools/ensure_chromium.sh
+
+setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/solc chromium
 
 # ---------------------------------------------------------------- build
 # brownie compiles contracts/ with 0.8.24; tools/build_peers.py compiles Morpho Blue (from node_modules) and
@@ -86,6 +99,11 @@ setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/solc
 compile: setup
 	@brownie compile
 	@$(PY) tools/build_peers.py
+	@$(PY) tools/abi.py
+
+# abi/: one plain ABI JSON per deployable contract and abi/signatures.json (every error and event, merged), for cast,
+# web3.py and other readers; committed, and tests/toolchain/test_abi.py fails while it is not what the build gives.
+abi: compile
 
 # ---------------------------------------------------------------- static analysis
 # slither in its own venv: slither-analyzer 0.11 needs web3 7, eth-brownie 1.21 pins web3 6.11. It compiles through
@@ -112,9 +130,11 @@ lint: $(STAMPS)/lint-venv $(STAMPS)/solc
 # brownie processes only read build/. With PYTEST_ARGS or TESTS (a subset) it is one brownie run, nothing else.
 ifeq ($(strip $(PYTEST_ARGS))$(strip $(TESTS)),tests)
 test: compile
+	@tools/ensure_chromium.sh --required
 	tools/test_lanes.sh $(BROWNIE_NETWORK)
 else
 test: setup
+	@tools/ensure_chromium.sh --required
 	brownie test $(TESTS) --network $(BROWNIE_NETWORK) $(PYTEST_ARGS)
 endif
 
@@ -140,11 +160,16 @@ DEMO_OUT ?= reports/demo
 
 demo: compile
 	marginlab replay $(DEMO_SCENARIO) --compare --chain $(CHAIN) --out $(DEMO_OUT)
-	@echo "report: $(DEMO_OUT)/compare.md (cross: $(DEMO_OUT)/cross/report.md, isolated: $(DEMO_OUT)/isolated/report.md)"
+	@echo "report: $(DEMO_OUT)/compare.md (cross: $(DEMO_OUT)/cross/report.md, isolated: $(DEMO_OUT)/isolated/report.md); interactive: $(DEMO_OUT)/compare.html"
 
-# Deploy the protocol with deployments/markets.yaml to a chain brownie starts (or one already on port 8545).
-deploy: compile
-	brownie run scripts/deploy.py --network $(BROWNIE_NETWORK)
+# A local node that stays up, in the foreground (Ctrl-C stops it): Ganache, or Anvil with CHAIN=anvil, on PORT.
+chain: setup
+	@$(PY) -m marginlab.node --chain $(CHAIN) --port $(PORT)
+
+# Deploy the protocol with deployments/markets.yaml onto the node at RPC_URL (start one with make chain) and write
+# an address book (deployments/<client>-<chain id>.json). No node answering: one line, exit 3, nothing written.
+deploy: setup
+	@marginlab deploy --rpc-url $(RPC_URL) $(if $(ADDRESS_BOOK),--out $(ADDRESS_BOOK))
 
 # Golden timelines (tests/golden/): rewrite them only for a change of behaviour made on purpose, in a commit of
 # its own that says why; tests/integration/test_golden.py compares every replay with them byte for byte.

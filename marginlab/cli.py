@@ -1,4 +1,5 @@
-"""Command line: ``marginlab check FILE`` and ``marginlab replay FILE [--compare] ...``.
+"""Command line: ``marginlab check FILE``, ``marginlab replay FILE [--compare] ...``, ``marginlab sweep FILE ...`` and
+``marginlab deploy [--rpc-url URL]``.
 
 Exit codes: 0 ok, 1 an ``expect:`` failed, 2 bad input (the scenario), 3 chain failure or an unexpected
 revert. Expected errors print one clear message and no traceback.
@@ -10,13 +11,16 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from marginlab.compiled import ensure_build
 from marginlab.errors import MarginlabError, ScenarioError, UsageError, one_line
+from marginlab.node import DEFAULT_RPC_URL
 
 EXIT_OK = 0
 EXIT_EXPECT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_CHAIN = 3
 DEFAULT_OUT = Path("out")
+DEFAULT_MARKETS = Path("deployments/markets.yaml")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     from marginlab import cli_risk
     cli_risk.add_parsers(sub)
     cli_risk.add_replay_options(replay)
+    deploy = sub.add_parser("deploy", help="deploy the protocol on a running local node and write an address book")
+    deploy.add_argument("--rpc-url", default=DEFAULT_RPC_URL,
+                        help=f"the node (default {DEFAULT_RPC_URL}, where `make chain` starts one)")
+    deploy.add_argument("--markets", type=Path, default=DEFAULT_MARKETS,
+                        help=f"markets file, a scenario's markets: fields (default {DEFAULT_MARKETS})")
+    deploy.add_argument("--out", type=Path, default=None,
+                        help="address book to write (default deployments/<client>-<chain id>.json)")
     return p
 
 
@@ -87,8 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from marginlab import cli_risk
         if args.command in cli_risk.COMMANDS:
             return cli_risk.run(args)
+        if args.command == "deploy":
+            from marginlab.deploy import main_deploy
+            for line in main_deploy(args.rpc_url, args.markets, args.out):
+                print(one_line(line))
+            return EXIT_OK
         if args.command == "sweep":
             from marginlab.sweep import main_sweep
+            ensure_build()
             out = args.out if args.out is not None else DEFAULT_OUT / f"sweep-{args.file.stem}"
             return main_sweep(args.file, args.seeds, args.set, args.workers, args.engine, out, args.scheduler,
                               args.mining, args.reads, args.protocol)
@@ -135,6 +152,7 @@ def _replay(args: argparse.Namespace) -> int:
     if args.ab is not None and protocols is not None and len(protocols) > 1:
         raise UsageError("--ab combines with --compare, not with --compare-protocols (one comparison at a time)")
     scenario, doc = load_scenario(args.file)
+    ensure_build()
     out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
     # Every input error (paths, price rounding, what a protocol cannot express) surfaces here, before chain work.
     variants = protocol_variants(scenario, doc, protocols)

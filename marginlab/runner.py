@@ -26,8 +26,10 @@ from marginlab.errors import ChainDied, ChainError, Issue, ReplayRevert, Scenari
 from marginlab.progress import Progress
 from marginlab.protocols.base import Mapping, Protocol
 from marginlab.protocols.registry import factory, load_protocol
+from marginlab.replaybook import ReplayBook
 from marginlab.report.comparisons import VariantRun, write_comparison
 from marginlab.report.expect import evaluate, revert_checks
+from marginlab.report.html_compare import write_compare_html, write_comparison_html
 from marginlab.report.markdown import render_compare, write_report
 from marginlab.scenario.model import Scenario
 from marginlab.scenario.plan import Plan, build_plan, compare_plans
@@ -162,10 +164,13 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
              options: ChainOptions, replay_options: ReplayOptions | None, charts: bool, progress: bool,
              messages: list[str]) -> tuple[int, Timeline, dict[str, list[int]]]:
     chain = Chain.open(options, decoder)
+    # A node we only connected to keeps what the replay deploys, and its clock stays moved: an address book says so.
+    book = ReplayBook.start(chain, options.rpc_url) if options.rpc_url else None
     bar = Progress(f"{spec.plan.name} [{label}]", sys.stderr, enabled=progress)
     replay = Replay(spec.plan, chain, artifacts, bar, options=replay_options, protocol=factory(spec.cls))
     failure: str | None = None
     info: dict[str, str] = {}
+    book_lines: list[str] = []  # said after the run's own lines
     try:
         replay.run()
     except ChainDied as exc:
@@ -179,6 +184,8 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
     finally:
         bar.close()
         info = chain_info(chain, options)
+        if book is not None:
+            book_lines = book.write(replay, f"marginlab replay {doc.file} ({label})", spec.folder)
         chain.close()
     timeline = replay.timeline
     timeline.provenance = provenance(replay.protocol, spec.mapping)
@@ -190,6 +197,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
         messages.append(f"error: {failure}")
         messages.append(f"the timeline up to the failure is in {spec.folder}/ "
                         f"({len(timeline.steps)} of {len(spec.plan.steps)} steps)")
+        messages.extend(book_lines)
         return EXIT_CHAIN, timeline, gas
     timeline.expectations = evaluate(spec.plan, timeline, spec.protocol) + revert_checks(timeline)
     write_report(timeline, spec.folder, charts=charts)
@@ -200,6 +208,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
     passed = len(counted) - len(failed)
     messages.append(f"{spec.plan.name} [{label}]: {len(timeline.steps)} steps, {len(timeline.liquidations)} "
                     f"liquidations, {passed}/{len(counted)} expectations passed → {spec.folder}/report.md")
+    messages.extend(book_lines)
     return (EXIT_EXPECT_FAILED if failed else EXIT_OK), timeline, gas
 
 
@@ -246,7 +255,9 @@ def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path, compa
             folder = out / _folder_name(variant) if len(variants) > 1 else out
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "compare.md").write_text(render_compare(timelines, refused), encoding="utf-8")
+            write_compare_html(timelines, refused, folder)
             result.messages.append(f"comparison → {folder}/compare.md")
     if len(variants) > 1:
         path = write_comparison(result.runs, out, comparison)
+        write_comparison_html(result.runs, out, comparison)
         result.messages.append(f"{comparison} comparison → {path}")

@@ -19,14 +19,17 @@ from __future__ import annotations
 import itertools
 import json
 import statistics
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
 from marginlab.errors import quote
+from marginlab.progress import Progress
+from marginlab.report.html_sweep import write_sweep_html
 
 if TYPE_CHECKING:
     from marginlab.scenario.plan import Plan
@@ -97,21 +100,38 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
 
 def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int = 1, engine: str = "local",
               scheduler: str | None = None, backend: str = "anvil", mining: str = "auto",
-              reads: str = "chain", protocol: str = "marginlab") -> list[dict[str, Any]]:
+              reads: str = "chain", protocol: str = "marginlab",
+              progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+    """Every replay's figures, sorted by (parameters, seed); ``progress(done, total)`` after each replay ends."""
     text = Path(file).read_text()
     base_seed = int(yaml.safe_load(text).get("seed", 0))
     check_expressible(file, protocol, combos(sets))
     tasks = [(text, base_seed + i, c, backend, mining, reads, protocol, str(file)) for c in combos(sets)
              for i in range(seeds)]
-    results = execute(tasks, workers, engine, scheduler)
+    results = execute(tasks, workers, engine, scheduler, progress)
     return sorted(results, key=lambda r: (json.dumps(r["params"], sort_keys=True), r["seed"]))
 
 
 def execute(tasks: list[tuple[Any, ...]], workers: int = 1, engine: str = "local",
-            scheduler: str | None = None) -> list[dict[str, Any]]:
-    """:func:`run_one` over ``tasks`` (its arguments) on the local process pool or on Dask; results in task order."""
+            scheduler: str | None = None,
+            progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+    """:func:`run_one` over ``tasks`` (its arguments) on the local process pool or on Dask; results in task order.
+
+    ``progress(done, total)`` is called as each replay ends, in the order they end.
+    """
+    results: list[dict[str, Any] | None] = [None] * len(tasks)
+    done = 0
+
+    def finished(i: int, result: dict[str, Any]) -> None:
+        nonlocal done
+        results[i] = result
+        done += 1
+        if progress is not None:
+            progress(done, len(tasks))
+
     if engine == "dask":
         from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
 
         cluster = None
         if scheduler is None:
@@ -119,17 +139,22 @@ def execute(tasks: list[tuple[Any, ...]], workers: int = 1, engine: str = "local
         client = Client(scheduler or cluster)
         try:
             futures = [client.submit(run_one, *t, pure=False) for t in tasks]
-            results = client.gather(futures)
+            index = {f.key: i for i, f in enumerate(futures)}
+            for future in dask_completed(futures):
+                finished(index[future.key], future.result())
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
     elif workers <= 1:
-        results = [run_one(*t) for t in tasks]
+        for i, t in enumerate(tasks):
+            finished(i, run_one(*t))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(run_one, *zip(*tasks, strict=False)))
-    return list(results)
+            pending = {pool.submit(run_one, *t): i for i, t in enumerate(tasks)}
+            for future in as_completed(pending):
+                finished(pending[future], future.result())
+    return [r for r in results if r is not None]
 
 
 METRICS = (("liquidations", "liquidation count", 1), ("bad_debt", "bad debt (USD)", 10**18),
@@ -185,13 +210,15 @@ def write_report(results: list[dict[str, Any]], out: Path, title: str, elapsed: 
             charts.chart_collateral_at_risk(curves[key], DROPS, f"collateral at risk {key}", out / f"car-{g}.png")
             images.append(f"![collateral at risk](car-{g}.png)")
         body += ["", *images, ""]
-    lines = [f"# Sweep: {title}", "", f"{len(results)} replays ({len(groups)} parameter combination(s)), "
-             f"engine {engine}, {workers} worker(s), {elapsed:.1f} s.", ""]
+    summary = (f"{len(results)} replays ({len(groups)} parameter combination(s)), engine {engine}, {workers} "
+               f"worker(s), {elapsed:.1f} s.")
+    lines = [f"# Sweep: {title}", "", summary, ""]
     if len(groups) > 1:
         lines += tables.summary_lines(rows)
     tables.write_json(out / "sweep.json", results, rows, curves, DROPS)
     report = out / "sweep.md"
     report.write_text("\n".join(lines + body) + "\n")
+    write_sweep_html(results, title, summary, out)
     return report
 
 
@@ -233,8 +260,12 @@ def main_sweep(file: Path, seeds: int, set_args: list[str], workers: int, engine
                scheduler: str | None = None, mining: str = "auto", reads: str = "chain",
                protocol: str = "marginlab") -> int:
     t0 = time.perf_counter()
-    results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, mining=mining,
-                        reads=reads, protocol=protocol)
+    bar = Progress(f"sweep {Path(file).stem}", sys.stderr, unit="replays")
+    try:
+        results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, mining=mining,
+                            reads=reads, protocol=protocol, progress=bar)
+    finally:
+        bar.close()
     elapsed = time.perf_counter() - t0
     report = write_report(results, out, Path(file).stem, elapsed, engine, workers, Path(file))
     print(f"{len(results)} replays in {elapsed:.1f} s → {report}")

@@ -10,8 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from marginlab.numbers import EXACT
 
 TIMELINE_VERSION = 1
 # Integers that stay JSON numbers; every other integer is an amount and is written as a string.
@@ -236,6 +239,44 @@ class Timeline:
 
     def decimals(self) -> dict[str, int]:
         return {m.symbol: m.decimals for m in self.markets}
+
+    def to_frame(self, exact: bool = False) -> Any:
+        """A pandas DataFrame for notebooks: one row per (record, sub-account), the set-up record first (step -1),
+        as timeline.csv. Prices, balances (in tokens, not units), health and USD values are floats, health factor
+        ``inf`` without debt; ``exact=True`` gives :class:`~decimal.Decimal` values instead (the timeline's exact
+        numbers; ``None`` for an infinite health factor). Amounts in the timeline itself stay integers."""
+        import pandas as pd
+
+        symbols = [m.symbol for m in self.markets]
+        subs = {s.key: s for s in self.sub_accounts}
+        number: Callable[[Decimal], Any] = (lambda d: d) if exact else float
+        rows = []
+        with localcontext(EXACT):
+            for r in self.records:
+                rows += self._frame_rows(r, symbols, subs, number, exact)
+        return pd.DataFrame(rows)
+
+    def _frame_rows(self, r: StepRecord, symbols: list[str], subs: dict[str, SubAccountRef],
+                    number: Callable[[Decimal], Any], exact: bool) -> list[dict[str, Any]]:
+        decimals = self.decimals()
+        prices = {s: Decimal(r.prices[s]) for s in symbols}
+        rows = []
+        for key, state in r.accounts.items():
+            sub = subs[key]
+            tokens = {s: Decimal(state.balances.get(s, 0)).scaleb(-decimals[s]) for s in symbols}
+            hf = None if state.health_factor is None else Decimal(state.health_factor).scaleb(-18)
+            row: dict[str, Any] = {"step": r.index, "source": r.source, "label": r.label, "time": r.time,
+                                   "sub_account": key, "owner": sub.owner, "sub_id": sub.sub_id, "margin": sub.margin}
+            row.update({f"price_{s}": number(prices[s]) for s in symbols})
+            row.update({f"balance_{s}": number(tokens[s]) for s in symbols})
+            row["health_init"] = number(Decimal(state.health_init).scaleb(-18))
+            row["health_maint"] = number(Decimal(state.health_maint).scaleb(-18))
+            row["health_factor"] = hf if exact else (float("inf") if hf is None else float(hf))
+            row["collateral_usd"] = number(Decimal(state.collateral_value).scaleb(-18))
+            row["debt_usd"] = number(Decimal(state.debt_value).scaleb(-18))
+            row["equity_usd"] = number(sum((tokens[s] * prices[s] for s in symbols), Decimal(0)))
+            rows.append(row)
+        return rows
 
 
 def _jsonable(value: Any, key: str | None = None) -> Any:

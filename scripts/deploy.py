@@ -1,27 +1,24 @@
-"""Deploy the protocol with the markets of a file and write the addresses to deployments/<network>.json.
+"""Deploy the protocol on the chain brownie is connected to and write its address book to
+deployments/<network>.json.
 
-    brownie run scripts/deploy.py --network development                       # deployments/markets.yaml
-    brownie run scripts/deploy.py main path/to/markets.yaml --network anvil
+    brownie run scripts/deploy.py --network NAME                      # deployments/markets.yaml
+    brownie run scripts/deploy.py main path/to/markets.yaml --network NAME
 
-Re-running on a live chain re-uses the vault, router and markets whose code is still there.
+A thin entry point: the work is `marginlab deploy --rpc-url URL` (marginlab/deploy.py), pointed at brownie's web3
+endpoint. On a network brownie starts itself (development, anvil) the node, and everything deployed on it, is
+gone when the script ends; for a node that stays up use `make chain` and `make deploy`. Exit codes as for the
+marginlab command.
 """
-from pathlib import Path
+from __future__ import annotations
 
-from brownie import accounts, network, project, web3
+from brownie import network, web3
 
-from marginlab.brownie.deploy import deploy, load_markets, read_deployment
-from marginlab.errors import ScenarioError
+from marginlab.cli import main as marginlab_main
 
 
 def main(markets_file: str = "deployments/markets.yaml") -> None:
-    try:
-        markets = load_markets(Path(markets_file))
-    except ScenarioError as exc:
-        raise SystemExit(str(exc)) from None
-    name = network.show_active()
-    out = Path("deployments") / f"{name}.json"
-    deployed, log = deploy(project.get_loaded_projects()[0], web3, accounts[0], markets, name, read_deployment(out))
-    out.write_text(deployed.to_json())
-    for line in log:
-        print(line)
-    print(f"addresses written to {out}")
+    url = web3.provider.endpoint_uri
+    code = marginlab_main(["deploy", "--rpc-url", url, "--markets", markets_file,
+                           "--out", f"deployments/{network.show_active()}.json"])
+    if code != 0:
+        raise SystemExit(code)

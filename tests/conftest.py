@@ -11,9 +11,21 @@ import socket
 import pytest
 from brownie._config import CONFIG
 
+from marginlab.brownie import plain
 from marginlab.brownie.compat import patch_brownie_for_anvil
 
 patch_brownie_for_anvil()
+
+
+def pytest_sessionstart(session):
+    """In a log (not a terminal) brownie writes no colour codes (marginlab/brownie/plain.py)."""
+    plain.configure(session.config)
+
+
+@pytest.fixture
+def state_machine(pytestconfig):
+    """brownie's state_machine runner, drawing its spinner on a terminal only (marginlab/brownie/plain.py)."""
+    return plain.state_machine(pytestconfig)
 
 
 def _free_loopback_port() -> int:

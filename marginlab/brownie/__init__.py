@@ -1,1 +1,1 @@
-"""Everything that needs brownie: its Anvil compatibility patches, the brownie deploy script's logic, the gas table."""
+"""Everything that needs brownie: its Anvil compatibility patches, plain test output for logs, the gas table."""

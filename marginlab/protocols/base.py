@@ -214,6 +214,24 @@ class BadDebtEvent:
     left_as_debt: int | None = None
 
 
+@dataclass(frozen=True)
+class DeployedContract:
+    """A contract a protocol deployed, as the address book of a replay on a running node lists it."""
+
+    name: str  # "vault", "irm 1", "oracle WETH/USDC"
+    address: str
+    contract: str  # the artifact, and so the ABI abi/<contract>.json ("morpho-blue/Morpho" for a peer's)
+
+
+@dataclass(frozen=True)
+class Role:
+    """A right on the protocol's contracts and the simulator's signer that holds it (``deployer``, ``keeper``)."""
+
+    name: str  # "governor"
+    signer: str
+    may: tuple[str, ...]
+
+
 @dataclass
 class Reading:
     """A read of every tracked sub-account (``accounts`` None when they cannot be valued: ``error`` says why)."""
@@ -325,3 +343,8 @@ class Protocol(ABC):
     def provenance(self) -> dict[str, str]:
         """What produced a run on this protocol (package and compiler versions, licence)."""
         return {"protocol": self.name}
+
+    def deployment(self) -> tuple[list[DeployedContract], list[Role]]:
+        """What it has deployed so far and who holds its rights, for the address book a replay on a running node
+        writes (marginlab.addressbook). Optional: by default it names nothing."""
+        return [], []

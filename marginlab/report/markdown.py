@@ -1,4 +1,4 @@
-"""Render a timeline into files an auditor reads: timeline.json, timeline.csv, report.md and charts.
+"""Render a timeline into files an auditor reads: timeline.json, timeline.csv, report.md, charts and report.html.
 
 Everything here is a pure function of the timeline (plus file writing): the report never queries the chain.
 """
@@ -13,6 +13,7 @@ from marginlab.numbers import fmt_decimal, from_units
 from marginlab.report.attribution import render_attribution, render_compare_attribution
 from marginlab.report.charts import write_charts
 from marginlab.report.compare import compare_rows
+from marginlab.report.html_replay import write_timeline_html
 from marginlab.report.metrics import (
     OwnerSummary,
     owner_summary,
@@ -249,12 +250,14 @@ def render_csv(timeline: Timeline) -> str:
 
 
 def write_report(timeline: Timeline, folder: Path, *, charts: bool = True) -> None:
-    """Write timeline.json, timeline.csv, the charts and report.md into ``folder``."""
+    """Write timeline.json, timeline.csv, the charts, report.md and report.html (interactive, self-contained)
+    into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     write_timeline_json(timeline, folder / "timeline.json")
     (folder / "timeline.csv").write_text(render_csv(timeline), encoding="utf-8")
     drawn = write_charts(timeline, folder) if charts else []
     (folder / "report.md").write_text(render_markdown(timeline, drawn), encoding="utf-8")
+    write_timeline_html(timeline, folder)
 
 
 def render_compare(timelines: dict[str, Timeline], refused: dict[str, str] | None = None) -> str:

@@ -42,6 +42,7 @@ def test_drain_on_both_protocols_and_both_margins(tmp_path):
     table = (out / "compare-protocols.md").read_text()
     assert "| morpho-blue | cross | not expressible: morpho-blue: bob's sub-account 0" in table
     assert "## Gas per operation" in table and "liquidation_bonus` not honoured" in table
+    assert (out / "compare-protocols.html").is_file() and (out / "marginlab" / "compare.html").is_file()
     # Sending set-up and keeper operations one per transaction (for their gas) changes nothing in the timeline.
     for mode in ("cross", "isolated"):
         replayed = (out / "marginlab" / mode / "timeline.json").read_text()

@@ -35,3 +35,4 @@ def test_dask_sweep_equals_sequential_and_writes_histograms(tmp_path):
     assert pngs == ["hist-0-bad_debt.png", "hist-0-liquidations.png", "hist-0-worst_health_factor.png", "risk-0.png"]
     assert "| VaR95 of bad debt (USD) |" in text and "| borrowing power used, p95 |" in text
     assert all((tmp_path / p).stat().st_size > 1000 for p in pngs)
+    assert "Every replay" in (tmp_path / "sweep.html").read_text()  # the interactive page beside sweep.md

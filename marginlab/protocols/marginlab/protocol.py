@@ -20,6 +20,7 @@ from marginlab.protocols.base import (
     Call,
     Capabilities,
     Decision,
+    DeployedContract,
     KeeperOrder,
     Leg,
     LiquidationEvent,
@@ -28,6 +29,7 @@ from marginlab.protocols.base import (
     Payment,
     Protocol,
     Reading,
+    Role,
     RoundResult,
 )
 from marginlab.protocols.marginlab.liquidation import KeeperBot, vault_events, vault_offers
@@ -72,6 +74,7 @@ class MarginlabVault(Protocol):
         self.router: Contract | None = None
         self.bot: Contract | None = None
         self._reads: VaultReads | None = None
+        self._irms: list[str] = []
         m = world.markets
         self._decimals = {s: x.decimals for s, x in m.items()}
         self._bonus = {s: x.liquidation_bonus for s, x in m.items()}
@@ -112,6 +115,7 @@ class MarginlabVault(Protocol):
             key = (wad(m.irm.base), wad(m.irm.slope1), wad(m.irm.slope2), wad(m.irm.kink))
             if key not in irms:
                 irms[key] = chain.deploy(deployer, art, "InterestRateModel", *key).address
+                self._irms.append(irms[key])
             chain.transact(deployer, vault, "listMarket", world.tokens[m.symbol].address, market_params(m, irms[key]))
             self._irm_of[m.symbol] = irms[key]
         world.label(vault.address, "vault")
@@ -232,6 +236,17 @@ class MarginlabVault(Protocol):
 
     def decode_events(self, receipt: dict[str, Any]) -> list[LiquidationEvent | BadDebtEvent]:
         return vault_events(self.world, self.vault, receipt)
+
+    def deployment(self) -> tuple[list[DeployedContract], list[Role]]:
+        out = [DeployedContract(name, str(c.address), contract) for name, c, contract in
+               (("vault", self._vault, "Vault"), ("router", self.router, "OracleRouter"),
+                ("keeper", self.bot, "SimKeeper")) if c is not None]
+        out += [DeployedContract(f"irm {n}", address, "InterestRateModel") for n, address in enumerate(self._irms, 1)]
+        roles = [Role("governor", "deployer", ("vault.listMarket", "vault.setMarketParams", "vault.setPaused",
+                                               "vault.withdrawReserves", "router.setFeed")),
+                 Role("guardian", "deployer", ("vault.setPaused",)),
+                 Role("keeper owner", KEEPER, ("keeper.run (SimKeeper's liquidation rounds)",))]
+        return out, roles
 
     def provenance(self) -> dict[str, str]:
         compiler = (self.world.artifacts.load("Vault").get("compiler") or {})

@@ -20,6 +20,7 @@ from marginlab.protocols.base import (
     BadDebtEvent,
     Call,
     Capabilities,
+    DeployedContract,
     KeeperOrder,
     Leg,
     LiquidationEvent,
@@ -28,6 +29,7 @@ from marginlab.protocols.base import (
     Payment,
     Protocol,
     Reading,
+    Role,
     RoundResult,
 )
 from marginlab.protocols.morpho_blue.book import MorphoBook
@@ -158,6 +160,22 @@ class MorphoBlue(Protocol):
 
     def custody(self) -> str:
         return str(self.morpho.address)
+
+    def deployment(self) -> tuple[list[DeployedContract], list[Role]]:
+        out = [DeployedContract(name, str(c.address), contract) for name, c, contract in
+               (("morpho", self._morpho, "morpho-blue/Morpho"),
+                ("reader", self._reads.reader if self._reads is not None else None, "morpho-blue/MorphoReader"),
+                ("keeper", self.bot, "morpho-blue/MorphoKeeper")) if c is not None]
+        for loan, coll, oracle, irm, _ in self.params:
+            pair = f"{self.world.symbol_of.get(coll.lower(), coll)}/{self.world.symbol_of.get(loan.lower(), loan)}"
+            out.append(DeployedContract(f"oracle {pair}", oracle, "morpho-blue/ChainlinkPairOracle"))
+            if all(c.address != irm for c in out):
+                out.append(DeployedContract(f"irm {pair}", irm, "morpho-blue/KinkedIrm"))
+        roles = [Role("owner", "deployer", ("morpho.enableIrm", "morpho.enableLltv", "morpho.setFee",
+                                            "morpho.setFeeRecipient", "morpho.setOwner")),
+                 Role("fee recipient", RESERVES, ("receives Morpho's fee shares (the protocol's reserves)",)),
+                 Role("keeper owner", KEEPER, ("keeper.run (MorphoKeeper's liquidation rounds)",))]
+        return out, roles
 
     @property
     def book(self) -> MorphoBook:
