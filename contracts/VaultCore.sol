@@ -1,21 +1,28 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
-import {IVault} from "../interfaces/IVault.sol";
+import {IVaultBase} from "../interfaces/IVaultBase.sol";
 import {IOracleRouter} from "../interfaces/IOracleRouter.sol";
 import {IInterestRateModel} from "../interfaces/IInterestRateModel.sol";
 import {WadMath} from "./libraries/WadMath.sol";
 import {MarketMath} from "./libraries/MarketMath.sol";
 
-/// @title VaultBase
-/// @notice The read side of the Vault: storage layout, interest and health computed as of this block
-/// without writing, and the external views. Vault.sol adds the state machine.
-/// @dev Every read of an index goes through `_accruedIndexes`, so views and health checks see accrued
-/// values while an action only writes (accrues) the markets it touches.
-abstract contract VaultBase is IVault {
+/// @title VaultCore
+/// @notice The vault's storage layout and the internals both of its code objects use: interest, health and
+/// balances. `Vault` (user actions, governance, views) and `VaultLiquidation` (liquidation and bad debt, run
+/// by delegatecall) derive from it, so they share one storage layout slot for slot.
+/// @dev No external functions here: whatever is external belongs to exactly one of the two contracts. Every
+/// read of an index goes through `_accruedIndexes`, so views and health checks see accrued values while an
+/// action only writes (accrues) the markets it touches. Storage order matters: both contracts must derive
+/// from this contract alone (plus interfaces), never declare state of their own.
+abstract contract VaultCore is IVaultBase, ReentrancyGuard {
     using SafeCast for uint256;
+    using SafeERC20 for IERC20;
     using WadMath for uint256;
 
     uint256 internal constant WAD = 1e18;
@@ -64,126 +71,39 @@ abstract contract VaultBase is IVault {
         uint256 debtMaint;
     }
 
-    /// @inheritdoc IVault
-    address public governor;
-    /// @inheritdoc IVault
-    address public guardian;
-    /// @inheritdoc IVault
-    IOracleRouter public immutable router;
-    /// @inheritdoc IVault
-    uint256 public dustValue = 1e18;
-    /// @inheritdoc IVault
-    bool public borrowPaused;
-    /// @inheritdoc IVault
-    bool public withdrawPaused;
-    /// @inheritdoc IVault
-    bool public liquidatePaused;
-    /// @inheritdoc IVault
-    mapping(address owner => mapping(address operator => bool)) public isOperator;
-    /// @inheritdoc IVault
-    mapping(address owner => uint256) public nonces;
+    /// @dev Immutable, so it lives in code: the vault's constructor gives its modules the same router.
+    IOracleRouter internal immutable _router;
 
-    bytes32 internal constant DOMAIN_TYPEHASH = keccak256("EIP712Domain(uint256 chainId,address verifyingContract)");
-    bytes32 internal constant AUTHORIZATION_TYPEHASH =
-        keccak256("Authorization(address owner,address operator,bool approved,uint256 nonce,uint256 deadline)");
-
+    // The vault's storage, shared slot for slot by the vault and its two modules (which run by delegatecall):
+    // each variable is written by one of the three and read by the others. slither analyses each contract
+    // alone, so it reports variables a contract only reads as never initialised (or as constants), and
+    // variables it never touches as unused; the `disable` lines below say so once per variable.
+    // slither-disable-next-line uninitialized-state,constable-states,immutable-states,unused-state
+    address internal _governor;
+    // slither-disable-next-line uninitialized-state,constable-states,immutable-states,unused-state
+    address internal _guardian;
+    // slither-disable-next-line uninitialized-state,constable-states,unused-state
+    uint256 internal _dustValue = 1e18;
+    // slither-disable-next-line uninitialized-state,constable-states,unused-state
+    bool internal _borrowPaused;
+    // slither-disable-next-line uninitialized-state,constable-states,unused-state
+    bool internal _withdrawPaused;
+    // slither-disable-next-line uninitialized-state,constable-states,unused-state
+    bool internal _liquidatePaused;
+    // slither-disable-next-line unused-state
+    mapping(address owner => mapping(address operator => bool)) internal _isOperator;
+    // slither-disable-next-line unused-state
+    mapping(address owner => uint256) internal _nonces;
     mapping(address token => Market) internal _markets;
-    // slither-disable-next-line uninitialized-state -- written by Vault.listMarket; VaultBase is abstract, so slither sees no writer here
+    // slither-disable-next-line uninitialized-state
     address[] internal _marketList;
     /// @dev Signed scaled balance per account key and token.
-    // slither-disable-next-line uninitialized-state -- written by Vault._credit/_debit (the derived contract); empty mapping = no balance is the intended start
     mapping(uint256 key => mapping(address token => int256)) internal _scaled;
     /// @dev Per account key: bit i (low half) = deposit in market i, bit 128 + i = debt in market i.
-    // slither-disable-next-line uninitialized-state -- written by Vault._credit/_debit (the derived contract); zero mask = no position is the intended start
     mapping(uint256 key => uint256) internal _masks;
 
-    constructor(address governor_, address guardian_, IOracleRouter router_) {
-        if (governor_ == address(0) || address(router_) == address(0)) revert ZeroAddress();
-        governor = governor_;
-        guardian = guardian_;
-        router = router_;
-        emit GovernorSet(address(0), governor_);
-        emit GuardianSet(address(0), guardian_);
-    }
-
-    /* VIEWS */
-
-    /// @inheritdoc IVault
-    function markets() external view returns (address[] memory) {
-        return _marketList;
-    }
-
-    /// @inheritdoc IVault
-    function marketParams(address token) external view returns (MarketParams memory) {
-        return _listed(token).params;
-    }
-
-    /// @inheritdoc IVault
-    function marketState(address token) external view returns (MarketState memory s) {
-        Market storage m = _listed(token);
-        (uint256 depositIndex, uint256 borrowIndex, uint256 reserves) = _accruedIndexes(m);
-        s.token = token;
-        s.decimals = m.decimals;
-        s.depositIndex = depositIndex;
-        s.borrowIndex = borrowIndex;
-        s.totalDepositScale = m.totalDepositScale;
-        s.totalBorrowScale = m.totalBorrowScale;
-        s.totalDeposits = MarketMath.depositAmountDown(s.totalDepositScale, depositIndex);
-        s.totalBorrows = MarketMath.debtAmountUp(s.totalBorrowScale, borrowIndex);
-        s.reserves = reserves;
-        s.utilization = MarketMath.utilization(s.totalBorrows, s.totalDeposits);
-        s.borrowRatePerSecond = IInterestRateModel(m.params.irm).borrowRatePerSecond(s.utilization);
-        s.supplyRatePerSecond =
-            s.borrowRatePerSecond.wMulDown(s.utilization).wMulDown(WAD - m.params.reserveFactor);
-        s.lastAccrual = m.lastAccrual;
-    }
-
-    /// @inheritdoc IVault
-    function balanceOf(address owner, uint8 subId, address token) external view returns (int256) {
-        Market storage m = _listed(token);
-        (uint256 depositIndex, uint256 borrowIndex,) = _accruedIndexes(m);
-        return _underlying(_scaled[_key(owner, subId)][token], depositIndex, borrowIndex);
-    }
-
-    /// @inheritdoc IVault
-    function scaledBalanceOf(address owner, uint8 subId, address token) external view returns (int256) {
-        return _scaled[_key(owner, subId)][token];
-    }
-
-    /// @inheritdoc IVault
-    function accountState(address owner, uint8 subId) external view returns (AccountState memory) {
-        return _accountState(_key(owner, subId), _newCache());
-    }
-
-    /// @inheritdoc IVault
-    function accountStates(address[] calldata owners, uint8[] calldata subIds)
-        external
-        view
-        returns (AccountState[] memory states)
-    {
-        if (owners.length != subIds.length) revert LengthMismatch(owners.length, subIds.length);
-        Cache memory cache = _newCache();
-        states = new AccountState[](owners.length);
-        for (uint256 i; i < owners.length; ++i) {
-            states[i] = _accountState(_key(owners[i], subIds[i]), cache);
-        }
-    }
-
-    /// @inheritdoc IVault
-    function liquidatable(address[] calldata owners, uint8[] calldata subIds)
-        external
-        view
-        returns (bool[] memory result)
-    {
-        if (owners.length != subIds.length) revert LengthMismatch(owners.length, subIds.length);
-        Cache memory cache = _newCache();
-        result = new bool[](owners.length);
-        for (uint256 i; i < owners.length; ++i) {
-            uint256 key = _key(owners[i], subIds[i]);
-            if (_masks[key] >> DEBT_SHIFT == 0) continue; // no debt: never liquidatable, needs no price
-            Health memory h = _health(key, cache);
-            result[i] = h.collMaint < h.debtMaint;
-        }
+    constructor(IOracleRouter router_) {
+        _router = router_;
     }
 
     /* INTERNAL: INTEREST */
@@ -218,6 +138,17 @@ abstract contract VaultBase is IVault {
         if (m.lastAccrual == block.timestamp) return (m.depositIndex, m.borrowIndex, m.reserves);
         MarketMath.Accrual memory a = _previewAccrual(m);
         return (a.depositIndex, a.borrowIndex, m.reserves + a.reserveCut);
+    }
+
+    function _accrue(Market storage m, address token) internal {
+        // slither-disable-next-line incorrect-equality -- exact timestamp match = already accrued this block; no attacker can make it wrongly true
+        if (m.lastAccrual == block.timestamp) return;
+        MarketMath.Accrual memory a = _previewAccrual(m);
+        m.borrowIndex = a.borrowIndex.toUint128();
+        m.depositIndex = a.depositIndex.toUint128();
+        m.reserves = SafeCast.toUint128(m.reserves + a.reserveCut);
+        m.lastAccrual = uint64(block.timestamp);
+        emit Accrued(token, a.borrowIndex, a.depositIndex, a.reserveCut, a.interest);
     }
 
     /* INTERNAL: HEALTH */
@@ -258,33 +189,6 @@ abstract contract VaultBase is IVault {
         }
     }
 
-    function _accountState(uint256 key, Cache memory cache) internal view returns (AccountState memory s) {
-        uint256 masks = _masks[key];
-        uint256 held = (masks | (masks >> DEBT_SHIFT)) & LOW_MASK;
-        // slither-disable-next-line uninitialized-local -- a counter that starts at 0 by design
-        uint256 n;
-        for (uint256 bits = held; bits != 0; bits &= bits - 1) ++n;
-        s.tokens = new address[](n);
-        s.balances = new int256[](n);
-        // slither-disable-next-line uninitialized-local -- sums that start at 0 by design
-        Health memory h;
-        // slither-disable-next-line uninitialized-local -- an output index that starts at 0 by design
-        uint256 j;
-        for (uint256 i; held != 0; ++i) {
-            if (held & (1 << i) == 0) continue;
-            held &= ~(1 << i);
-            address token = _marketList[i];
-            s.tokens[j] = token;
-            s.balances[j] = _accumulate(h, _markets[token], _scaled[key][token], cache, i, token);
-            ++j;
-        }
-        s.healthInit = _signedDiff(h.collInit, h.debtInit);
-        s.healthMaint = _signedDiff(h.collMaint, h.debtMaint);
-        s.healthFactor = _healthFactor(h);
-        s.collateralValue = h.collateralValue;
-        s.debtValue = h.debtValue;
-    }
-
     /// @dev Whether any deposit of the account is worth at least one token unit. Deposit scale worth 0
     /// cannot be seized, so it must not keep a debt from being settled (I13).
     function _hasCollateral(uint256 key, Cache memory cache) internal view returns (bool) {
@@ -308,7 +212,7 @@ abstract contract VaultBase is IVault {
     function _price(Cache memory cache, uint256 i, address token) internal view returns (uint256 p) {
         p = cache.prices[i];
         if (p == 0) {
-            p = router.price(token);
+            p = _router.price(token);
             cache.prices[i] = p;
         }
     }
@@ -335,6 +239,88 @@ abstract contract VaultBase is IVault {
         return h.collMaint.wDivDown(h.debtMaint);
     }
 
+    /* INTERNAL: BALANCES */
+
+    /// @dev Adds `amount` to an account: repays its `token` debt first, then deposits the rest.
+    /// Scale removed from debt and added to deposits both round down.
+    function _credit(Market storage m, uint256 key, address token, uint256 amount)
+        internal
+        returns (uint256 debtRepaid, uint256 scaleAdded)
+    {
+        int256 bal = _scaled[key][token];
+        if (bal < 0) {
+            uint256 scale = uint256(-bal);
+            uint256 debt = MarketMath.debtAmountUp(scale, m.borrowIndex);
+            if (amount >= debt) {
+                m.totalBorrowScale -= uint128(scale); // an account's scale <= the total
+                bal = 0;
+                debtRepaid = debt;
+                amount -= debt;
+            } else {
+                uint256 s = MarketMath.toScaleDown(amount, m.borrowIndex);
+                m.totalBorrowScale -= s.toUint128();
+                bal += s.toInt256();
+                debtRepaid = amount;
+                amount = 0;
+            }
+        }
+        if (amount > 0) {
+            scaleAdded = MarketMath.toScaleDown(amount, m.depositIndex);
+            m.totalDepositScale = SafeCast.toUint128(m.totalDepositScale + scaleAdded);
+            bal += scaleAdded.toInt256();
+        }
+        _writeBalance(key, token, m.index, bal);
+    }
+
+    /// @dev Takes `amount` from an account: consumes its `token` deposit first, then opens debt.
+    /// Scale removed from deposits and added to debt both round up; taking exactly the whole deposit
+    /// removes all of its scale.
+    function _debit(Market storage m, uint256 key, address token, uint256 amount)
+        internal
+        returns (uint256 fromDeposit, uint256 borrowed)
+    {
+        int256 bal = _scaled[key][token];
+        if (bal > 0) {
+            uint256 scale = uint256(bal);
+            uint256 held = MarketMath.depositAmountDown(scale, m.depositIndex);
+            if (amount >= held) {
+                m.totalDepositScale -= uint128(scale); // an account's scale <= the total
+                bal = 0;
+                fromDeposit = held;
+                amount -= held;
+            } else {
+                uint256 s = MarketMath.toScaleUp(amount, m.depositIndex);
+                m.totalDepositScale -= s.toUint128();
+                bal -= s.toInt256();
+                fromDeposit = amount;
+                amount = 0;
+            }
+        }
+        if (amount > 0) {
+            uint256 s = MarketMath.toScaleUp(amount, m.borrowIndex);
+            m.totalBorrowScale = SafeCast.toUint128(m.totalBorrowScale + s);
+            bal -= s.toInt256();
+            borrowed = amount;
+        }
+        _writeBalance(key, token, m.index, bal);
+    }
+
+    function _writeBalance(uint256 key, address token, uint8 index, int256 bal) internal {
+        _scaled[key][token] = bal;
+        uint256 bit = 1 << index;
+        uint256 masks = _masks[key] & ~(bit | (bit << DEBT_SHIFT));
+        if (bal > 0) masks |= bit;
+        else if (bal < 0) masks |= bit << DEBT_SHIFT;
+        _masks[key] = masks;
+    }
+
+    /// @dev Pulls `amount` from the caller and returns what actually arrived.
+    function _pull(address token, uint256 amount) internal returns (uint256) {
+        uint256 before = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        return IERC20(token).balanceOf(address(this)) - before;
+    }
+
     /* INTERNAL: HELPERS */
 
     function _key(address owner, uint8 subId) internal pure returns (uint256) {
@@ -346,17 +332,8 @@ abstract contract VaultBase is IVault {
         if (!m.listed) revert MarketNotListed(token);
     }
 
-    function _requireBelowBorrowCap(Market storage m) internal view {
-        uint256 cap = m.params.borrowCap;
-        uint256 total = _totalBorrows(m);
-        if (cap != 0 && total > cap) revert BorrowCapExceeded(total, cap);
-    }
-
-    /// @dev Liquidity leaves the pool only while deposits still cover borrows (I3).
-    function _requireLiquidity(Market storage m) internal view {
-        uint256 deposits = _totalDeposits(m);
-        uint256 borrows = _totalBorrows(m);
-        if (borrows > deposits) revert InsufficientLiquidity(deposits, borrows);
+    function _requireGovernor() internal view {
+        if (msg.sender != _governor) revert NotGovernor(msg.sender);
     }
 
     function _depositOf(Market storage m, uint256 key, address token) internal view returns (uint256) {
@@ -379,21 +356,5 @@ abstract contract VaultBase is IVault {
 
     function _signedDiff(uint256 a, uint256 b) internal pure returns (int256) {
         return a.toInt256() - b.toInt256();
-    }
-
-    function _validateParams(MarketParams calldata p) internal pure {
-        if (p.assetWeightInit == 0 || p.assetWeightInit > p.assetWeightMaint || p.assetWeightMaint >= WAD) {
-            revert InvalidAssetWeights(p.assetWeightInit, p.assetWeightMaint);
-        }
-        if (p.liabWeightMaint < WAD || p.liabWeightMaint > p.liabWeightInit) {
-            revert InvalidLiabilityWeights(p.liabWeightInit, p.liabWeightMaint);
-        }
-        if (p.liquidationBonus == 0) revert ZeroLiquidationBonus();
-        if (uint256(p.assetWeightMaint) * (WAD + p.liquidationBonus) > WAD * WAD) {
-            revert BonusTooLargeForWeight(p.assetWeightMaint, p.liquidationBonus);
-        }
-        if (p.protocolShare > WAD) revert ProtocolShareAboveOne(p.protocolShare);
-        if (p.reserveFactor >= WAD) revert ReserveFactorTooHigh(p.reserveFactor);
-        if (p.irm == address(0)) revert ZeroAddress();
     }
 }
