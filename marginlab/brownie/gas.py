@@ -22,7 +22,7 @@ DECIMALS = (18, 8, 6, 18, 8, 6, 18, 18)
 PRICES_USD = (2000, 60000, 1, 150, 30, 1, 5, 10)
 FEED_DECIMALS = 8
 HEARTBEAT = 30 * 24 * 3600
-SNAPSHOT = Path(__file__).resolve().parent.parent / "bench" / "gas.json"
+SNAPSHOT = Path(__file__).resolve().parents[2] / "bench" / "gas.json"  # the repository root, not marginlab/
 ELAPSED = 3600  # seconds of chain time before every measured transaction
 TOLERANCE = 0.02  # the test fails when an operation costs more than 2 % above its committed figure
 
