@@ -65,7 +65,17 @@ contract Vault is VaultCore, IVault {
     }
 
     /// @inheritdoc IVaultGovernance
-    function setDustValue(uint256) external {
+    function setLiquidationPolicy(LiquidationPolicy) external {
+        _delegate(governanceModule);
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setLiquidationParams(LiquidationParams calldata) external {
+        _delegate(governanceModule);
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setDustMinimums(uint256, uint256) external {
         _delegate(governanceModule);
     }
 
@@ -195,9 +205,9 @@ contract Vault is VaultCore, IVault {
 
         // slither-disable-next-line reentrancy-eth -- nonReentrant on every entry point; pull before credit so only what arrived is credited (fee-on-transfer); test_incidents_reentrancy.py
         repaid = _pull(token, amount < debt ? amount : debt);
-        // slither-disable-next-line incorrect-equality -- refuses a repay that moved nothing (fee-on-transfer ate it all)
-        if (repaid == 0) revert ZeroAmount();
-        _credit(m, key, token, repaid);
+        (uint256 burned,) = _credit(m, key, token, repaid);
+        // slither-disable-next-line incorrect-equality -- refuses a repay that burned no debt scale (too small, or a fee ate it all), instead of reporting it repaid
+        if (burned == 0) revert ZeroAmount();
         emit Repay(msg.sender, owner, subId, token, repaid, _scaled[key][token]);
     }
 
@@ -219,6 +229,16 @@ contract Vault is VaultCore, IVault {
 
     /// @inheritdoc IVaultLiquidation
     function liquidate(address, uint8, address, address, uint256, uint8) external returns (uint256, uint256) {
+        _delegate(liquidationModule);
+    }
+
+    /// @inheritdoc IVaultLiquidation
+    function absorb(address, uint8) external returns (uint256, uint256) {
+        _delegate(liquidationModule);
+    }
+
+    /// @inheritdoc IVaultLiquidation
+    function buyCollateral(address, address, uint256, uint256, uint8) external returns (uint256, uint256) {
         _delegate(liquidationModule);
     }
 
@@ -245,8 +265,23 @@ contract Vault is VaultCore, IVault {
     }
 
     /// @inheritdoc IVault
-    function dustValue() external view returns (uint256) {
-        return _dustValue;
+    function liquidationPolicy() external view returns (LiquidationPolicy) {
+        return _policy;
+    }
+
+    /// @inheritdoc IVault
+    function liquidationParams() external view returns (LiquidationParams memory) {
+        return _liqParams;
+    }
+
+    /// @inheritdoc IVault
+    function minDebtLeftValue() external view returns (uint256) {
+        return _minDebtLeftValue;
+    }
+
+    /// @inheritdoc IVault
+    function minCollateralLeftValue() external view returns (uint256) {
+        return _minCollateralLeftValue;
     }
 
     /// @inheritdoc IVault
@@ -415,7 +450,9 @@ contract Vault is VaultCore, IVault {
         if (amount > held) revert InsufficientDeposit(held, amount);
 
         _debit(m, fromKey, token, amount);
-        _credit(m, _key(owner, toSubId), token, amount);
+        (uint256 repaid, uint256 added) = _credit(m, _key(owner, toSubId), token, amount);
+        // slither-disable-next-line incorrect-equality -- the destination got nothing: below one scale unit of its debt
+        if (repaid == 0 && added == 0) revert ZeroAmount();
         if (_masks[fromKey] >> DEBT_SHIFT != 0) _requireHealthy(fromKey);
         emit SubAccountTransfer(msg.sender, owner, fromSubId, toSubId, token, amount);
     }

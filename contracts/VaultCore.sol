@@ -28,10 +28,8 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
     uint256 internal constant WAD = 1e18;
     uint256 internal constant MAX_MARKETS = 16;
     uint8 internal constant MAX_DECIMALS = 36;
-    /// @dev Share of one asset's debt a liquidation may repay while the account is only mildly unhealthy.
-    uint256 internal constant CLOSE_FACTOR = 0.5e18;
-    /// @dev Below this health factor the close factor is 100 %.
-    uint256 internal constant FULL_CLOSE_HEALTH_FACTOR = 0.95e18;
+    /// @dev The protocol's own sub-account `(address(this), PROTOCOL_SUB_ID)` holds absorbed collateral.
+    uint8 internal constant PROTOCOL_SUB_ID = 0;
     /// @dev Debt bits live in the high half of an account's mask word, deposit bits in the low half.
     uint256 internal constant DEBT_SHIFT = 128;
     uint256 internal constant LOW_MASK = (1 << DEBT_SHIFT) - 1;
@@ -82,14 +80,31 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
     address internal _governor;
     // slither-disable-next-line uninitialized-state,constable-states,immutable-states,unused-state
     address internal _guardian;
+    /// @dev Dust minimums of a liquidation (USD WAD), one slot.
     // slither-disable-next-line uninitialized-state,constable-states,unused-state
-    uint256 internal _dustValue = 1e18;
+    uint128 internal _minDebtLeftValue = 1e18;
+    // slither-disable-next-line uninitialized-state,constable-states,unused-state
+    uint128 internal _minCollateralLeftValue = 1e18;
+    /// @dev Pause flags and the liquidation policy share one slot: a liquidation reads both.
     // slither-disable-next-line uninitialized-state,constable-states,unused-state
     bool internal _borrowPaused;
     // slither-disable-next-line uninitialized-state,constable-states,unused-state
     bool internal _withdrawPaused;
     // slither-disable-next-line uninitialized-state,constable-states,unused-state
     bool internal _liquidatePaused;
+    // slither-disable-next-line uninitialized-state,constable-states,unused-state
+    LiquidationPolicy internal _policy;
+    /// @dev The policies' parameters, two slots (CloseFactor reads only the first).
+    // slither-disable-next-line uninitialized-state,constable-states,unused-state
+    LiquidationParams internal _liqParams = LiquidationParams({
+        closeFactor: 0.5e18,
+        fullCloseHealthFactor: 0.95e18,
+        incentiveCursor: 0.3e18,
+        maxIncentive: 0.15e18,
+        maxDiscount: 0.15e18,
+        targetHealthFactor: 1.02e18,
+        storeFrontFactor: 0.5e18
+    });
     // slither-disable-next-line unused-state
     mapping(address owner => mapping(address operator => bool)) internal _isOperator;
     // slither-disable-next-line unused-state
@@ -189,10 +204,11 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
         }
     }
 
-    /// @dev Whether any deposit of the account is worth at least one token unit. Deposit scale worth 0
-    /// cannot be seized, so it must not keep a debt from being settled (I13).
-    function _hasCollateral(uint256 key, Cache memory cache) internal view returns (bool) {
-        uint256 bits = _masks[key] & LOW_MASK;
+    /// @dev Whether any deposit of the account, outside the markets whose bits are set in `skip`, is worth at
+    /// least one token unit. Deposit scale worth 0 cannot be seized, so it must not keep a debt from being
+    /// settled (I13).
+    function _hasCollateral(uint256 key, Cache memory cache, uint256 skip) internal view returns (bool) {
+        uint256 bits = _masks[key] & LOW_MASK & ~skip;
         for (uint256 i; bits != 0; ++i) {
             if (bits & (1 << i) == 0) continue;
             bits &= ~(1 << i);
@@ -242,7 +258,8 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
     /* INTERNAL: BALANCES */
 
     /// @dev Adds `amount` to an account: repays its `token` debt first, then deposits the rest.
-    /// Scale removed from debt and added to deposits both round down.
+    /// Scale removed from debt and added to deposits both round down; `debtRepaid` counts only a repay that
+    /// burned scale.
     function _credit(Market storage m, uint256 key, address token, uint256 amount)
         internal
         returns (uint256 debtRepaid, uint256 scaleAdded)
@@ -258,9 +275,13 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
                 amount -= debt;
             } else {
                 uint256 s = MarketMath.toScaleDown(amount, m.borrowIndex);
-                m.totalBorrowScale -= s.toUint128();
-                bal += s.toInt256();
-                debtRepaid = amount;
+                // An amount below one scale unit burns nothing and repays nothing: debtRepaid stays 0 and the
+                // caller refuses it (deposit, repay, transfer: ZeroAmount; liquidate: NothingToLiquidate).
+                if (s > 0) {
+                    m.totalBorrowScale -= s.toUint128();
+                    bal += s.toInt256();
+                    debtRepaid = amount;
+                }
                 amount = 0;
             }
         }

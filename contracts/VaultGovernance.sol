@@ -19,6 +19,17 @@ import {VaultCore} from "./VaultCore.sol";
 contract VaultGovernance is VaultCore, IVaultGovernance {
     using SafeERC20 for IERC20;
 
+    /// @dev Bounds of the liquidation parameters (IVaultBase.LiquidationParams): a Fixed incentive of at most
+    /// 25 %, a Dutch discount of at most 20 % (an incentive of 25 %), a Dutch target health factor from 1.01
+    /// (the margin absorbs the rounding of the balances the liquidation moves, a few token units, so the
+    /// account ends healthy) to 1.5, and dust minimums of at most $1,000 -- larger ones would let governance
+    /// lift the close factor for every position a few times that size (Aave 3.3 uses $1,000 and $2,000).
+    uint64 internal constant MAX_INCENTIVE = 0.25e18;
+    uint64 internal constant MAX_DISCOUNT = 0.2e18;
+    uint64 internal constant MIN_TARGET_HEALTH_FACTOR = 1.01e18;
+    uint64 internal constant MAX_TARGET_HEALTH_FACTOR = 1.5e18;
+    uint256 internal constant MAX_DUST_VALUE = 1_000e18;
+
     modifier onlyGovernor() {
         _requireGovernor();
         _;
@@ -62,9 +73,33 @@ contract VaultGovernance is VaultCore, IVaultGovernance {
     }
 
     /// @inheritdoc IVaultGovernance
-    function setDustValue(uint256 usdWad) external onlyGovernor {
-        _dustValue = usdWad;
-        emit DustValueSet(usdWad);
+    function setLiquidationPolicy(LiquidationPolicy policy) external onlyGovernor {
+        emit LiquidationPolicySet(_policy, policy);
+        _policy = policy;
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setLiquidationParams(LiquidationParams calldata p) external onlyGovernor {
+        if (p.closeFactor == 0 || p.closeFactor > WAD) revert CloseFactorOutOfRange(p.closeFactor);
+        if (p.fullCloseHealthFactor > WAD) revert FullCloseHealthFactorOutOfRange(p.fullCloseHealthFactor);
+        if (p.incentiveCursor > WAD) revert IncentiveCursorOutOfRange(p.incentiveCursor);
+        if (p.maxIncentive > MAX_INCENTIVE) revert MaxIncentiveOutOfRange(p.maxIncentive, MAX_INCENTIVE);
+        if (p.maxDiscount > MAX_DISCOUNT) revert MaxDiscountOutOfRange(p.maxDiscount, MAX_DISCOUNT);
+        if (p.targetHealthFactor < MIN_TARGET_HEALTH_FACTOR || p.targetHealthFactor > MAX_TARGET_HEALTH_FACTOR) {
+            revert TargetHealthFactorOutOfRange(p.targetHealthFactor);
+        }
+        if (p.storeFrontFactor > WAD) revert StoreFrontFactorOutOfRange(p.storeFrontFactor);
+        _liqParams = p;
+        emit LiquidationParamsSet(p);
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setDustMinimums(uint256 minDebtLeftValue, uint256 minCollateralLeftValue) external onlyGovernor {
+        if (minDebtLeftValue > MAX_DUST_VALUE) revert DustValueTooHigh(minDebtLeftValue, MAX_DUST_VALUE);
+        if (minCollateralLeftValue > MAX_DUST_VALUE) revert DustValueTooHigh(minCollateralLeftValue, MAX_DUST_VALUE);
+        _minDebtLeftValue = uint128(minDebtLeftValue); // <= MAX_DUST_VALUE
+        _minCollateralLeftValue = uint128(minCollateralLeftValue);
+        emit DustMinimumsSet(minDebtLeftValue, minCollateralLeftValue);
     }
 
     /// @inheritdoc IVaultGovernance

@@ -20,9 +20,15 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
     function guardian() external view returns (address);
     /// @notice The oracle router used for every price.
     function router() external view returns (IOracleRouter);
-    /// @notice Debt value (USD WAD) at or below which the close factor is 100 %; a liquidation may not
-    /// leave less than this (but more than 0) of the repaid asset's debt.
-    function dustValue() external view returns (uint256);
+    /// @notice How `liquidate` sizes and pays liquidations (default `CloseFactor`).
+    function liquidationPolicy() external view returns (LiquidationPolicy);
+    /// @notice Every policy's parameters (defaults: close factor 0.5, full close below HF 0.95, cursor 0.3,
+    /// incentive cap 0.15, discount cap 0.15, target HF 1.02, store-front factor 0.5).
+    function liquidationParams() external view returns (LiquidationParams memory);
+    /// @notice The least debt value (USD WAD) a liquidation may leave of the repaid asset, unless 0 ($1).
+    function minDebtLeftValue() external view returns (uint256);
+    /// @notice The least collateral value (USD WAD) a liquidation may leave of the seized asset, unless 0 ($1).
+    function minCollateralLeftValue() external view returns (uint256);
     /// @notice Whether borrowing is paused.
     function borrowPaused() external view returns (bool);
     /// @notice Whether withdrawals and sub-account transfers are paused.
@@ -78,12 +84,14 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
     function borrowFrom(address owner, uint8 subId, address token, uint256 amount, address receiver) external;
 
     /// @notice Repay up to `amount` (type(uint256).max = all) of `(owner, subId)`'s `token` debt from the
-    /// caller. Anyone may repay; never pulls more than the debt; needs no price.
+    /// caller. Anyone may repay; never pulls more than the debt; needs no price. Reverts `ZeroAmount` when
+    /// what arrived is too little to burn any debt scale (it would be reported repaid and repay nothing).
     /// @return repaid The amount that arrived and was credited against the debt.
     function repay(address owner, uint8 subId, address token, uint256 amount) external returns (uint256 repaid);
 
     /// @notice Move `amount` (type(uint256).max = all) of the caller's `token` deposit from `fromSubId` to
-    /// `toSubId` (where it repays any `token` debt first). `fromSubId` must stay health_init >= 0.
+    /// `toSubId` (where it repays any `token` debt first). `fromSubId` must stay health_init >= 0. Reverts
+    /// `ZeroAmount` when `toSubId` would receive nothing (an amount below one scale unit of its debt).
     function transfer(uint8 fromSubId, uint8 toSubId, address token, uint256 amount) external;
     /// @notice `transfer` between `owner`'s sub-accounts, by `owner` or its operator.
     function transferFrom(address owner, uint8 fromSubId, uint8 toSubId, address token, uint256 amount) external;

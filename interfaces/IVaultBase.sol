@@ -58,6 +58,43 @@ interface IVaultBase {
         uint256 debtValue;
     }
 
+    /// @notice How `liquidate` sizes and pays a liquidation; one per vault, chosen by governance.
+    /// `CloseFactor` (Aave-like, the default): the collateral's own bonus, 50 % of one debt per call (100 %
+    /// below a health factor of 0.95). `FixedIncentive` (Morpho-like): any size, an incentive set by the
+    /// collateral's maintenance weight. `Dutch` (Euler-v2-like): a discount that grows as health falls, up to
+    /// the amount that restores health. `Absorb` (Compound-III-like): `liquidate` is closed; `absorb` takes
+    /// over a whole account and `buyCollateral` sells what it took. See IVaultLiquidation.
+    enum LiquidationPolicy {
+        CloseFactor,
+        FixedIncentive,
+        Dutch,
+        Absorb
+    }
+
+    /// @notice Governance-set parameters of the liquidation policies (all WAD). Each policy reads its own.
+    /// @param closeFactor CloseFactor: share of one asset's debt a call may repay; 0 < x <= 1 (0.5).
+    /// @param fullCloseHealthFactor CloseFactor: below this health factor a call may repay the whole debt;
+    /// <= 1 (0.95).
+    /// @param incentiveCursor FixedIncentive: Morpho's cursor: incentive = min(maxIncentive,
+    /// 1 / (1 - cursor * (1 - assetWeightMaint)) - 1); <= 1 (0.3).
+    /// @param maxIncentive FixedIncentive: cap of that incentive; <= 0.25 (0.15).
+    /// @param maxDiscount Dutch: cap of the discount: incentive = 1 / max(healthFactor, 1 - maxDiscount) - 1;
+    /// <= 0.2 (0.15).
+    /// @param targetHealthFactor Dutch: a call may repay up to the amount that lifts the health factor to
+    /// this; 1.01 <= x <= 1.5 (1.02). Above 1 so that the rounding of the balances moved (a few token units)
+    /// cannot leave the account a hair below 1, liquidatable again for a few units.
+    /// @param storeFrontFactor Absorb: a `buyCollateral` buyer's incentive is this share of the collateral's
+    /// liquidation bonus; <= 1 (0.5).
+    struct LiquidationParams {
+        uint64 closeFactor;
+        uint64 fullCloseHealthFactor;
+        uint64 incentiveCursor;
+        uint64 maxIncentive;
+        uint64 maxDiscount;
+        uint64 targetHealthFactor;
+        uint64 storeFrontFactor;
+    }
+
     /// @notice One market, accrued to this block. Totals are in token units (deposits rounded down,
     /// borrows rounded up); rates are per second in WAD; `lastAccrual` is the last stored accrual.
     struct MarketState {
@@ -82,8 +119,12 @@ interface IVaultBase {
     event MarketListed(address indexed token, uint8 decimals, uint256 index, MarketParams params);
     /// @notice The parameters of `token` changed to `params`.
     event MarketParamsSet(address indexed token, MarketParams params);
-    /// @notice The dust threshold (USD WAD) used by the close factor changed.
-    event DustValueSet(uint256 dustValue);
+    /// @notice The liquidation policy changed from `previous` to `policy`.
+    event LiquidationPolicySet(LiquidationPolicy previous, LiquidationPolicy policy);
+    /// @notice The liquidation policies' parameters changed to `params`.
+    event LiquidationParamsSet(LiquidationParams params);
+    /// @notice A liquidation must now leave each side at 0 or worth at least these (USD WAD).
+    event DustMinimumsSet(uint256 minDebtLeftValue, uint256 minCollateralLeftValue);
     /// @notice Governance moved from `previous` to `governor`.
     event GovernorSet(address indexed previous, address indexed governor);
     /// @notice The guardian changed from `previous` to `guardian`.
@@ -148,7 +189,8 @@ interface IVaultBase {
     );
     /// @notice `liquidator` repaid `repaid` of `(owner, subId)`'s `debtToken` debt and took `seizedTotal`
     /// of its `collToken` deposit: `toLiquidator` credited to the liquidator's sub-account, `protocolCut`
-    /// to reserves. Health factors are WAD (type(uint256).max without debt).
+    /// to reserves. `incentive` is the bonus the policy paid (WAD: seized value = repaid value x (1 +
+    /// incentive), rounded down). Health factors are WAD (type(uint256).max without debt).
     event Liquidated(
         address indexed liquidator,
         address indexed owner,
@@ -160,7 +202,33 @@ interface IVaultBase {
         uint256 toLiquidator,
         uint256 protocolCut,
         uint256 healthFactorBefore,
-        uint256 healthFactorAfter
+        uint256 healthFactorAfter,
+        uint256 incentive
+    );
+    /// @notice `absorber` had the protocol take over `(owner, subId)` whole (policy `Absorb`): every deposit
+    /// went to the protocol's sub-account (`CollateralAbsorbed`, one per asset) and every debt was written
+    /// off (`BadDebtSettled`, one per asset: reserves first, then socialised). Values are the account's
+    /// before (USD WAD). Counts as one liquidation of the account.
+    event Absorbed(
+        address indexed absorber,
+        address indexed owner,
+        uint8 subId,
+        uint256 collateralValue,
+        uint256 debtValue,
+        uint256 healthFactorBefore
+    );
+    /// @notice `amount` of `(owner, subId)`'s `token` deposit went to the protocol's sub-account.
+    event CollateralAbsorbed(address indexed owner, uint8 subId, address indexed token, uint256 amount);
+    /// @notice `buyer` paid `paid` of `payToken` (to its reserves) for `bought` of the protocol's absorbed
+    /// `collToken`, credited to `(buyer, buyerSubId)`, at `incentive` (WAD) over the oracle price.
+    event CollateralBought(
+        address indexed buyer,
+        uint8 buyerSubId,
+        address indexed collToken,
+        address indexed payToken,
+        uint256 paid,
+        uint256 bought,
+        uint256 incentive
     );
     /// @notice `(owner, subId)`'s `debt` of `token` was written off: `coveredByReserves` from reserves,
     /// `socialised` by lowering the deposit index to `newDepositIndex`.
@@ -243,8 +311,39 @@ interface IVaultBase {
     error SelfLiquidation();
     /// @notice Source and destination sub-accounts are the same.
     error SameSubAccount();
-    /// @notice The liquidation would repay or seize nothing.
+    /// @notice The liquidation would repay or seize nothing (or repay so little that no debt scale burns).
     error NothingToLiquidate(uint256 repaid, uint256 seized);
+    /// @notice The liquidation would lower the health factor (`healthFactorBefore` to `healthFactorAfter`) of
+    /// an account that is solvent at the incentive it pays; another collateral (or debt) raises it.
+    error HealthFactorNotImproved(uint256 healthFactorBefore, uint256 healthFactorAfter);
+    /// @notice Within the amount named, the liquidation would leave the debt and the collateral both above 0
+    /// and one of them worth less than its minimum (USD WAD): name less, or enough to close one side.
+    error LeavesDust(
+        uint256 debtLeftValue, uint256 collateralLeftValue, uint256 minDebtLeftValue, uint256 minCollateralLeftValue
+    );
+    /// @notice The call does not belong to the vault's liquidation policy `policy` (`liquidate` under
+    /// `Absorb`, `absorb` under any other).
+    error WrongLiquidationPolicy(LiquidationPolicy policy);
+    /// @notice A close factor of 0 or above 1.
+    error CloseFactorOutOfRange(uint64 closeFactor);
+    /// @notice A full-close health factor above 1.
+    error FullCloseHealthFactorOutOfRange(uint64 fullCloseHealthFactor);
+    /// @notice An incentive cursor above 1.
+    error IncentiveCursorOutOfRange(uint64 incentiveCursor);
+    /// @notice A fixed incentive cap above `max`.
+    error MaxIncentiveOutOfRange(uint64 maxIncentive, uint64 max);
+    /// @notice A Dutch discount cap above `max`.
+    error MaxDiscountOutOfRange(uint64 maxDiscount, uint64 max);
+    /// @notice A Dutch target health factor below 1.01 or above 1.5.
+    error TargetHealthFactorOutOfRange(uint64 targetHealthFactor);
+    /// @notice A store-front factor above 1.
+    error StoreFrontFactorOutOfRange(uint64 storeFrontFactor);
+    /// @notice A dust minimum above `max` (USD WAD).
+    error DustValueTooHigh(uint256 value, uint256 max);
+    /// @notice `buyCollateral` paying in the collateral it buys.
+    error PayTokenIsCollateral(address token);
+    /// @notice `buyCollateral` would deliver `bought`, less than the buyer's `minimum`.
+    error BoughtBelowMinimum(uint256 bought, uint256 minimum);
     /// @notice The sub-account still has a deposit worth at least one token unit, so its debt is not bad debt.
     error AccountHasCollateral();
     /// @notice The sub-account has no debt to settle.

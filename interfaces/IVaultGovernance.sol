@@ -14,8 +14,16 @@ interface IVaultGovernance is IVaultBase {
     function listMarket(address token, MarketParams calldata p) external;
     /// @notice Replace the parameters of listed `token` after accruing it. Governor only.
     function setMarketParams(address token, MarketParams calldata p) external;
-    /// @notice Set the dust threshold in USD WAD. Governor only.
-    function setDustValue(uint256 usdWad) external;
+    /// @notice Choose how `liquidate` sizes and pays liquidations (see IVaultLiquidation). Governor only; emits
+    /// `LiquidationPolicySet`. Takes effect at the next call; absorbed collateral stays for sale under any policy.
+    function setLiquidationPolicy(LiquidationPolicy policy) external;
+    /// @notice Set every policy's parameters (see `LiquidationParams` for each bound). Governor only; emits
+    /// `LiquidationParamsSet`.
+    function setLiquidationParams(LiquidationParams calldata params) external;
+    /// @notice Set the dust minimums (USD WAD, each at most $1,000): a liquidation leaves the repaid debt at 0
+    /// or worth at least `minDebtLeftValue`, and the seized collateral at 0 or worth at least
+    /// `minCollateralLeftValue`, unless it closes one of them. Governor only; emits `DustMinimumsSet`.
+    function setDustMinimums(uint256 minDebtLeftValue, uint256 minCollateralLeftValue) external;
     /// @notice Hand governance to `newGovernor`. Governor only.
     function setGovernor(address newGovernor) external;
     /// @notice Replace the guardian (zero disables it). Governor only.
