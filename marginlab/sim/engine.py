@@ -685,10 +685,12 @@ class Replay:
         return (self.chain.tx_count, self.chain.last_block)
 
     def _keeper_state(self, step: int, states: dict[str, SubAccountState]) -> KeeperState:
-        markets = {s: MarketView(s, m.decimals, self.prices[s], m.liquidation_bonus, m.protocol_share)
+        markets = {s: MarketView(s, m.decimals, self.prices[s], m.liquidation_bonus, m.protocol_share,
+                                 m.asset_weight.maint, m.liab_weight.maint)
                    for s, m in self.markets.items()}
         views = [SubAccountView(ref.key, ref.owner, ref.sub_id, states[ref.key].balances,
-                                states[ref.key].health_maint, states[ref.key].health_factor)
+                                states[ref.key].health_maint, states[ref.key].health_factor,
+                                states[ref.key].collateral_value, states[ref.key].debt_value)
                  for ref in self.sub_accounts if ref.key in states]
         return KeeperState(step, markets, views)
 

@@ -1,8 +1,9 @@
 """The liquidation keeper: an actor that looks at the state and *returns* actions (simtopia/verbs shape).
 
 For each liquidatable sub-account it picks the debt/collateral pair that repays the most value this call
-(respecting the close factor and the collateral available), and for each sub-account left with debt and no
-collateral it asks for a bad-debt settlement. The engine executes the actions and calls ``update`` again until
+(respecting the close factor and the collateral available) among the pairs the vault accepts -- it refuses a
+seizure that would lower the health factor of an account that can pay the bonus (IVaultLiquidation) -- and for
+each sub-account left with debt and no collateral it asks for a bad-debt settlement. The engine executes the actions and calls ``update`` again until
 the keeper has nothing more to do.
 """
 from __future__ import annotations
@@ -26,6 +27,9 @@ class MarketView:
     price: Decimal
     liquidation_bonus: Decimal
     protocol_share: Decimal
+    #: Maintenance weights; None when unknown (then no pair is ruled out for lowering health).
+    asset_weight_maint: Decimal | None = None
+    liab_weight_maint: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,9 @@ class SubAccountView:
     balances: dict[str, int]
     health_maint: int
     health_factor: int | None
+    #: USD WAD, as the vault values them; None when unknown.
+    collateral_value: int | None = None
+    debt_value: int | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,7 @@ def best_pair(acct: SubAccountView, markets: dict[str, MarketView]) -> tuple[str
             d = markets[debt]
             debt_value = Decimal(-d_bal).scaleb(-d.decimals) * d.price * factor
             for coll, c_bal in sorted(acct.balances.items()):
-                if c_bal <= 0:
+                if c_bal <= 0 or lowers_health(acct, d, markets[coll]):
                     continue
                 c = markets[coll]
                 coll_value = Decimal(c_bal).scaleb(-c.decimals) * c.price / (1 + c.liquidation_bonus)
@@ -138,3 +145,17 @@ def best_pair(acct: SubAccountView, markets: dict[str, MarketView]) -> tuple[str
     if best is None or best[0] <= 0:
         return None
     return best[1], best[2], best[0]
+
+
+def lowers_health(acct: SubAccountView, debt: MarketView, coll: MarketView) -> bool:
+    """Whether the vault would refuse this pair (HealthFactorNotImproved): seizing ``coll`` for ``debt`` moves the
+    health factor toward (1 + bonus) x wA_coll / wL_debt, so it falls when that is at or above the health factor,
+    and the vault refuses that while collateral >= debt x (1 + bonus). Equality counts as lowering (rounding)."""
+    if None in (acct.health_factor, acct.collateral_value, acct.debt_value, coll.asset_weight_maint,
+                debt.liab_weight_maint):
+        return False
+    with localcontext(EXACT):
+        if Decimal(acct.collateral_value) < Decimal(acct.debt_value) * (1 + coll.liquidation_bonus):
+            return False  # cannot pay the bonus: the vault lets health fall on the way to closing the account
+        target = (1 + coll.liquidation_bonus) * coll.asset_weight_maint / debt.liab_weight_maint
+        return Decimal(acct.health_factor) / WAD <= target

@@ -138,3 +138,17 @@ def test_keeper_respects_its_policy():
     assert len(_update(Keeper(max_liquidations_per_step=2), *accts)) == 2
     assert _update(Keeper(min_profit=Decimal(100)), *accts) == []  # 495 repaid × 5 % = 24.75 < 100
     assert _update(Keeper(enabled=False), *accts) == []
+
+
+def test_keeper_skips_the_pair_the_vault_refuses_for_lowering_health():
+    # Issue 15's account: 66,000 USDC + 0.7 WBTC against 40 WETH at $2,520, HF 0.9554. Seizing USDC (2 % bonus,
+    # weight 0.95) moves HF toward 0.969, down from 0.9554 -- the vault refuses it while the account can pay the
+    # bonus -- so the keeper takes WBTC (7 %, weight 0.80: toward 0.856), though USDC would repay more.
+    markets = {"WETH": MarketView("WETH", 18, Decimal(2520), Decimal("0.05"), Decimal("0.1"), Decimal("0.85"), Decimal(1)),
+               "USDC": MarketView("USDC", 6, Decimal(1), Decimal("0.02"), Decimal("0.2"), Decimal("0.95"), Decimal(1)),
+               "WBTC": MarketView("WBTC", 8, Decimal(60000), Decimal("0.07"), Decimal("0.1"), Decimal("0.80"),
+                                  Decimal("1.05"))}
+    acct = SubAccountView("a/0", "a", 0, {"USDC": 66_000 * 10**6, "WBTC": 7 * 10**7, "WETH": -40 * 10**18}, -1,
+                          955357142857142857, 108_000 * WAD, 100_800 * WAD)
+    (action,) = LiquidationKeeper(Keeper()).update(random.Random(0), KeeperState(0, markets, [acct]))
+    assert (action.debt, action.collateral) == ("WETH", "WBTC")
