@@ -54,48 +54,51 @@ contract Vault is VaultCore, IVault {
 
     /* GOVERNANCE (served by the governance module) */
 
+    // The stubs below forward their calldata verbatim (`_delegate`), so their parameters are never read here: they
+    // are named in comments, and in the ABI of IVault / IVaultGovernance / IVaultLiquidation (build/interfaces/).
+
     /// @inheritdoc IVaultGovernance
-    function listMarket(address, MarketParams calldata) external {
+    function listMarket(address /* token */, MarketParams calldata /* p */) external {
         _delegate(governanceModule);
     }
 
     /// @inheritdoc IVaultGovernance
-    function setMarketParams(address, MarketParams calldata) external {
+    function setMarketParams(address /* token */, MarketParams calldata /* p */) external {
         _delegate(governanceModule);
     }
 
     /// @inheritdoc IVaultGovernance
-    function setLiquidationPolicy(LiquidationPolicy) external {
+    function setLiquidationPolicy(LiquidationPolicy /* policy */) external {
         _delegate(governanceModule);
     }
 
     /// @inheritdoc IVaultGovernance
-    function setLiquidationParams(LiquidationParams calldata) external {
+    function setLiquidationParams(LiquidationParams calldata /* params */) external {
         _delegate(governanceModule);
     }
 
     /// @inheritdoc IVaultGovernance
-    function setDustMinimums(uint256, uint256) external {
+    function setDustMinimums(uint256 /* minDebtLeftValue */, uint256 /* minCollateralLeftValue */) external {
         _delegate(governanceModule);
     }
 
     /// @inheritdoc IVaultGovernance
-    function setGovernor(address) external {
+    function setGovernor(address /* newGovernor */) external {
         _delegate(governanceModule);
     }
 
     /// @inheritdoc IVaultGovernance
-    function setGuardian(address) external {
+    function setGuardian(address /* newGuardian */) external {
         _delegate(governanceModule);
     }
 
     /// @inheritdoc IVaultGovernance
-    function setPaused(bool, bool, bool) external {
+    function setPaused(bool /* borrow */, bool /* withdraw */, bool /* liquidate */) external {
         _delegate(governanceModule);
     }
 
     /// @inheritdoc IVaultGovernance
-    function withdrawReserves(address, uint256, address) external {
+    function withdrawReserves(address /* token */, uint256 /* amount */, address /* to */) external {
         _delegate(governanceModule);
     }
 
@@ -228,22 +231,35 @@ contract Vault is VaultCore, IVault {
     /* LIQUIDATION (served by the module) */
 
     /// @inheritdoc IVaultLiquidation
-    function liquidate(address, uint8, address, address, uint256, uint8) external returns (uint256, uint256) {
+    function liquidate(
+        address, /* owner */
+        uint8, /* subId */
+        address, /* debtToken */
+        address, /* collToken */
+        uint256, /* repayAmount */
+        uint8 /* liquidatorSubId */
+    ) external returns (uint256, uint256) {
         _delegate(liquidationModule);
     }
 
     /// @inheritdoc IVaultLiquidation
-    function absorb(address, uint8) external returns (uint256, uint256) {
+    function absorb(address /* owner */, uint8 /* subId */) external returns (uint256, uint256) {
         _delegate(liquidationModule);
     }
 
     /// @inheritdoc IVaultLiquidation
-    function buyCollateral(address, address, uint256, uint256, uint8) external returns (uint256, uint256) {
+    function buyCollateral(
+        address, /* collToken */
+        address, /* payToken */
+        uint256, /* payAmount */
+        uint256, /* minCollateral */
+        uint8 /* buyerSubId */
+    ) external returns (uint256, uint256) {
         _delegate(liquidationModule);
     }
 
     /// @inheritdoc IVaultLiquidation
-    function settleBadDebt(address, uint8) external {
+    function settleBadDebt(address /* owner */, uint8 /* subId */) external {
         _delegate(liquidationModule);
     }
 
