@@ -15,7 +15,8 @@ rm -f "$log_dir"/*.log "$log_dir"/*.rc "$log_dir"/*.progress
 every=${FUZZ_PROGRESS_EVERY:-300}  # seconds between progress lines
 start=$(date +%s)
 # Longest first, so the last to start is a short one.
-files=(test_liquidations.py test_hostile_donations.py test_core_accounting.py properties test_machine_replay.py)
+files=(test_liquidations.py test_hostile_donations.py test_core_accounting.py test_liquidation_policies.py properties
+       test_machine_replay.py)
 # The property tests `make fuzz` runs with random seeds (make test runs them derandomized).
 property_tests=(tests/engine/test_scenario_fuzz.py tests/engine/test_mirror.py)
 

@@ -9,12 +9,15 @@ import {IVault} from "../../interfaces/IVault.sol";
 /// @notice The simulator's liquidation bot: runs one keeper round (liquidations and bad-debt settlements) in one
 /// transaction, in order. A call the vault rejects is reported (`Failed`) and the rest go on; a failure without
 /// revert data (out of gas) reverts everything, so a too-low gas limit can never pass for a vault decision.
-/// Simulation only.
+/// Under the vault's `Absorb` policy a round absorbs instead (an op with both tokens zero), and the keeper buys
+/// the absorbed collateral with `buyCollateral`. Simulation only.
 contract SimKeeper {
     using SafeERC20 for IERC20;
 
+    /// @dev settle = false: liquidate(owner, subId, debtToken, collToken, max, liquidatorSubId), or, with both
+    /// tokens zero, absorb(owner, subId) (the whole account: no pair to name); settle = true: settleBadDebt.
     struct Op {
-        bool settle; // false: liquidate(owner, subId, debt, coll, max, liquidatorSubId); true: settleBadDebt
+        bool settle;
         address owner;
         uint8 subId;
         address debtToken;
@@ -50,6 +53,10 @@ contract SimKeeper {
                 try vault.settleBadDebt(op.owner, op.subId) {} catch (bytes memory reason) {
                     _failed(i, reason);
                 }
+            } else if (op.debtToken == address(0) && op.collToken == address(0)) {
+                try vault.absorb(op.owner, op.subId) {} catch (bytes memory reason) {
+                    _failed(i, reason);
+                }
             } else {
                 try vault.liquidate(op.owner, op.subId, op.debtToken, op.collToken, type(uint256).max,
                     liquidatorSubId) {} catch (bytes memory reason) {
@@ -57,6 +64,14 @@ contract SimKeeper {
                 }
             }
         }
+    }
+
+    /// @notice Buy up to `payAmount` of `payToken`'s worth of the vault's absorbed `collToken` (from this
+    /// keeper's float) into `(this, buyerSubId)`; reverts with the vault's error.
+    function buyCollateral(address collToken, address payToken, uint256 payAmount, uint256 minCollateral,
+        uint8 buyerSubId) external returns (uint256 paid, uint256 bought) {
+        if (msg.sender != owner) revert NotOwner(msg.sender);
+        return vault.buyCollateral(collToken, payToken, payAmount, minCollateral, buyerSubId);
     }
 
     function _failed(uint256 i, bytes memory reason) internal {

@@ -1,4 +1,5 @@
-"""Integer-exact model of the Vault's math (contracts/libraries/*.sol, VaultBase.sol, Vault.sol).
+"""Integer-exact model of the Vault's math (contracts/libraries/*.sol, VaultCore.sol, Vault.sol and its modules
+VaultLiquidation.sol and VaultGovernance.sol).
 
 Every function mirrors one Solidity helper to the wei, with the same rounding, so tests assert
 `contract == model` instead of approximate numbers (the Curve `simulation.py` pattern). Pure Python: no chain.
@@ -6,14 +7,23 @@ Every function mirrors one Solidity helper to the wei, with the same rounding, s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Iterable, Sequence
 
 WAD = 10**18
 MAX_UINT256 = 2**256 - 1
 SECONDS_PER_YEAR = 365 * 86400
-CLOSE_FACTOR = WAD // 2
-FULL_CLOSE_HEALTH_FACTOR = 95 * WAD // 100
-DEFAULT_DUST_VALUE = WAD
+CLOSE_FACTOR = WAD // 2  # LiquidationParams' default closeFactor
+FULL_CLOSE_HEALTH_FACTOR = 95 * WAD // 100  # and fullCloseHealthFactor
+#: The dust minimums a fresh vault starts with (USD WAD): VaultCore._minDebtLeftValue / _minCollateralLeftValue.
+DEFAULT_MIN_DEBT_LEFT_VALUE = WAD
+DEFAULT_MIN_COLLATERAL_LEFT_VALUE = WAD
+#: VaultGovernance's bounds.
+MAX_INCENTIVE = 25 * WAD // 100
+MAX_DISCOUNT = 20 * WAD // 100
+MIN_TARGET_HEALTH_FACTOR = 101 * WAD // 100
+MAX_TARGET_HEALTH_FACTOR = 15 * WAD // 10
+MAX_DUST_VALUE = 1_000 * WAD
 
 
 # ------------------------------------------------------------------ WadMath
@@ -175,7 +185,7 @@ class Health:
 
 
 def health(positions: Iterable[Position]) -> Health:
-    """VaultBase._health / _accumulate: per-asset rounding, then sums."""
+    """VaultCore._health / _accumulate: per-asset rounding, then sums."""
     h = Health()
     for p in positions:
         if p.amount > 0:
@@ -216,7 +226,9 @@ def credit(scaled: int, amount: int, deposit_index: int, borrow_index: int) -> B
             dbs, scaled, repaid, amount = scaled, 0, debt, amount - debt
         else:
             s = to_scale_down(amount, borrow_index)
-            dbs, scaled, repaid, amount = -s, scaled + s, amount, 0
+            if s > 0:  # below one scale unit nothing burns and nothing counts as repaid (VaultCore._credit)
+                dbs, scaled, repaid = -s, scaled + s, amount
+            amount = 0
     if amount > 0:
         s = to_scale_down(amount, deposit_index)
         dds, scaled = s, scaled + s
@@ -265,16 +277,145 @@ def split_seized(seized: int, bonus: int, protocol_share: int) -> tuple[int, int
     return seized - cut, cut
 
 
-def close_factor_cap(
-    debt: int, requested: int, health_factor: int, p: Pair, dust_value: int = DEFAULT_DUST_VALUE
-) -> int:
-    full = health_factor < FULL_CLOSE_HEALTH_FACTOR or value_up(debt, p.price_debt, p.decimals_debt) <= dust_value
-    max_repay = debt if full else w_mul_down(debt, CLOSE_FACTOR)
-    repaid = min(requested, max_repay)
-    left = debt - repaid
-    if left > 0 and value_up(left, p.price_debt, p.decimals_debt) < dust_value:
-        repaid = debt
-    return repaid
+# ------------------------------------------------------------------ liquidation policies (libraries/*Policy.sol)
+class Policy(IntEnum):
+    """IVaultBase.LiquidationPolicy."""
+
+    CLOSE_FACTOR = 0
+    FIXED_INCENTIVE = 1
+    DUTCH = 2
+    ABSORB = 3
+
+
+@dataclass(frozen=True)
+class LiquidationParams:
+    """IVaultBase.LiquidationParams, with the defaults a fresh vault starts with."""
+
+    close_factor: int = CLOSE_FACTOR
+    full_close_health_factor: int = FULL_CLOSE_HEALTH_FACTOR
+    incentive_cursor: int = 3 * WAD // 10
+    max_incentive: int = 15 * WAD // 100
+    max_discount: int = 15 * WAD // 100
+    target_health_factor: int = 102 * WAD // 100
+    store_front_factor: int = WAD // 2
+
+    @classmethod
+    def from_chain(cls, raw: Sequence[int]) -> "LiquidationParams":
+        """From `vault.liquidationParams()` (a 7-tuple in IVaultBase.LiquidationParams order)."""
+        return cls(*(int(x) for x in raw))
+
+    def as_tuple(self) -> tuple[int, ...]:
+        return (self.close_factor, self.full_close_health_factor, self.incentive_cursor, self.max_incentive,
+                self.max_discount, self.target_health_factor, self.store_front_factor)
+
+    def error(self) -> str | None:
+        """The custom error VaultGovernance.setLiquidationParams reverts with, or None (the bounds, in its order)."""
+        if self.close_factor == 0 or self.close_factor > WAD:
+            return "CloseFactorOutOfRange"
+        if self.full_close_health_factor > WAD:
+            return "FullCloseHealthFactorOutOfRange"
+        if self.incentive_cursor > WAD:
+            return "IncentiveCursorOutOfRange"
+        if self.max_incentive > MAX_INCENTIVE:
+            return "MaxIncentiveOutOfRange"
+        if self.max_discount > MAX_DISCOUNT:
+            return "MaxDiscountOutOfRange"
+        if not MIN_TARGET_HEALTH_FACTOR <= self.target_health_factor <= MAX_TARGET_HEALTH_FACTOR:
+            return "TargetHealthFactorOutOfRange"
+        if self.store_front_factor > WAD:
+            return "StoreFrontFactorOutOfRange"
+        return None
+
+
+DEFAULT_LIQUIDATION_PARAMS = LiquidationParams()  # a fresh vault's (frozen: safe as a default argument)
+
+
+def close_factor_max_repay_down(debt: int, health_factor: int, close_factor: int, full_close_health_factor: int) -> int:
+    """CloseFactorPolicy.maxRepayDown."""
+    return debt if health_factor < full_close_health_factor else w_mul_down(debt, close_factor)
+
+
+def fixed_incentive_down(asset_weight_maint: int, cursor: int, max_incentive: int) -> int:
+    """FixedIncentivePolicy.incentiveDown: min(max, 1 / (1 - cursor (1 - w)) - 1)."""
+    incentive = w_div_down(WAD, WAD - w_mul_down(cursor, WAD - asset_weight_maint)) - WAD
+    return min(incentive, max_incentive)
+
+
+def dutch_incentive_down(health_factor: int, max_discount: int) -> int:
+    """DutchPolicy.incentiveDown: 1 / max(HF, 1 - maxDiscount) - 1."""
+    return w_div_down(WAD, max(health_factor, WAD - max_discount)) - WAD
+
+
+def dutch_repay_value_to_restore_up(coll_maint: int, debt_maint: int, target: int, incentive: int,
+                                    asset_weight_maint: int, liab_weight_maint: int) -> int | None:
+    """DutchPolicy.repayValueToRestoreUp; None where the contract returns type(uint256).max (no amount restores)."""
+    needed = w_mul_up(debt_maint, target)
+    if needed <= coll_maint:
+        return 0
+    lift = w_mul_down(target, liab_weight_maint)
+    loss = w_mul_up(WAD + incentive, asset_weight_maint)
+    if lift <= loss:
+        return None
+    return mul_div_up(needed - coll_maint, WAD, lift - loss)
+
+
+def liquidation_incentive(policy: Policy, params: LiquidationParams, coll: Params, health_factor: int) -> int:
+    """VaultLiquidation._incentive."""
+    if policy == Policy.CLOSE_FACTOR:
+        return coll.liquidation_bonus
+    if policy == Policy.FIXED_INCENTIVE:
+        return fixed_incentive_down(coll.asset_weight_maint, params.incentive_cursor, params.max_incentive)
+    return dutch_incentive_down(health_factor, params.max_discount)
+
+
+def liquidation_max_repay(policy: Policy, params: LiquidationParams, debt: int, h: "Health", incentive: int,
+                          coll: Params, debt_params: Params, price_debt: int, decimals_debt: int) -> int:
+    """VaultLiquidation._maxRepay: the policy's size cap, before the deposit's cap and the dust rule."""
+    if policy == Policy.FIXED_INCENTIVE:
+        return debt
+    if policy == Policy.CLOSE_FACTOR:
+        return close_factor_max_repay_down(debt, h.health_factor, params.close_factor, params.full_close_health_factor)
+    value = dutch_repay_value_to_restore_up(h.coll_maint, h.debt_maint, params.target_health_factor, incentive,
+                                            coll.asset_weight_maint, debt_params.liab_weight_maint)
+    if value is None:
+        return debt
+    return min(mul_div_up(value, 10**decimals_debt, price_debt), debt)
+
+
+class LiquidationRefused(Exception):
+    """The custom error (by name) the vault reverts a liquidation with."""
+
+    def __init__(self, error: str, *args: int) -> None:
+        super().__init__(error, *args)
+        self.error = error
+        self.args_ = args
+
+
+def cap_by_seizure(repaid: int, held: int, p: Pair) -> tuple[int, int]:
+    """VaultLiquidation._capBySeizure: (repaid, seized)."""
+    seized = seize_for_repay_down(repaid, p)
+    if seized > held:
+        seized = held
+        repaid = min(repaid, repay_for_seize_up(held, p))
+    return repaid, seized
+
+
+def apply_dust_rule(repaid: int, seized: int, debt: int, held: int, requested: int, p: Pair,
+                    min_debt_left: int, min_coll_left: int) -> tuple[int, int]:
+    """VaultLiquidation._applyDustRule: (repaid, seized), or LiquidationRefused('LeavesDust', ...)."""
+    if repaid == debt or seized == held:
+        return repaid, seized
+    debt_left = value_up(debt - repaid, p.price_debt, p.decimals_debt)
+    coll_left = value_down(held - seized, p.price_coll, p.decimals_coll)
+    if debt_left >= min_debt_left and coll_left >= min_coll_left:
+        return repaid, seized
+    for_all = repay_for_seize_up(held, p)
+    closing = for_all if for_all <= debt else debt
+    if closing > requested:
+        raise LiquidationRefused("LeavesDust", debt_left, coll_left, min_debt_left, min_coll_left)
+    if closing == for_all:
+        return closing, held
+    return closing, min(seize_for_repay_down(closing, p), held)
 
 
 @dataclass(frozen=True)
@@ -283,25 +424,96 @@ class LiquidationQuote:
     seized: int
     to_liquidator: int
     protocol_cut: int
+    incentive: int = 0
+    #: collateral value >= debt value x (1 + incentive) before the call: then health may not fall (I9)
+    solvent_at_incentive: bool = False
+    #: the policy's size cap (before the deposit's cap and the dust rule), for I11/I26 checks
+    cap: int = 0
 
 
 def quote_liquidation(
+    *,
     debt: int,
     collateral: int,
     requested: int,
-    health_factor: int,
-    p: Pair,
-    protocol_share: int,
-    dust_value: int = DEFAULT_DUST_VALUE,
+    health: "Health",
+    price_debt: int,
+    decimals_debt: int,
+    price_coll: int,
+    decimals_coll: int,
+    coll: Params,
+    debt_params: Params,
+    policy: Policy = Policy.CLOSE_FACTOR,
+    params: LiquidationParams = DEFAULT_LIQUIDATION_PARAMS,
+    min_debt_left: int = DEFAULT_MIN_DEBT_LEFT_VALUE,
+    min_coll_left: int = DEFAULT_MIN_COLLATERAL_LEFT_VALUE,
 ) -> LiquidationQuote:
-    """Vault._quoteLiquidation + splitSeized: `debt` and `collateral` are the account's accrued amounts."""
-    repaid = close_factor_cap(debt, requested, health_factor, p, dust_value)
-    seized = seize_for_repay_down(repaid, p)
-    if seized > collateral:
-        seized = collateral
-        repaid = min(repaid, repay_for_seize_up(collateral, p))
+    """VaultLiquidation._quoteLiquidation + splitSeized: `debt` and `collateral` are the account's accrued amounts
+    and `health` its sums before the call. Raises LiquidationRefused for the quote's own refusals (the checks
+    before it -- AccountHealthy, NoDebt, NoCollateral -- are the caller's). The fee-on-transfer adjustment, the
+    no-scale-burned check and the health check come after the pull: `received_adjustment`, the caller's books,
+    `health_lowered`."""
+    if policy == Policy.ABSORB:
+        raise LiquidationRefused("WrongLiquidationPolicy", int(policy))
+    incentive = liquidation_incentive(policy, params, coll, health.health_factor)
+    p = Pair(price_debt, decimals_debt, price_coll, decimals_coll, incentive)
+    cap = liquidation_max_repay(policy, params, debt, health, incentive, coll, debt_params, price_debt, decimals_debt)
+    repaid, seized = cap_by_seizure(min(requested, cap), collateral, p)
+    repaid, seized = apply_dust_rule(repaid, seized, debt, collateral, requested, p, min_debt_left, min_coll_left)
+    if repaid == 0 or seized == 0:
+        raise LiquidationRefused("NothingToLiquidate", repaid, seized)
+    to_liq, cut = split_seized(seized, incentive, coll.protocol_share)
+    solvent = health.collateral_value >= w_mul_up(health.debt_value, WAD + incentive)
+    return LiquidationQuote(repaid, seized, to_liq, cut, incentive, solvent, cap)
+
+
+def received_adjustment(q: LiquidationQuote, received: int, held: int, p: Pair, protocol_share: int,
+                        left_owing_with_nothing_else: bool) -> LiquidationQuote:
+    """VaultLiquidation._executeLiquidation for a fee-on-transfer debt token that delivered `received` < q.repaid:
+    the liquidator is paid for what arrived; the collateral the fee did not pay for stays with the account unless
+    the quote took the whole deposit and the account is left owing with no other collateral (then: reserves)."""
+    if received >= q.repaid:
+        return q
+    seized = min(seize_for_repay_down(received, p), q.seized)
+    if received == 0 or seized == 0:
+        raise LiquidationRefused("NothingToLiquidate", received, seized)
     to_liq, cut = split_seized(seized, p.bonus, protocol_share)
-    return LiquidationQuote(repaid, seized, to_liq, cut)
+    if seized < q.seized and q.seized == held and left_owing_with_nothing_else:
+        cut += held - seized
+        seized = held
+    return LiquidationQuote(received, seized, to_liq, cut, q.incentive, q.solvent_at_incentive, q.cap)
+
+
+def health_lowered(q: LiquidationQuote, before: "Health", after: "Health") -> bool:
+    """The I9 refusal: HealthFactorNotImproved when health falls while the account could pay the incentive."""
+    return after.health_factor < before.health_factor and q.solvent_at_incentive
+
+
+# ------------------------------------------------------------------ absorb and buyCollateral (VaultLiquidation)
+def store_front_incentive_down(store_front_factor: int, liquidation_bonus: int) -> int:
+    """buyCollateral's incentive: storeFrontFactor x the collateral's bonus, rounded down."""
+    return w_mul_down(store_front_factor, liquidation_bonus)
+
+
+@dataclass(frozen=True)
+class Purchase:
+    paid: int
+    bought: int
+
+
+def quote_buy_collateral(pay_amount: int, held: int, p: Pair, received=None) -> Purchase:
+    """VaultLiquidation.buyCollateral's amounts: `p.bonus` is the store-front incentive, `held` the protocol's
+    absorbed collateral; `received` (amount -> arrived) for a fee-on-transfer pay token."""
+    paid = pay_amount
+    bought = seize_for_repay_down(paid, p)
+    if bought > held:
+        bought = held
+        paid = min(paid, repay_for_seize_up(held, p))
+    arrived = received(paid) if received else paid
+    if arrived < paid:
+        paid = arrived
+        bought = min(bought, seize_for_repay_down(arrived, p))
+    return Purchase(paid, bought)
 
 
 # ------------------------------------------------------------------ a market's books, for multi-step checks
@@ -354,3 +566,47 @@ class MarketBooks:
 
     def amount_of(self, key) -> int:
         return underlying(self.balances.get(key, 0), self.deposit_index, self.borrow_index)
+
+    def write_off(self, key) -> "WriteOff":
+        """VaultLiquidation._settleBadDebt for one debt: reserves cover first, the rest lowers the deposit index
+        (nothing is socialised when no deposit scale is left to bear it)."""
+        scale = -self.balances.get(key, 0)
+        assert scale > 0, "write_off of a sub-account that does not owe"
+        debt = debt_amount_up(scale, self.borrow_index)
+        covered = min(debt, self.reserves)
+        socialised = debt - covered
+        self.reserves -= covered
+        self.total_borrow_scale -= scale
+        self.balances[key] = 0
+        if socialised:
+            if self.total_deposit_scale == 0:
+                socialised = 0
+            else:
+                self.deposit_index = socialise(self.deposit_index, self.total_deposit_scale, socialised)
+        return WriteOff(debt, covered, socialised, self.deposit_index)
+
+    def clear_deposit(self, key) -> None:
+        """_settleBadDebt's first loop: deposit scale worth nothing leaves the totals and the account."""
+        scale = self.balances.get(key, 0)
+        if scale > 0:
+            self.total_deposit_scale -= scale
+            self.balances[key] = 0
+
+    def move_deposit(self, key, to_key) -> int:
+        """VaultLiquidation._absorbDeposits for one market: the deposit scale changes hands, totals unchanged.
+        Returns the amount the event reports (the scale's deposit amount, rounded down)."""
+        scale = self.balances.get(key, 0)
+        assert scale > 0
+        self.balances[key] = 0
+        self.balances[to_key] = self.balances.get(to_key, 0) + scale
+        return deposit_amount_down(scale, self.deposit_index)
+
+
+@dataclass(frozen=True)
+class WriteOff:
+    """One BadDebtSettled event."""
+
+    debt: int
+    covered: int
+    socialised: int
+    new_deposit_index: int

@@ -156,33 +156,58 @@ SHIPPED = {"WETH": (18, Decimal(2520), Decimal("0.05"), Decimal("0.1"), Decimal(
            "USDC": (6, Decimal(1), Decimal("0.02"), Decimal("0.1"), Decimal("0.95"), Decimal(1))}
 
 
-def _shipped_offers(acct: AccountView):
+def _shipped_offers(acct: AccountView, weth: Decimal = Decimal(2520)):
     col = {k: {s: m[k] for s, m in SHIPPED.items()} for k in range(6)}
+    col[1]["WETH"] = weth
     return vault_offers(acct, col[1], col[0], col[2], col[3], col[4], col[5])
 
 
-def _review_book() -> AccountView:
+def _review_book(weth: int = 2520, health_usd: int | None = None) -> AccountView:
+    """The review's book at a WETH price; weighted collateral 62,700 + 33,600 = 96,300, raw 108,000."""
     balances = {"USDC": 66_000 * 10**6, "WBTC": 7 * 10**7, "WETH": -40 * 10**18}
-    health = -4500 * WAD  # 62,700 + 33,600 weighted collateral against 100,800 of debt
-    return AccountView("a/0", "a", 0, SubAccountState(balances, health, health, 955_357_142_857_142_857, 0, 0), True)
+    debt = 40 * weth
+    health = (health_usd if health_usd is not None else 96_300 - debt) * WAD
+    hf = 96_300 * WAD // debt
+    return AccountView("a/0", "a", 0, SubAccountState(balances, health, health, hf, 108_000 * WAD, debt * WAD), True)
+
+
+def test_the_pair_the_vault_refuses_for_lowering_health_is_not_offered():
+    # HF 0.9554: seizing USDC (2 % bonus, weight 0.95) moves HF away from 1.02 × 0.95 = 0.969, i.e. down (to
+    # 0.9417 for half the debt), and the vault refuses it while the account can pay the bonus; so both rules take
+    # WBTC (7 %, weight 0.80, liability weight 1: a pair that lifts HF), though USDC would repay more.
+    acct = _review_book()
+    assert [o.collateral for o in _shipped_offers(acct)] == ["WBTC"]
+    for rule in ("most-value", "least-cost"):
+        (order,) = LiquidationKeeper(Keeper(choose=rule)).update(random.Random(0), [acct], _shipped_offers)
+        assert (order.debt, order.collateral) == ("WETH", "WBTC")
+    # An account that cannot pay the bonus (raw collateral < debt × 1.02) is offered every pair: the vault lets
+    # its health fall on the way to closing it.
+    broke = AccountView(acct.key, acct.owner, 0, SubAccountState(acct.state.balances, acct.state.health_init,
+                                                                 acct.state.health_maint, acct.state.health_factor,
+                                                                 100_000 * WAD, 100_800 * WAD), True)
+    assert sorted(o.collateral for o in _shipped_offers(broke)) == ["USDC", "WBTC"]
 
 
 def test_least_cost_takes_the_pair_that_restores_health_and_most_value_the_biggest():
-    acct = _review_book()
-    offers = {o.collateral: o for o in _shipped_offers(acct)}
-    # seizing USDC for half the WETH debt gains 50,400 × (1 − 1.02 × 0.95) = 1,562.4 of health: not enough
-    assert offers["USDC"].value == Decimal(50400) and offers["USDC"].health_gain == Decimal("1562.4")
-    assert offers["WBTC"].health_gain > 4500  # 42,000 / 1.07 × (1.05·0 + 1 − 1.07 × 0.8)
-    (greedy,) = LiquidationKeeper(Keeper()).update(random.Random(0), [acct], _shipped_offers)
-    (careful,) = LiquidationKeeper(Keeper(choose="least-cost")).update(random.Random(0), [acct], _shipped_offers)
+    # At WETH 2,480 HF is 96,300 / 99,200 = 0.9708 > 0.969: seizing USDC raises HF a little and is allowed.
+    acct = _review_book(2480)
+    offers = {o.collateral: o for o in _shipped_offers(acct, Decimal(2480))}
+    # seizing USDC for half the WETH debt gains 49,600 × (1 − 1.02 × 0.95) = 1,537.6 of health: not enough
+    assert offers["USDC"].value == Decimal(49600) and offers["USDC"].health_gain == Decimal("1537.6")
+    assert offers["WBTC"].health_gain > 2900  # 42,000 / 1.07 × (1 − 1.07 × 0.8)
+
+    def at_2480(a: AccountView):
+        return _shipped_offers(a, Decimal(2480))
+
+    (greedy,) = LiquidationKeeper(Keeper()).update(random.Random(0), [acct], at_2480)
+    (careful,) = LiquidationKeeper(Keeper(choose="least-cost")).update(random.Random(0), [acct], at_2480)
     assert (greedy.debt, greedy.collateral) == ("WETH", "USDC")
     assert (careful.debt, careful.collateral) == ("WETH", "WBTC")
 
 
 def test_least_cost_without_a_restoring_pair_buys_the_most_health_per_dollar():
-    acct = _review_book()
-    deeper = AccountView(acct.key, acct.owner, 0, SubAccountState(acct.state.balances, -10**6 * WAD, -10**6 * WAD,
-                                                                  acct.state.health_factor, 0, 0), True)
-    (careful,) = LiquidationKeeper(Keeper(choose="least-cost")).update(random.Random(0), [deeper], _shipped_offers)
-    # per dollar of bonus: USDC 1,562.4 / 1,008 = 1.55; WBTC 0.144 / 0.07 = 2.06
+    deeper = _review_book(2480, health_usd=-10**6)
+    (careful,) = LiquidationKeeper(Keeper(choose="least-cost")).update(
+        random.Random(0), [deeper], lambda a: _shipped_offers(a, Decimal(2480)))
+    # per dollar of bonus: USDC 1,537.6 / 992 = 1.55; WBTC 0.144 / 0.07 = 2.06
     assert careful.collateral == "WBTC"

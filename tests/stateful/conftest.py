@@ -15,7 +15,7 @@ import pytest
 
 from hostile_machine import deploy_hostile_protocol
 from machine_runner import PROFILES, TIMING, profile_name, run_machine, settings_for  # noqa: F401
-from vault_machine import NAMES, STEPS, TOKEN_EVENTS
+from vault_machine import LIQUIDATION_OUTCOMES, NAMES, STEPS, TOKEN_EVENTS
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -41,6 +41,9 @@ def pytest_terminal_summary(terminalreporter):
         f"stateful steps executed ({profile_name()} profile): {total} ({parts}) in {elapsed:.0f} s of machine "
         f"runs, {total / max(elapsed, 1e-9):.1f} steps/s (each step: one transaction, invariants checked)"
     )
+    if LIQUIDATION_OUTCOMES:
+        terminalreporter.write_line("liquidations by policy: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(LIQUIDATION_OUTCOMES.items())))
     if TOKEN_EVENTS:
         terminalreporter.write_line("pausable-blocklist token: " + ", ".join(
             f"{v} {k}" for k, v in sorted(TOKEN_EVENTS.items())))

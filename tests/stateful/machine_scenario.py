@@ -163,7 +163,7 @@ def actors(log: list[dict]) -> list[str]:
         for key in ("account", "owner"):
             if key in act:
                 seen[act[key]] = None
-        for nested in ("liquidate", "settle_bad_debt"):
+        for nested in ("liquidate", "settle_bad_debt", "absorb"):
             if isinstance(act.get(nested), dict):
                 seen[act[nested]["account"]] = None
     return list(seen)

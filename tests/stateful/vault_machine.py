@@ -41,6 +41,14 @@ HEALTH_BAND = 10**12  # 1e-6 of the debt value, WAD-relative
 STEPS: dict[str, int] = {}
 #: Hostile-token coverage, printed beside the step counts: the issuer's acts and the transfers its token refused.
 TOKEN_EVENTS: dict[str, int] = {}
+#: Liquidation coverage per policy, printed beside the step counts: "policy: outcome" -> count, where the outcome is
+#: "liquidated", "absorbed", "bought" or the custom error the vault refused with.
+LIQUIDATION_OUTCOMES: dict[str, int] = {}
+
+
+def count_outcome(policy, outcome: str) -> None:
+    key = f"{policy.name.lower().replace('_', '-')}: {outcome}"
+    LIQUIDATION_OUTCOMES[key] = LIQUIDATION_OUTCOMES.get(key, 0) + 1
 #: Wall time spent inside machine runs (excludes deploys), for steps/s.
 TIMING = {"since": None, "seconds": 0.0}
 #: The full exit teardown (everyone repays and withdraws, then the books must be empty) runs on the first
@@ -547,10 +555,23 @@ NAMES: dict[str, str] = {}
 
 
 class LiquidationRules(CoreRules):
-    """Price moves, liquidations and bad-debt settlement on top of the core rules (machine b)."""
+    """Price moves, liquidations under the vault's policy and bad-debt settlement on top of the core rules (machine
+    b). The whole liquidation -- the policy's quote, the dust rule, the repay that must burn scale, the balances,
+    an in-call settlement and the health rule (I9) -- runs on the model first (`simulate_liquidation`): its verdict
+    is the expected outcome, and after a success the same operations run on the books at the block's timestamp
+    and every amount of the event must match. After every liquidation, under every policy: I8, I9, I10 at the
+    policy's incentive, I11/I26's size cap, the named amount as an upper bound, dust on both sides (I26), I14."""
 
     st_move = st.sampled_from([-60, -40, -25, -10, -5, 5, 10, 25, 40])
     st_coll = st.integers(min_value=0, max_value=11)
+
+    def setup(self):
+        super().setup()
+        v = self.proto.vault
+        self.policy = pm.Policy(int(v.liquidationPolicy()))
+        self.lparams = pm.LiquidationParams.from_chain(v.liquidationParams())
+        self.dust = (int(v.minDebtLeftValue()), int(v.minCollateralLeftValue()))
+        self.protocol_key = (str(v.address), 0)
 
     def rule_move_price(self, st_market="st_market", st_move="st_move"):
         count_step(self.NAME)
@@ -572,7 +593,9 @@ class LiquidationRules(CoreRules):
         debt = max(-markets[d].amount_of(key), 0)
         held = max(markets[c].amount_of(key), 0)
         requested = MAX if st_pct >= 100 else max(debt * st_pct // 100, 0)
-        if requested == 0:
+        if self.policy == pm.Policy.ABSORB:
+            expected = "WrongLiquidationPolicy"
+        elif requested == 0:
             expected = "ZeroAmount"
         else:
             verdict = self.health_verdict(h, "AccountHealthy", init=False)
@@ -585,93 +608,285 @@ class LiquidationRules(CoreRules):
             elif held == 0:
                 expected = "NoCollateral"
             else:
-                q = self.quote(key, d, c, requested, t)
-                expected = "NothingToLiquidate" if q.repaid == 0 or q.seized == 0 else "ok"
-                if q.repaid <= 2 or q.seized <= 2:
-                    expected = either("NothingToLiquidate")  # a second of interest can flip a dust quote
+                expected = self.predict_liquidation(key, lkey, d, c, requested, t)
 
         def apply(tx, t):
             ev = tx.events["Liquidated"]
-            before = self.health_at(key, t)
-            q = self.quote(key, d, c, requested, t)
-            assert (ev["repaid"], ev["seizedTotal"], ev["toLiquidator"], ev["protocolCut"]) == (q.repaid, q.seized, q.to_liquidator, q.protocol_cut)
-            assert before.health_maint < 0  # I8
-            # I10: seized value ≤ repaid value × (1 + bonus)
-            bonus = mc.books.params.liquidation_bonus
-            assert pm.value_down(q.seized, mc.price, mc.decimals) <= pm.w_mul_up(pm.value_up(q.repaid, md.price, md.decimals), WAD + bonus)
-            md.accrue_to(t)
-            mc.accrue_to(t)
-            md.books.credit(key, q.repaid)
-            mc.books.debit(key, q.seized)
-            mc.books.reserves += q.protocol_cut
-            mc.books.credit(lkey, q.to_liquidator)
-            markets_now = {s: mm.books for s, mm in self.m.items()}
-            if self.has_debt(key, markets_now) and not self.has_deposit(key, markets_now):
-                self.settle_model(key, t, tx)
-            after = self.health_at(key, t)
-            # I9: the health factor rises while collateral covers debt × (1 + bonus).
-            if before.collateral_value >= pm.w_mul_up(before.debt_value, WAD + bonus) and after.debt_maint:
-                assert ev["healthFactorAfter"] >= ev["healthFactorBefore"], "I9"
+            books = self.preview_all(t)
+            q, before, after, held_, debt_, touched = self.run_liquidation(books, key, lkey, d, c, requested, t, tx)
+            self.commit(books, touched, t)
+            assert (ev["repaid"], ev["seizedTotal"], ev["toLiquidator"], ev["protocolCut"], ev["incentive"]) == (
+                q.repaid, q.seized, q.to_liquidator, q.protocol_cut, q.incentive)
+            assert (ev["healthFactorBefore"], ev["healthFactorAfter"]) == (before.health_factor, after.health_factor)
+            self.check_liquidation(q, before, after, requested, held_, debt_, md, mc)
 
-        self.act({"action": {"account": who_name(liq), "liquidate": {"account": who_name(who), "position": sub, "debt": d, "collateral": c,
-                                                                     "amount": "all" if requested == MAX else self.whole(d, requested)}}},
-                 expected, lambda: self.proto.vault.liquidate(who, sub, md.token, mc.token, requested, 0, {"from": liq}), apply)
+        done = self.act({"action": {"account": who_name(liq), "liquidate": {"account": who_name(who), "position": sub, "debt": d, "collateral": c,
+                                                                            "amount": "all" if requested == MAX else self.whole(d, requested)}}},
+                        expected, lambda: self.proto.vault.liquidate(who, sub, md.token, mc.token, requested, 0, {"from": liq}), apply)
+        count_outcome(self.policy, "liquidated" if done else self.log[-1]["action"].get("expect_revert")
+                      or self.log[-1]["action"].get("may_revert", "?"))
+
+    def rule_liquidate_unhealthy(self, st_user, st_market="st_market", st_coll="st_coll", st_pct="st_pct"):
+        """`rule_liquidate` aimed at a sub-account the model says is liquidatable now, with one of its debts and one
+        of its deposits (any pair: the ones that would lower health included) and a non-zero amount, so that short
+        sequences reach liquidations; without such a sub-account, an ordinary draw."""
+        t = self.now_guess()
+        markets = self.preview_all(t)
+        unhealthy = [(u, s) for u in range(len(self.users)) for s in range(len(self.subs))
+                     if self.health_at(self._who(u, s)[2], t, markets).health_maint < 0]
+        if not unhealthy:
+            self.rule_liquidate(st_user, 0, st_market, st_coll, st_pct)
+            return
+        user, sub = unhealthy[st_user % len(unhealthy)]
+        key = self._who(user, sub)[2]
+        syms = list(self.m)
+        debts = [i for i, s in enumerate(syms) if markets[s].balances.get(key, 0) < 0] or [st_market]
+        colls = [i for i, s in enumerate(syms) if markets[s].balances.get(key, 0) > 0] or [st_coll]
+        self.rule_liquidate(user, sub, debts[st_market % len(debts)], colls[st_coll % len(colls)], st_pct or 100)
+
+    # -------------------------------------------------- the liquidation on the model
+    def commit(self, books: dict, touched: set, t: int) -> None:
+        """Make the machine's books of the markets the vault accrued and changed in a call at `t` those of `books`
+        (copies accrued to `t` on which the call's operations ran); the others stay as the vault keeps them."""
+        for sym in touched:
+            self.m[sym].books = books[sym]
+            self.m[sym].last = max(self.m[sym].last, t)
+
+    def run_liquidation(self, books, key, lkey, d, c, requested, t, tx=None):
+        """VaultLiquidation.liquidate on `books` (every market accrued to `t`, changed in place): (quote, health
+        before, health after, deposit before, debt before, markets the vault accrued). Raises
+        pm.LiquidationRefused with the vault's error."""
+        md, mc = self.m[d], self.m[c]
+        before = self.health_at(key, t, books)
+        bd, bc = books[d], books[c]
+        debt, held = -bd.amount_of(key), bc.amount_of(key)
+        q = pm.quote_liquidation(
+            debt=debt, collateral=held, requested=requested, health=before, price_debt=md.price,
+            decimals_debt=md.decimals, price_coll=mc.price, decimals_coll=mc.decimals, coll=bc.params,
+            debt_params=bd.params, policy=self.policy, params=self.lparams, min_debt_left=self.dust[0],
+            min_coll_left=self.dust[1])
+        if bd.credit(key, q.repaid).debt_repaid == 0:
+            raise pm.LiquidationRefused("NothingToLiquidate", q.repaid, q.seized)
+        bc.debit(key, q.seized)
+        bc.reserves += q.protocol_cut
+        bc.credit(lkey, q.to_liquidator)
+        touched = {d, c}
+        if self.owes(books, key) and not any(b.amount_of(key) > 0 for b in books.values()):
+            touched |= self.settle_books(books, key, tx)
+        after = self.health_at(key, t, books)
+        if pm.health_lowered(q, before, after):
+            raise pm.LiquidationRefused("HealthFactorNotImproved", before.health_factor, after.health_factor)
+        return q, before, after, held, debt, touched
+
+    @staticmethod
+    def owes(books: dict, key) -> bool:
+        return any(b.balances.get(key, 0) < 0 for b in books.values())
+
+    def settle_books(self, books: dict, key, tx=None) -> set:
+        """VaultLiquidation._settleBadDebt on `books` (accrued to the call's time), checked against its
+        BadDebtSettled events when `tx` is given. Returns the markets it touched (the vault accrues them)."""
+        events = {str(e["token"]): e for e in tx.events["BadDebtSettled"]} if tx is not None and "BadDebtSettled" in tx.events else {}
+        touched = set()
+        for sym, b in books.items():  # worthless deposit scale first, as the vault's first loop
+            if b.balances.get(key, 0) > 0:
+                b.clear_deposit(key)
+                touched.add(sym)
+        for sym, b in books.items():
+            if b.balances.get(key, 0) >= 0:
+                continue
+            touched.add(sym)
+            old_index = b.deposit_index
+            w = b.write_off(key)
+            if w.socialised and tx is not None:
+                self.slack[sym + ":socialised"] = 1
+            assert w.debt >= w.covered + w.socialised and b.deposit_index <= old_index  # I14
+            if tx is not None:
+                ev = events[str(self.m[sym].token)]
+                assert (ev["debt"], ev["coveredByReserves"], ev["socialised"], ev["newDepositIndex"]) == (
+                    w.debt, w.covered, w.socialised, w.new_deposit_index)
+        return touched
+
+    def predict_liquidation(self, key, lkey, d, c, requested, t) -> str:
+        """The outcome now and two seconds of interest later: when they differ, either (a boundary)."""
+        outcomes = []
+        for when in (t, t + 2):
+            try:
+                q, before, after, _, _, _ = self.run_liquidation(self.preview_all(when), key, lkey, d, c, requested, when)
+                near = (q.repaid <= 2 or q.seized <= 2
+                        or abs(after.health_factor - before.health_factor) <= before.health_factor // 10**9 + 2)
+                outcomes.append(either("NothingToLiquidate") if near else "ok")
+            except pm.LiquidationRefused as r:
+                outcomes.append(r.error)
+        if outcomes[0] == outcomes[1]:
+            return outcomes[0]
+        bad = [o for o in outcomes if o != "ok"]
+        return either(bad[0].split(":")[-1])
+
+    def check_liquidation(self, q, before, after, requested, held, debt, md, mc) -> None:
+        """I8, I9, I10, I11/I26 for one successful liquidation, at the policy's incentive and size cap."""
+        assert before.health_maint < 0, "I8"
+        assert q.repaid <= requested, "I26 the named amount is an upper bound"
+        # I10: seized value <= repaid value x (1 + incentive)
+        assert pm.value_down(q.seized, mc.price, mc.decimals) <= pm.w_mul_up(pm.value_up(q.repaid, md.price, md.decimals), WAD + q.incentive), "I10"
+        closed = q.repaid == debt or q.seized == held
+        # I11 / I26: the policy's size cap, unless the call closed a side to leave no dust
+        assert q.repaid <= q.cap or closed, f"I26 size cap {q} debt {debt}"
+        if self.policy == pm.Policy.CLOSE_FACTOR and before.health_factor >= self.lparams.full_close_health_factor:
+            assert q.repaid <= pm.w_mul_down(debt, self.lparams.close_factor) or closed, "I11 close factor"
+        # I26 dust: nothing left of one side, or at least the minimum of both
+        if not closed:
+            assert pm.value_up(debt - q.repaid, md.price, md.decimals) >= self.dust[0], "I26 debt dust"
+            assert pm.value_down(held - q.seized, mc.price, mc.decimals) >= self.dust[1], "I26 collateral dust"
+        # I9: the health factor never falls while the account can pay the incentive
+        if before.collateral_value >= pm.w_mul_up(before.debt_value, WAD + q.incentive) and after.debt_maint:
+            assert after.health_factor >= before.health_factor, "I9"
 
     def rule_settle_bad_debt(self, st_user, st_sub):
         who, sub, key = self._who(st_user, st_sub)
-        books = {s: mm.books for s, mm in self.m.items()}
-        if not self.has_debt(key, books):
-            expected = "AccountHasNoDebt"
-        elif self.has_deposit(key, books):
-            expected = "AccountHasCollateral"
-        else:
-            expected = "ok"
-        self.act({"action": {"account": who_name(self.liquidator), "settle_bad_debt": {"account": who_name(who), "position": sub}}}, expected,
-                 lambda: self.proto.vault.settleBadDebt(who, sub, {"from": self.liquidator}),
-                 lambda tx, t: self.settle_model(key, t, tx))
+        t = chain[-1].timestamp
+        owes = self.owes({s: mm.books for s, mm in self.m.items()}, key)
+        holds = any(mm.preview(t).amount_of(key) > 0 for mm in self.m.values())
+        expected = "AccountHasNoDebt" if not owes else "AccountHasCollateral" if holds else "ok"
 
-    def quote(self, key, d, c, requested, t) -> pm.LiquidationQuote:
-        markets = self.preview_all(t)
-        h = self.health_at(key, t, markets)
-        md, mc = self.m[d], self.m[c]
-        pair = pm.Pair(md.price, md.decimals, mc.price, mc.decimals, mc.books.params.liquidation_bonus)
-        return pm.quote_liquidation(-markets[d].amount_of(key), markets[c].amount_of(key), requested, h.health_factor,
-                                    pair, mc.books.params.protocol_share, int(self.proto.vault.dustValue()))
+        def apply(tx, t):
+            books = self.preview_all(t)
+            self.commit(books, self.settle_books(books, key, tx), t)
 
-    def settle_model(self, key, t, tx) -> None:
-        """Vault._settleBadDebt, checked against the BadDebtSettled events (I13, I14)."""
-        events = {str(e["token"]): e for e in tx.events["BadDebtSettled"]} if "BadDebtSettled" in tx.events else {}
-        for sym, mm in self.m.items():
-            b = mm.books
-            s = b.balances.get(key, 0)
-            if s >= 0:
-                continue
-            mm.accrue_to(t)
-            debt = pm.debt_amount_up(-s, b.borrow_index)
-            covered = min(debt, b.reserves)
-            socialised = debt - covered
-            b.reserves -= covered
-            b.total_borrow_scale += s
-            b.balances[key] = 0
-            old_index = b.deposit_index
-            if socialised:
-                if b.total_deposit_scale == 0:
-                    socialised = 0
-                else:
-                    b.deposit_index = pm.socialise(b.deposit_index, b.total_deposit_scale, socialised)
-                    self.slack[sym + ":socialised"] = 1
-            ev = events[str(mm.token)]
-            assert (ev["debt"], ev["coveredByReserves"], ev["socialised"], ev["newDepositIndex"]) == (debt, covered, socialised, b.deposit_index)
-            assert debt >= covered + socialised  # I14: never more than the debt
-            assert b.deposit_index <= old_index
+        self.act({"action": {"account": who_name(self.liquidator), "settle_bad_debt": {"account": who_name(who), "position": sub}}},
+                 expected, lambda: self.proto.vault.settleBadDebt(who, sub, {"from": self.liquidator}), apply)
 
     def check(self) -> None:
         super().check()
-        # I13: no sub-account is left with debt and no deposit.
-        books = {s: mm.books for s, mm in self.m.items()}
+        # I13: no sub-account is left with debt and no deposit worth a unit.
+        t = chain[-1].timestamp
         for who, sub in self.all_accounts():
             key = (str(who), sub)
-            assert not (self.has_debt(key, books) and not self.has_deposit(key, books)), f"I13 orphan debt {key}"
+            owes = any(mm.books.balances.get(key, 0) < 0 for mm in self.m.values())
+            assert not (owes and not any(mm.preview(t).amount_of(key) > 0 for mm in self.m.values())), f"I13 orphan debt {key}"
+        for mm in self.m.values():  # the protocol's sub-account never owes
+            assert mm.books.balances.get(self.protocol_key, 0) >= 0
+
+
+class AbsorbRules:
+    """Absorb (the whole account to the protocol) and buyCollateral (the protocol sells it), checked against the
+    model; mixed into a machine with LiquidationRules. Outside the Absorb policy `absorb` must revert
+    WrongLiquidationPolicy; buyCollateral works under every policy."""
+
+    def rule_absorb(self, st_user, st_sub):
+        who, sub, key = self._who(st_user, st_sub)
+        t = self.now_guess()
+        h = self.health_at(key, t)
+        if self.policy != pm.Policy.ABSORB:
+            expected = "WrongLiquidationPolicy"
+        else:
+            verdict = self.health_verdict(h, "AccountHealthy", init=False)  # "AccountHealthy" here means unhealthy
+            expected = "AccountHealthy" if verdict == "ok" else verdict if is_either(verdict) else "ok"
+
+        def apply(tx, t):
+            before = self.health_at(key, t)
+            ev = tx.events["Absorbed"]
+            assert (ev["collateralValue"], ev["debtValue"], ev["healthFactorBefore"]) == (
+                before.collateral_value, before.debt_value, before.health_factor)
+            assert before.health_maint < 0  # I8
+            moved = {str(e["token"]): e["amount"] for e in tx.events["CollateralAbsorbed"]} if "CollateralAbsorbed" in tx.events else {}
+            for sym, mm in self.m.items():  # deposits change hands scale for scale; the vault accrues nothing here
+                if mm.books.balances.get(key, 0) > 0:
+                    amount = pm.deposit_amount_down(mm.books.balances[key], mm.preview(t).deposit_index)
+                    mm.books.move_deposit(key, self.protocol_key)
+                    assert moved.pop(str(mm.token)) == amount
+            assert not moved
+            books = self.preview_all(t)
+            self.commit(books, self.settle_books(books, key, tx), t)
+            assert all(mm.books.balances.get(key, 0) == 0 for mm in self.m.values())  # empty: health only rose
+
+        done = self.act({"action": {"account": who_name(self.liquidator), "absorb": {"account": who_name(who), "position": sub}}},
+                        expected, lambda: self.proto.vault.absorb(who, sub, {"from": self.liquidator}), apply)
+        if done:
+            count_outcome(self.policy, "absorbed")
+
+    def rule_buy_collateral(self, st_market="st_market", st_coll="st_coll", st_pct="st_pct"):
+        coll, pay = self._sym(st_market), self._sym(st_coll)
+        mc, mp = self.m[coll], self.m[pay]
+        buyer = self.liquidator
+        bkey = (str(buyer), 0)
+        t = self.now_guess()
+        held = max(mc.preview(t).amount_of(self.protocol_key), 0)
+        incentive = pm.store_front_incentive_down(self.lparams.store_front_factor, mc.books.params.liquidation_bonus)
+        pair = pm.Pair(mp.price, mp.decimals, mc.price, mc.decimals, incentive)
+        whole = pm.repay_for_seize_up(held, pair) if held else 10**mp.decimals
+        amount = whole * st_pct // 100
+        if amount == 0:
+            expected = "ZeroAmount"
+        elif coll == pay:
+            expected = "PayTokenIsCollateral"
+        elif held == 0:
+            expected = "NoCollateral"
+        else:
+            q = pm.quote_buy_collateral(amount, held, pair)
+            expected = "ok" if q.bought > 2 else either("NothingToLiquidate") if q.bought else "NothingToLiquidate"
+
+        def apply(tx, t):
+            ev = tx.events["CollateralBought"]
+            held_now = mc.preview(t).amount_of(self.protocol_key)
+            q = pm.quote_buy_collateral(amount, held_now, pair)
+            assert (ev["paid"], ev["bought"], ev["incentive"]) == (q.paid, q.bought, incentive)
+            assert q.paid <= amount and q.bought <= held_now  # the named amount bounds the payment
+            model_debit(mc, self.protocol_key, q.bought, t)
+            mc.books.credit(bkey, q.bought)
+            mp.accrue_to(t)
+            mp.books.reserves += q.paid
+
+        done = self.act({"action": {"account": who_name(buyer), "buy_collateral": {"collateral": coll, "pay": {pay: self.whole(pay, amount)}}}},
+                        expected, lambda: self.proto.vault.buyCollateral(mc.token, mp.token, amount, 0, 0, {"from": buyer}), apply)
+        if done:
+            count_outcome(self.policy, "bought")
+
+
+class PolicyGovernanceRules:
+    """Governance switches the liquidation policy and its parameters mid-sequence, each within its bounds or
+    refused with the bound's error (the model's LiquidationParams.error), each change announced by its event."""
+
+    #: One governance act per draw: ("policy", Policy), ("params", LiquidationParams) or ("dust", (debt, coll)).
+    st_governance = st.sampled_from(
+        [("policy", p) for p in pm.Policy]
+        + [("params", p) for p in [
+            pm.LiquidationParams(),
+            pm.LiquidationParams(close_factor=WAD // 4, full_close_health_factor=90 * WAD // 100),
+            pm.LiquidationParams(close_factor=WAD, incentive_cursor=WAD, max_incentive=pm.MAX_INCENTIVE),
+            pm.LiquidationParams(max_discount=pm.MAX_DISCOUNT, target_health_factor=125 * WAD // 100,
+                                 store_front_factor=WAD),
+            pm.LiquidationParams(incentive_cursor=WAD // 10, max_incentive=WAD // 50, max_discount=WAD // 20,
+                                 target_health_factor=pm.MIN_TARGET_HEALTH_FACTOR, store_front_factor=0),
+            pm.LiquidationParams(close_factor=0),
+            pm.LiquidationParams(max_discount=pm.MAX_DISCOUNT + 1),
+            pm.LiquidationParams(target_health_factor=WAD),
+        ]]
+        + [("dust", d) for d in [(WAD, WAD), (0, 0), (50 * WAD, 10 * WAD), (pm.MAX_DUST_VALUE, pm.MAX_DUST_VALUE),
+                                  (pm.MAX_DUST_VALUE + 1, 0)]])
+
+    def rule_govern(self, st_governance="st_governance"):
+        kind, value = st_governance
+        gov = self.proto.gov
+        v = self.proto.vault
+        if kind == "policy":
+            def apply(tx, t):
+                assert dict(tx.events["LiquidationPolicySet"]) == {"previous": int(self.policy), "policy": int(value)}
+                self.policy = value
+            self.act({"action": {"account": who_name(gov), "set_liquidation_policy": value.name.lower().replace("_", "-")}},
+                     "ok", lambda: v.setLiquidationPolicy(int(value), {"from": gov}), apply)
+        elif kind == "params":
+            def apply(tx, t):
+                assert tuple(tx.events["LiquidationParamsSet"]["params"]) == value.as_tuple()
+                self.lparams = value
+            self.act({"action": {"account": who_name(gov), "set_liquidation_params": list(value.as_tuple())}},
+                     value.error() or "ok", lambda: v.setLiquidationParams(value.as_tuple(), {"from": gov}), apply)
+        else:
+            def apply(tx, t):
+                assert tuple(tx.events["DustMinimumsSet"].values()) == value
+                self.dust = value
+            self.act({"action": {"account": who_name(gov), "set_dust_minimums": list(value)}},
+                     "DustValueTooHigh" if max(value) > pm.MAX_DUST_VALUE else "ok",
+                     lambda: v.setDustMinimums(*value, {"from": gov}), apply)
 
 
 class DonationRules:

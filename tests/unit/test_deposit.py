@@ -101,3 +101,11 @@ def test_deposit_works_with_a_stale_oracle(proto, vault, weth, alice):
     proto["WETH"].feed.setRoundData(5, 2000 * 10**8, 1, 1, 5, {"from": proto.gov})
     vault.deposit(alice, 0, weth, 10**18, {"from": alice})
     assert vault.scaledBalanceOf(alice, 0, weth) > 0
+
+
+def test_deposit_into_a_debt_reverts_when_it_would_burn_no_debt_scale(proto, vault, usdc, alice):
+    open_position(proto, alice, 0, {"WETH": 10}, {"USDC": 5_000})
+    scaled = vault.scaledBalanceOf(alice, 0, usdc)
+    with brownie.reverts(revert_pattern=err("ZeroAmount")):
+        vault.deposit(alice, 0, usdc, 1, {"from": alice})  # below one scale unit of debt: repays nothing
+    assert vault.scaledBalanceOf(alice, 0, usdc) == scaled

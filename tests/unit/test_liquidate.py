@@ -8,6 +8,7 @@ import pytest
 from marginlab.model import vault as pm
 from unitkit import (
     MAX,
+    revert_args,
     WAD,
     err,
     liquidate_as_model_says,
@@ -85,6 +86,7 @@ def test_liquidate_caps_the_seizure_at_the_deposit_and_shrinks_the_repay_rounded
     assert q.seized == held
     assert q.repaid < -vault.balanceOf(alice, 0, usdc) + q.repaid  # debt is left
     assert q.repaid == pm.repay_for_seize_up(held, pm.Pair(10**18, 6, 2000 * 10**18, 18, 5 * 10**16))
+    assert q.incentive == 5 * 10**16  # CloseFactor pays the collateral's own bonus
     assert vault.scaledBalanceOf(alice, 0, weth) == 0
 
 
@@ -102,18 +104,49 @@ def test_liquidate_against_a_volatile_debt_values_it_at_its_own_price(proto, vau
     liquidate_as_model_says(proto, liquidator, alice, 0, "WBTC", "USDC", MAX)
 
 
-def test_liquidate_raises_the_repay_to_the_whole_debt_rather_than_leave_dust(proto, vault, usdc, alice, liquidator):
-    # $1.5 of debt: half would leave $0.75, below the $1 dust threshold, so the whole debt is repaid.
+@pytest.fixture
+def small_debt(proto, vault, usdc, alice):
+    """$1.5 of USDC debt against 0.001 WETH at $1,700 (HF 0.963): half would leave $0.75, below the $1 minimum."""
     vault.deposit(alice, 0, proto["WETH"].token, 10**15, {"from": alice})
     vault.borrow(0, usdc, 1_500_000, alice, {"from": alice})
     proto.set_price("WETH", 1700)
-    assert model_health(proto, alice).health_factor >= pm.FULL_CLOSE_HEALTH_FACTOR
-    debt = -vault.balanceOf(alice, 0, usdc)
-    _, q = liquidate_as_model_says(proto, liquidator, alice, 0, "USDC", "WETH", 600_000)
-    assert q.repaid == debt  # more than the 600000 asked for: the repay amount is a target, dust is not left
+    assert pm.FULL_CLOSE_HEALTH_FACTOR <= model_health(proto, alice).health_factor < WAD
+    return alice
 
 
-def test_liquidate_closes_a_debt_worth_at_most_the_dust_value_in_full(proto, vault, usdc, alice, liquidator):
+def test_liquidate_never_pulls_more_than_the_amount_named_and_refuses_to_leave_debt_dust(
+        proto, vault, usdc, weth, small_debt, liquidator):
+    # Today's vault raised 600,000 to the whole 1,500,000 here. The named amount is an upper bound: the repay
+    # would leave $0.90 of debt, under the $1 minimum, and closing the debt needs more than was named.
+    paid = usdc.balanceOf(liquidator)
+    name, (debt_left, _, min_debt, min_coll) = revert_args(
+        lambda: vault.liquidate(small_debt, 0, usdc, weth, 600_000, 0, {"from": liquidator}))
+    assert name == "LeavesDust"
+    assert debt_left == pm.value_up(-vault.balanceOf(small_debt, 0, usdc) - 600_000, WAD, 6) < min_debt == WAD
+    assert min_coll == WAD
+    assert usdc.balanceOf(liquidator) == paid
+
+
+def test_liquidate_may_leave_exactly_the_minimum(proto, vault, usdc, small_debt, liquidator):
+    debt = -vault.balanceOf(small_debt, 0, usdc)
+    _, q = liquidate_as_model_says(proto, liquidator, small_debt, 0, "USDC", "WETH", debt - 1_000_000)
+    assert q.repaid == debt - 1_000_000
+    assert 0 <= -vault.balanceOf(small_debt, 0, usdc) - 1_000_000 <= 1  # the repay's burned scale rounds down
+
+
+def test_liquidate_with_max_closes_a_debt_that_the_close_factor_would_leave_as_dust(proto, vault, usdc, small_debt, liquidator):
+    debt = -vault.balanceOf(small_debt, 0, usdc)
+    _, q = liquidate_as_model_says(proto, liquidator, small_debt, 0, "USDC", "WETH", MAX)
+    assert q.repaid == debt  # beyond the 50 % close factor: I11's dust exception, within the amount named
+
+
+def test_liquidate_with_a_named_amount_that_covers_the_debt_closes_it(proto, vault, usdc, small_debt, liquidator):
+    debt = -vault.balanceOf(small_debt, 0, usdc)
+    _, q = liquidate_as_model_says(proto, liquidator, small_debt, 0, "USDC", "WETH", debt)
+    assert q.repaid == debt
+
+
+def test_liquidate_closes_a_debt_worth_at_most_the_minimum_in_full(proto, vault, usdc, alice, liquidator):
     vault.deposit(alice, 0, proto["WETH"].token, 10**15, {"from": alice})
     vault.borrow(0, usdc, 900_000, alice, {"from": alice})
     proto.set_price("WETH", 1030)
@@ -123,11 +156,39 @@ def test_liquidate_closes_a_debt_worth_at_most_the_dust_value_in_full(proto, vau
     assert q.repaid == debt
 
 
-def test_liquidate_follows_a_changed_dust_value(proto, vault, usdc, mildly_unhealthy, liquidator, gov):
-    tx = vault.setDustValue(20_000 * WAD, {"from": gov})
-    assert tx.events["DustValueSet"]["dustValue"] == 20_000 * WAD
-    debt = -vault.balanceOf(mildly_unhealthy, 0, usdc)
-    _, q = liquidate_as_model_says(proto, liquidator, mildly_unhealthy, 0, "USDC", "WETH", MAX)
+@pytest.fixture
+def slim_collateral(proto, alice):
+    """20,000 USDC + 1 WETH against 0.28 WBTC; WBTC at $71,000 (HF 0.992): WETH is the collateral to seize."""
+    open_position(proto, alice, 0, {"USDC": 20_000, "WETH": 1}, {"WBTC": "0.28"})
+    proto.set_price("WBTC", 71_000)
+    assert pm.FULL_CLOSE_HEALTH_FACTOR <= model_health(proto, alice).health_factor < WAD
+    return alice
+
+
+def test_liquidate_refuses_to_leave_collateral_dust_within_the_amount_named(proto, vault, wbtc, weth, slim_collateral, liquidator):
+    # 2,681,600 sat ($1,903.94) buys 0.99957 WETH x 1.05: $0.87 of WETH would be left, under the $1 minimum.
+    with brownie.reverts(revert_pattern=err("LeavesDust")):
+        vault.liquidate(slim_collateral, 0, wbtc, weth, 2_681_600, 0, {"from": liquidator})
+
+
+def test_liquidate_takes_the_whole_collateral_when_the_amount_named_allows_it(proto, vault, wbtc, weth, slim_collateral, liquidator):
+    held = vault.balanceOf(slim_collateral, 0, weth)
+    _, q = liquidate_as_model_says(proto, liquidator, slim_collateral, 0, "WBTC", "WETH", 2_700_000)
+    assert q.seized == held and q.repaid < 2_700_000
+    assert vault.balanceOf(slim_collateral, 0, weth) == 0
+
+
+def test_liquidate_follows_changed_dust_minimums(proto, vault, usdc, weth, alice, liquidator, gov):
+    # 1 WETH at $1,700 against 1,500 USDC (HF 0.963): half leaves $750, under a $1,000 minimum.
+    open_position(proto, alice, 0, {"WETH": 1}, {"USDC": 1_500})
+    proto.set_price("WETH", 1700)
+    tx = vault.setDustMinimums(1_000 * WAD, 10 * WAD, {"from": gov})
+    assert dict(tx.events["DustMinimumsSet"]) == {"minDebtLeftValue": 1_000 * WAD, "minCollateralLeftValue": 10 * WAD}
+    assert (vault.minDebtLeftValue(), vault.minCollateralLeftValue()) == (1_000 * WAD, 10 * WAD)
+    with brownie.reverts(revert_pattern=err("LeavesDust")):
+        vault.liquidate(alice, 0, usdc, weth, 700 * 10**6, 0, {"from": liquidator})
+    debt = -vault.balanceOf(alice, 0, usdc)
+    _, q = liquidate_as_model_says(proto, liquidator, alice, 0, "USDC", "WETH", MAX)
     assert q.repaid == debt
 
 

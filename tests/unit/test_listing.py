@@ -1,4 +1,4 @@
-"""Governance: listing and its validation (I10), parameter changes, dust value, roles, reserves."""
+"""Governance: listing and its validation (I10), parameter changes, dust minimums, roles, reserves."""
 import brownie
 import pytest
 
@@ -96,7 +96,9 @@ def test_governance_functions_are_governor_only(proto, vault, rando, weth, fresh
     for call in (
         lambda: vault.listMarket(fresh, params(proto), {"from": rando}),
         lambda: vault.setMarketParams(weth, params(proto), {"from": rando}),
-        lambda: vault.setDustValue(0, {"from": rando}),
+        lambda: vault.setDustMinimums(0, 0, {"from": rando}),
+        lambda: vault.setLiquidationPolicy(1, {"from": rando}),
+        lambda: vault.setLiquidationParams(vault.liquidationParams(), {"from": rando}),
         lambda: vault.setGovernor(rando, {"from": rando}),
         lambda: vault.setGuardian(rando, {"from": rando}),
         lambda: vault.withdrawReserves(weth, 1, rando, {"from": rando}),
@@ -126,7 +128,7 @@ def test_roles_can_be_handed_over(vault, gov, guardian, rando):
     tx = vault.setGovernor(rando, {"from": gov})
     assert tx.events["GovernorSet"]["governor"] == rando and vault.governor() == rando
     with brownie.reverts(revert_pattern=err("NotGovernor")):
-        vault.setDustValue(0, {"from": gov})
+        vault.setDustMinimums(0, 0, {"from": gov})
 
 
 def test_vault_constructor_rejects_a_zero_governor_or_router(gov, guardian, router):

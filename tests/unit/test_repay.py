@@ -80,3 +80,17 @@ def test_repay_all_works_with_a_broken_oracle(proto, vault, usdc, alice, round_d
     vault.repay(alice, 0, usdc, MAX, {"from": alice})
     assert vault.scaledBalanceOf(alice, 0, usdc) == 0
     vault.withdraw(0, proto["WETH"].token, MAX, alice, {"from": alice})  # I19: no debt left, no price needed
+
+
+def test_repay_reverts_when_it_would_burn_no_debt_scale(proto, vault, usdc, alice):
+    # One unit of USDC is less than one unit of debt scale at a borrow index above 1: it would be reported repaid
+    # and repay nothing (issue 15). Nothing is pulled either.
+    open_position(proto, alice, 0, {"WETH": 10}, {"USDC": 5_000})
+    bidx = market_books(proto, "USDC")["borrowIndex"]
+    assert bidx > 10**18 and pm.to_scale_down(1, bidx) == 0
+    before = usdc.balanceOf(alice)
+    with brownie.reverts(revert_pattern=err("ZeroAmount")):
+        vault.repay(alice, 0, usdc, 1, {"from": alice})
+    assert usdc.balanceOf(alice) == before
+    vault.repay(alice, 0, usdc, 2, {"from": alice})  # two units burn one: accepted
+    assert pm.to_scale_down(2, bidx) == 1

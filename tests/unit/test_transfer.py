@@ -63,3 +63,11 @@ def test_transfer_from_needs_the_owner_or_an_operator(proto, vault, weth, alice,
     vault.setOperator(bob, True, {"from": alice})
     vault.transferFrom(alice, 0, 1, weth, 10**17, {"from": bob})
     assert vault.balanceOf(alice, 1, weth) > 0 and vault.scaledBalanceOf(bob, 1, weth) == 0
+
+
+def test_transfer_reverts_when_the_destination_would_receive_nothing(proto, vault, usdc, alice):
+    # One USDC unit is below one scale unit of alice/1's USDC debt: it would leave alice/0 and repay nothing.
+    open_position(proto, alice, 0, {"USDC": 1_000})
+    open_position(proto, alice, 1, {"WETH": 10}, {"USDC": 5_000})
+    with brownie.reverts(revert_pattern=err("ZeroAmount")):
+        vault.transfer(0, 1, usdc, 1, {"from": alice})

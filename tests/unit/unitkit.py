@@ -33,6 +33,18 @@ WARM_UP = (
 )
 
 
+def revert_args(send: Any) -> tuple[str, list[int]]:
+    """The custom error `send()` reverts with, as (name, integer arguments): brownie decodes it as "Name: a, b"."""
+    from brownie.exceptions import VirtualMachineError
+
+    try:
+        send()
+    except VirtualMachineError as e:
+        name, _, rest = str(e.revert_msg).partition(":")
+        return name.strip(), [int(x) for x in rest.split(",") if x.strip()]
+    raise AssertionError("the transaction did not revert")
+
+
 def err(name: str) -> str:
     """`brownie.reverts(revert_pattern=err("AccountUnhealthy"))`: a custom error with any arguments."""
     return chainkit.err(name)
@@ -71,26 +83,41 @@ def model_health(p: chainkit.Protocol, owner: Any, sub: int = 0) -> pm.Health:
     return pm.health(model_positions(p, owner, sub))
 
 
-def model_pair(p: chainkit.Protocol, debt: str, coll: str) -> pm.Pair:
+def model_policy(p: chainkit.Protocol) -> tuple[pm.Policy, pm.LiquidationParams]:
+    return pm.Policy(int(p.vault.liquidationPolicy())), pm.LiquidationParams.from_chain(p.vault.liquidationParams())
+
+
+def model_pair(p: chainkit.Protocol, debt: str, coll: str, incentive: int | None = None) -> pm.Pair:
+    """The pair as the vault prices it; `incentive` defaults to the collateral's bonus (the CloseFactor policy)."""
     return pm.Pair(
         int(p.router.price(p[debt].token)),
         p[debt].decimals,
         int(p.router.price(p[coll].token)),
         p[coll].decimals,
-        model_params(p, coll).liquidation_bonus,
+        model_params(p, coll).liquidation_bonus if incentive is None else incentive,
     )
 
 
 def model_liquidation(p: chainkit.Protocol, owner: Any, sub: int, debt: str, coll: str, requested: int) -> pm.LiquidationQuote:
-    """What `liquidate(owner, sub, debt, coll, requested, ...)` must repay, seize and split, per the model."""
+    """What `liquidate(owner, sub, debt, coll, requested, ...)` must repay, seize and split, per the model, under
+    the vault's current policy, parameters and dust minimums (raises pm.LiquidationRefused for a refused quote)."""
+    policy, params = model_policy(p)
+    pair = model_pair(p, debt, coll)
     return pm.quote_liquidation(
         debt=-int(p.vault.balanceOf(owner, sub, p[debt].token)),
         collateral=int(p.vault.balanceOf(owner, sub, p[coll].token)),
         requested=requested,
-        health_factor=model_health(p, owner, sub).health_factor,
-        p=model_pair(p, debt, coll),
-        protocol_share=model_params(p, coll).protocol_share,
-        dust_value=int(p.vault.dustValue()),
+        health=model_health(p, owner, sub),
+        price_debt=pair.price_debt,
+        decimals_debt=pair.decimals_debt,
+        price_coll=pair.price_coll,
+        decimals_coll=pair.decimals_coll,
+        coll=model_params(p, coll),
+        debt_params=model_params(p, debt),
+        policy=policy,
+        params=params,
+        min_debt_left=int(p.vault.minDebtLeftValue()),
+        min_coll_left=int(p.vault.minCollateralLeftValue()),
     )
 
 
@@ -118,12 +145,15 @@ def liquidate_as_model_says(
     tx = p.vault.liquidate(owner, sub, d, c, requested, liq_sub, {"from": liquidator})
 
     assert tx.return_value == (q.repaid, q.seized)
+    assert q.repaid <= requested  # the named amount is an upper bound (I26)
     assert int(d.balanceOf(liquidator)) == before["paid"] - q.repaid
     ev = tx.events["Liquidated"]
     assert (ev["liquidator"], ev["owner"], ev["subId"], ev["debtToken"], ev["collToken"]) == (liquidator, owner, sub, d, c)
-    assert (ev["repaid"], ev["seizedTotal"], ev["toLiquidator"], ev["protocolCut"]) == (
-        q.repaid, q.seized, q.to_liquidator, q.protocol_cut)
+    assert (ev["repaid"], ev["seizedTotal"], ev["toLiquidator"], ev["protocolCut"], ev["incentive"]) == (
+        q.repaid, q.seized, q.to_liquidator, q.protocol_cut, q.incentive)
     assert ev["healthFactorBefore"] == before["hf"]
+    # I9: the health factor never falls while the account can pay the incentive.
+    assert ev["healthFactorAfter"] >= ev["healthFactorBefore"] or not q.solvent_at_incentive
     settled = "BadDebtSettled" in tx.events
     if not settled:
         assert ev["healthFactorAfter"] == model_health(p, owner, sub).health_factor

@@ -28,7 +28,8 @@ def vault_offers(account: AccountView, prices: dict[str, Decimal], decimals: dic
     """Every (debt, collateral) pair of the sub-account, in symbol order, with the USD value one call may repay:
     the close factor's share of the debt (all of it below health factor 0.95), at most the collateral's value
     net of its bonus; the liquidator's profit is the bonus on that value less the protocol's share. Repaying V of
-    debt ``d`` for collateral ``c`` changes maintenance health by V·(wL_d − (1 + bonus_c)·wA_c)."""
+    debt ``d`` for collateral ``c`` changes maintenance health by V·(wL_d − (1 + bonus_c)·wA_c). Pairs the vault
+    refuses for lowering the health factor (:func:`lowers_health`) are not offered."""
     state = account.state
     hf = Decimal(state.health_factor) / WAD if state.health_factor is not None else None
     factor = Decimal(1) if hf is not None and hf < FULL_CLOSE_HEALTH_FACTOR else CLOSE_FACTOR
@@ -39,7 +40,7 @@ def vault_offers(account: AccountView, prices: dict[str, Decimal], decimals: dic
                 continue
             debt_value = Decimal(-d_bal).scaleb(-decimals[debt]) * prices[debt] * factor
             for coll, c_bal in sorted(state.balances.items()):
-                if c_bal <= 0:
+                if c_bal <= 0 or lowers_health(account, bonus[coll], asset_weight, liab_weight, debt, coll):
                     continue
                 coll_value = Decimal(c_bal).scaleb(-decimals[coll]) * prices[coll] / (1 + bonus[coll])
                 value = min(debt_value, coll_value)
@@ -50,6 +51,22 @@ def vault_offers(account: AccountView, prices: dict[str, Decimal], decimals: dic
                     offers.append(Offer(debt, coll, value, value * bonus[coll] * (1 - share[coll]),
                                         value * bonus[coll], gain))
     return offers
+
+
+def lowers_health(account: AccountView, bonus: Decimal, asset_weight: dict[str, Decimal] | None,
+                  liab_weight: dict[str, Decimal] | None, debt: str, coll: str) -> bool:
+    """Whether the vault refuses this pair (``HealthFactorNotImproved``, invariant I9): repaying V of ``debt`` for
+    ``coll`` moves the health factor away from (1 + bonus)·wA_coll / wL_debt, so it falls when the health factor
+    is below that, and the vault refuses that while the account can pay the bonus (collateral ≥ debt × (1 + bonus)).
+    Equality counts as lowering (the vault rounds against the liquidator). Without weights nothing is ruled out."""
+    state = account.state
+    if state.health_factor is None or asset_weight is None or liab_weight is None:
+        return False
+    with localcontext(EXACT):
+        if Decimal(state.collateral_value) < Decimal(state.debt_value) * (1 + bonus):
+            return False  # cannot pay the bonus: the vault lets health fall on the way to closing the account
+        target = (1 + bonus) * asset_weight[coll] / liab_weight[debt]
+        return Decimal(state.health_factor) / WAD <= target
 
 
 class KeeperBot:

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+
+import {IVaultGovernance} from "../interfaces/IVaultGovernance.sol";
+import {IOracleRouter} from "../interfaces/IOracleRouter.sol";
+import {VaultCore} from "./VaultCore.sol";
+
+/// @title VaultGovernance
+/// @notice The vault's governance module: listing, parameters, roles, pauses and reserves. See
+/// IVaultGovernance.
+/// @dev Runs only by delegatecall from the `Vault` that deployed it, in the vault's storage (it derives from
+/// `VaultCore` alone, so the layout is the vault's slot for slot). Called directly it sees its own empty
+/// storage, where the governor is the zero address, so every entry point reverts `NotGovernor` (or
+/// `NotGuardian`). The module exists to keep the vault under EIP-170's 24,576 bytes.
+contract VaultGovernance is VaultCore, IVaultGovernance {
+    using SafeERC20 for IERC20;
+
+    /// @dev Bounds of the liquidation parameters (IVaultBase.LiquidationParams): a Fixed incentive of at most
+    /// 25 %, a Dutch discount of at most 20 % (an incentive of 25 %), a Dutch target health factor from 1.01
+    /// (the margin absorbs the rounding of the balances the liquidation moves, a few token units, so the
+    /// account ends healthy) to 1.5, and dust minimums of at most $1,000 -- larger ones would let governance
+    /// lift the close factor for every position a few times that size (Aave 3.3 uses $1,000 and $2,000).
+    uint64 internal constant MAX_INCENTIVE = 0.25e18;
+    uint64 internal constant MAX_DISCOUNT = 0.2e18;
+    uint64 internal constant MIN_TARGET_HEALTH_FACTOR = 1.01e18;
+    uint64 internal constant MAX_TARGET_HEALTH_FACTOR = 1.5e18;
+    uint256 internal constant MAX_DUST_VALUE = 1_000e18;
+
+    modifier onlyGovernor() {
+        _requireGovernor();
+        _;
+    }
+
+    constructor(IOracleRouter router_) VaultCore(router_) {}
+
+    /* GOVERNANCE */
+
+    /// @inheritdoc IVaultGovernance
+    function listMarket(address token, MarketParams calldata p) external onlyGovernor {
+        if (token == address(0)) revert ZeroAddress();
+        Market storage m = _markets[token];
+        if (m.listed) revert MarketAlreadyListed(token);
+        uint256 n = _marketList.length;
+        if (n >= MAX_MARKETS) revert TooManyMarkets(MAX_MARKETS);
+        if (!_router.hasFeed(token)) revert MissingFeed(token);
+        uint8 dec = IERC20Metadata(token).decimals();
+        if (dec > MAX_DECIMALS) revert DecimalsOutOfRange(dec);
+        _validateParams(p);
+
+        m.params = p;
+        m.depositIndex = uint128(WAD);
+        m.borrowIndex = uint128(WAD);
+        m.lastAccrual = uint64(block.timestamp);
+        m.decimals = dec;
+        m.index = uint8(n);
+        m.listed = true;
+        _marketList.push(token);
+        emit MarketListed(token, dec, n, p);
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setMarketParams(address token, MarketParams calldata p) external onlyGovernor {
+        Market storage m = _listed(token);
+        _validateParams(p);
+        // Interest up to now is owed at the old rate model and reserve factor.
+        _accrue(m, token);
+        m.params = p;
+        emit MarketParamsSet(token, p);
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setLiquidationPolicy(LiquidationPolicy policy) external onlyGovernor {
+        emit LiquidationPolicySet(_policy, policy);
+        _policy = policy;
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setLiquidationParams(LiquidationParams calldata p) external onlyGovernor {
+        if (p.closeFactor == 0 || p.closeFactor > WAD) revert CloseFactorOutOfRange(p.closeFactor);
+        if (p.fullCloseHealthFactor > WAD) revert FullCloseHealthFactorOutOfRange(p.fullCloseHealthFactor);
+        if (p.incentiveCursor > WAD) revert IncentiveCursorOutOfRange(p.incentiveCursor);
+        if (p.maxIncentive > MAX_INCENTIVE) revert MaxIncentiveOutOfRange(p.maxIncentive, MAX_INCENTIVE);
+        if (p.maxDiscount > MAX_DISCOUNT) revert MaxDiscountOutOfRange(p.maxDiscount, MAX_DISCOUNT);
+        if (p.targetHealthFactor < MIN_TARGET_HEALTH_FACTOR || p.targetHealthFactor > MAX_TARGET_HEALTH_FACTOR) {
+            revert TargetHealthFactorOutOfRange(p.targetHealthFactor);
+        }
+        if (p.storeFrontFactor > WAD) revert StoreFrontFactorOutOfRange(p.storeFrontFactor);
+        _liqParams = p;
+        emit LiquidationParamsSet(p);
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setDustMinimums(uint256 minDebtLeftValue, uint256 minCollateralLeftValue) external onlyGovernor {
+        if (minDebtLeftValue > MAX_DUST_VALUE) revert DustValueTooHigh(minDebtLeftValue, MAX_DUST_VALUE);
+        if (minCollateralLeftValue > MAX_DUST_VALUE) revert DustValueTooHigh(minCollateralLeftValue, MAX_DUST_VALUE);
+        _minDebtLeftValue = uint128(minDebtLeftValue); // <= MAX_DUST_VALUE
+        _minCollateralLeftValue = uint128(minCollateralLeftValue);
+        emit DustMinimumsSet(minDebtLeftValue, minCollateralLeftValue);
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setGovernor(address newGovernor) external onlyGovernor {
+        if (newGovernor == address(0)) revert ZeroAddress();
+        emit GovernorSet(_governor, newGovernor);
+        _governor = newGovernor;
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setGuardian(address newGuardian) external onlyGovernor {
+        emit GuardianSet(_guardian, newGuardian);
+        _guardian = newGuardian;
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setPaused(bool borrow_, bool withdraw_, bool liquidate_) external {
+        if (msg.sender != _guardian && msg.sender != _governor) revert NotGuardian(msg.sender);
+        _borrowPaused = borrow_;
+        _withdrawPaused = withdraw_;
+        _liquidatePaused = liquidate_;
+        emit PauseSet(msg.sender, borrow_, withdraw_, liquidate_);
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function withdrawReserves(address token, uint256 amount, address to) external onlyGovernor nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        if (amount == 0) revert ZeroAmount();
+        Market storage m = _listed(token);
+        _accrue(m, token);
+        uint256 reserves = m.reserves;
+        if (amount > reserves) revert InsufficientReserves(reserves, amount);
+        m.reserves = uint128(reserves - amount); // below the stored uint128 value
+        // Reserves that are lent out (borrows above deposits) stay until repaid.
+        uint256 available = _totalDeposits(m) + m.reserves;
+        uint256 borrows = _totalBorrows(m);
+        if (borrows > available) revert InsufficientLiquidity(available, borrows);
+        emit ReservesWithdrawn(token, amount, to);
+        IERC20(token).safeTransfer(to, amount);
+    }
+
+    /* INTERNAL */
+
+    function _validateParams(MarketParams calldata p) internal pure {
+        if (p.assetWeightInit == 0 || p.assetWeightInit > p.assetWeightMaint || p.assetWeightMaint >= WAD) {
+            revert InvalidAssetWeights(p.assetWeightInit, p.assetWeightMaint);
+        }
+        if (p.liabWeightMaint < WAD || p.liabWeightMaint > p.liabWeightInit) {
+            revert InvalidLiabilityWeights(p.liabWeightInit, p.liabWeightMaint);
+        }
+        if (p.liquidationBonus == 0) revert ZeroLiquidationBonus();
+        if (uint256(p.assetWeightMaint) * (WAD + p.liquidationBonus) > WAD * WAD) {
+            revert BonusTooLargeForWeight(p.assetWeightMaint, p.liquidationBonus);
+        }
+        if (p.protocolShare > WAD) revert ProtocolShareAboveOne(p.protocolShare);
+        if (p.reserveFactor >= WAD) revert ReserveFactorTooHigh(p.reserveFactor);
+        if (p.irm == address(0)) revert ZeroAddress();
+    }
+}
