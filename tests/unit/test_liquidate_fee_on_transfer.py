@@ -54,7 +54,8 @@ def test_fee_on_transfer_debt_leaves_the_unpaid_collateral_with_a_solvent_owner(
     assert adjusted.seized < held
     assert market_books(proto, "WETH")["reserves"] == reserves + adjusted.protocol_cut  # the bonus share, no more
     kept = vault.balanceOf(alice, 0, weth)
-    assert 0 < held - adjusted.seized - kept <= 1  # the rest is hers (the debit's scale rounds up by a unit)
+    # the rest is hers: the debit's scale rounds up by at most a unit (by none on Ganache, by one on Anvil)
+    assert 0 <= held - adjusted.seized - kept <= 1
     assert "BadDebtSettled" not in tx.events
 
 
