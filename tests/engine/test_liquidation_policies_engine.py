@@ -43,8 +43,10 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE = """\
 name: pol
 markets:
-  - {symbol: WETH, decimals: 18, price: 1000, asset_weight: {init: 0.8, maint: 0.85}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05}
-  - {symbol: USDC, decimals: 6, price: 1, asset_weight: {init: 0.9, maint: 0.95}, liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.02}
+  - {symbol: WETH, decimals: 18, price: 1000, asset_weight: {init: 0.8, maint: 0.85},
+     liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05}
+  - {symbol: USDC, decimals: 6, price: 1, asset_weight: {init: 0.9, maint: 0.95},
+     liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.02}
 accounts:
   - {name: alice, positions: [{deposit: {WETH: 10}, borrow: {USDC: 7000}}]}
 steps:
@@ -73,7 +75,7 @@ def test_no_section_is_the_vault_as_deployed():
 def test_section_in_human_units_becomes_the_vaults_wads():
     plan = _plan("liquidation: {policy: dutch, max_discount: 0.1, target_health_factor: 1.05, min_debt_left: 5}\n")
     section = plan.liquidation
-    assert not section.is_default and plan.liquidation_source is not None and plan.liquidation_source.line == 12
+    assert not section.is_default and plan.liquidation_source is not None and plan.liquidation_source.line == 14
     assert liquidation_policy(section) == pm.Policy.DUTCH
     params = liquidation_params(section)
     assert params.max_discount == WAD // 10 and params.target_health_factor == 105 * WAD // 100
@@ -103,7 +105,7 @@ def test_bounds_are_the_vaults(field):
             with pytest.raises(ScenarioError) as exc:
                 _plan(text)
             (issue,) = exc.value.issues
-            assert str(issue).startswith(f"pol.yaml:12: liquidation.{field}: must be "), str(issue)
+            assert str(issue).startswith(f"pol.yaml:14: liquidation.{field}: must be "), str(issue)
 
 
 def test_dust_bounds_are_the_vaults():
@@ -127,7 +129,7 @@ def test_other_protocols_refuse_a_section_in_one_line(cls):
     refusals = _mapped(cls, plan, False).refusals
     mine = [i for i in refusals if i.field == "liquidation"]
     assert len(mine) == 1
-    assert str(mine[0]) == (f"pol.yaml:12: liquidation: {cls.name} has no switchable liquidation policy: "
+    assert str(mine[0]) == (f"pol.yaml:14: liquidation: {cls.name} has no switchable liquidation policy: "
                             f"liquidation: absorb is marginlab's vault only")
     assert not [i for i in _mapped(cls, _plan(), False).refusals if i.field == "liquidation"]
 
