@@ -64,7 +64,7 @@ def row(run: VariantRun) -> VariantRow | None:
         profit = sum((usd_value(x.to_liquidator, decimals[x.collateral], prices[x.step][x.collateral])
                       - wad_to_decimal(x.repaid_value) for x in t.liquidations if x.absorbed is None), Decimal(0))
         profit += sum((wad_to_decimal(p.bought_value - p.paid_value) for p in t.purchases or []), Decimal(0))
-        bad = sum((wad_to_decimal(b.value) for b in t.bad_debts), Decimal(0))
+        bad = total_bad_debt(t)  # an absorption's write-off only beyond the collateral the protocol took
         lenders = sum((usd_value(b.socialised, decimals[b.asset], prices[b.step][b.asset]) for b in t.bad_debts),
                       Decimal(0))
         reserves = sum((usd_value(b.covered_by_reserves, decimals[b.asset], prices[b.step][b.asset])

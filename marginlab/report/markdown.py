@@ -74,6 +74,16 @@ def _balances(record: StepRecord, key: str, decimals: dict[str, int]) -> str:
     return ", ".join(f"{_d(from_units(b, decimals[s]))} {s}" for s, b in state.balances.items() if b != 0) or "—"
 
 
+def _absorbed_note(timeline: Timeline) -> str:
+    """Under absorb: the debt absorptions wrote off, which counts as bad debt only beyond the collateral taken."""
+    written = [b for b in timeline.bad_debts if b.in_absorb]
+    if not written:
+        return ""
+    total = sum((wad_to_decimal(b.value) for b in written), Decimal(0))
+    return (f" (absorptions also wrote off {_usd(total)} USD of debt, against the collateral the protocol took: "
+            f"see Liquidations and Bad debt)")
+
+
 def _policy(timeline: Timeline) -> str:
     """The liquidation policy the run was under, in words."""
     if timeline.liquidation_policy is not None:
@@ -101,7 +111,8 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
               f"- Sub-accounts: {len(timeline.sub_accounts)}; liquidations: {len(timeline.liquidations)}; "
               + (f"bad debt settled: {_usd(total_bad_debt(timeline))} USD"
                  if not any(b.left_as_debt is not None for b in timeline.bad_debts)
-                 else f"bad debt: {_usd(total_bad_debt(timeline))} USD, left as debt that nobody has absorbed"),
+                 else f"bad debt: {_usd(total_bad_debt(timeline))} USD, left as debt that nobody has absorbed")
+              + _absorbed_note(timeline),
               f"- Expectations: {passed} passed, {failed} failed" + (f", {skipped} skipped (not for this run)"
                                                                     if skipped else ""),
               f"- Liquidation: {_policy(timeline)}; keeper rule: {timeline.keeper_rule or 'most-value'}", ""]
