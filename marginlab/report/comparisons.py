@@ -157,9 +157,9 @@ def render_policies(runs: list[VariantRun]) -> str:
                      f"{_usd(r.held)} | "
                      f"{_usd(r.bad_debt)} |")
     lines += ["", "- An absorption (policy `absorb`) counts as one liquidation: the protocol takes over the whole "
-              "account, its collateral (\"collateral lost\") and its debt, written off against reserves; the keeper "
-              "then buys the absorbed collateral at the store-front discount, paying into reserves (its discount is "
-              "its profit).",
+              "account, its collateral (\"collateral lost\") and its debt, written off (reserves first, then lenders); "
+              "the keeper then buys the absorbed collateral at the store-front discount, paying into reserves (its "
+              "discount is its profit).",
               "- Liquidator profit: collateral credited to the keeper less the debt it repaid, at the step's prices "
               "(and, under `absorb`, collateral bought less what it paid).",
               "- Change in protocol reserves: every market's reserves at the end less after set-up, at the final "
