@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--ab", default=None, type=Path, metavar="PATCH.yaml",
                         help="replay the file without and with a patch (governance steps, overridden settings) and "
                              "write compare-ab.md side by side (format: docs/patches.md)")
+    replay.add_argument("--compare-policies", default=None, metavar="P1,P2[,P3]",
+                        help="replay under each liquidation policy (close-factor, fixed-incentive, dutch, absorb) and "
+                             "write compare-policies.md/.json (with --compare: every policy in both margin modes)")
     replay.add_argument("--strict", action="store_true",
                         help="refuse a scenario setting a protocol does not honour, instead of listing it")
     replay.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
@@ -151,6 +154,20 @@ def _replay(args: argparse.Namespace) -> int:
             raise UsageError(f"--compare-protocols needs two or more different protocols, got {args.compare_protocols}")
     if args.ab is not None and protocols is not None and len(protocols) > 1:
         raise UsageError("--ab combines with --compare, not with --compare-protocols (one comparison at a time)")
+    policies: list[str] | None = None
+    if args.compare_policies is not None:
+        from marginlab.scenario.sections import LIQUIDATION_POLICIES
+
+        policies = [p.strip() for p in args.compare_policies.split(",") if p.strip()]
+        unknown = [p for p in policies if p not in LIQUIDATION_POLICIES]
+        if unknown:
+            raise UsageError(f"--compare-policies: unknown policy {unknown[0]}: choose from "
+                             f"{', '.join(LIQUIDATION_POLICIES)}")
+        if len(policies) < 2 or len(set(policies)) != len(policies):
+            raise UsageError(f"--compare-policies needs two or more different policies, got {args.compare_policies}")
+        if args.ab is not None or (protocols is not None and len(protocols) > 1):
+            raise UsageError("--compare-policies combines with --compare, not with --ab or --compare-protocols "
+                             "(one comparison at a time)")
     scenario, doc = load_scenario(args.file)
     ensure_build()
     out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
@@ -167,11 +184,18 @@ def _replay(args: argparse.Namespace) -> int:
         variants = [Variant("without", base.protocol, scenario, doc),
                     Variant(f"with-{patch_name(patch, args.ab)}", base.protocol, patched, patched_doc)]
         comparison = "ab"
+    if policies is not None:
+        from marginlab.runner import policy_variants
+
+        variants = policy_variants(variants[0], policies)
+        comparison = "policies"
     specs = plan_runs(variants, out, compare=args.compare, strict=args.strict)
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
                            mining=args.mining)
-    # A protocol comparison measures the gas of each operation from its own receipt (no batching).
-    replay_options = ReplayOptions(reads=args.reads, per_op_gas=len({s.variant for s in specs}) > 1,
+    # A protocol comparison measures the gas of each operation from its own receipt (no batching); a policy
+    # comparison runs on one protocol and keeps the batched rounds (faster; its table is about outcomes).
+    per_op_gas = len({s.variant for s in specs}) > 1 and comparison != "policies"
+    replay_options = ReplayOptions(reads=args.reads, per_op_gas=per_op_gas,
                                    attribution=args.attribution)
     result = run_all(specs, doc, out, options, replay_options, charts=not args.no_charts, progress=not args.quiet,
                      comparison=comparison)

@@ -93,6 +93,17 @@ def protocol_variants(scenario: Scenario, doc: SourceDoc, protocols: list[str] |
     return [Variant(load_protocol(n, doc.file).name, n, scenario, doc) for n in names]
 
 
+def policy_variants(base: Variant, policies: list[str]) -> list[Variant]:
+    """One variant per liquidation policy: the scenario with ``liquidation.policy`` set to it (the section's other
+    parameters as written), on the base variant's protocol."""
+    out = []
+    for policy in policies:
+        section = base.scenario.liquidation.model_copy(update={"policy": policy})
+        out.append(Variant(policy, base.protocol, base.scenario.model_copy(update={"liquidation": section}),
+                           base.doc))
+    return out
+
+
 def plan_runs(variants: list[Variant], out: Path, *, compare: bool = False, strict: bool = False) -> list[RunSpec]:
     """Every run of ``variants`` (× both margin modes with ``compare``), mapped; raises :class:`ScenarioError`
     when a lone run cannot be expressed."""
@@ -114,9 +125,13 @@ def plan_runs(variants: list[Variant], out: Path, *, compare: bool = False, stri
 
 
 def _mapped(cls: type[Protocol], plan: Plan, strict: bool) -> Mapping:
-    """The protocol's own mapping, plus a refusal for each governance act it cannot carry out."""
+    """The protocol's own mapping, plus a refusal for each governance act it cannot carry out and for a
+    ``liquidation:`` section it cannot express."""
     mapping = cls.map_plan(plan, strict=strict)
     extra = []
+    liquidation = cls.liquidation_refusal(plan)
+    if liquidation is not None:
+        extra.append(liquidation)
     for step in plan.steps:
         for act in step.governance:
             reason = cls.governance_refusal(act)
@@ -189,6 +204,9 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
         chain.close()
     timeline = replay.timeline
     timeline.provenance = provenance(replay.protocol, spec.mapping)
+    # Written only when not the defaults, so the timelines of scenarios without them keep their bytes.
+    timeline.liquidation_policy = None if spec.plan.liquidation.is_default else spec.plan.liquidation.describe()
+    timeline.keeper_rule = None if spec.plan.keeper.choose == "most-value" else spec.plan.keeper.choose
     write_run_info(info, spec.folder)
     gas = dict(replay.world.gas)
     if failure is not None:

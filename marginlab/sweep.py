@@ -94,7 +94,9 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
             if st.health_factor is not None and st.debt_value > 0:
                 worst = st.health_factor if worst is None else min(worst, st.health_factor)
     return {"seed": seed, "params": params, "liquidations": len(timeline.liquidations),
-            "bad_debt": sum(b.value for b in timeline.bad_debts), "worst_health_factor": worst,
+            "bad_debt": sum(b.value for b in timeline.bad_debts if not b.in_absorb)
+            + sum(max(x.repaid_value - x.seized_value, 0) for x in timeline.liquidations if x.absorbed is not None),
+            "worst_health_factor": worst,
             **path_figures(timeline)}
 
 
@@ -251,9 +253,12 @@ def check_expressible(file: Path, protocol: str, combinations: list[dict[str, An
             _apply(data, path, value)
         if params:
             scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), str(file))
-        mapping = cls.map_plan(build_plan(scenario, doc))
-        if mapping.refusals:
-            raise ScenarioError(list(mapping.refusals))
+        plan = build_plan(scenario, doc)
+        mapping = cls.map_plan(plan)
+        liquidation = cls.liquidation_refusal(plan)
+        refusals = list(mapping.refusals) + ([liquidation] if liquidation is not None else [])
+        if refusals:
+            raise ScenarioError(refusals)
 
 
 def main_sweep(file: Path, seeds: int, set_args: list[str], workers: int, engine: str, out: Path,

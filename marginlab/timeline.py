@@ -22,9 +22,9 @@ _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed",
                            "feed_decimals", "positions", "count", "line", "position"})
 # Fields written only when set: added after version 1, absent (None) in every timeline written before them.
 _OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs", "error_name", "line", "provenance", "legs",
-                              "left_as_debt"})
+                              "left_as_debt", "absorbed", "purchases", "liquidation_policy", "keeper_rule"})
 # Booleans written only when true.
-_FLAG_FIELDS = frozenset({"skipped", "closes"})
+_FLAG_FIELDS = frozenset({"skipped", "closes", "in_absorb"})
 
 
 @dataclass
@@ -126,6 +126,27 @@ class Liquidation:
     seized_value: int
     health_factor_before: int | None
     health_factor_after: int | None
+    #: an absorption (liquidation policy ``absorb``): the protocol took over the whole account, each collateral's
+    #: amount here; ``debt`` and ``collateral`` name every asset ("USDC+WETH"), the token amounts are 0, and
+    #: ``repaid_value`` / ``seized_value`` are the debt written off and the collateral taken (USD, as the vault
+    #: valued them). It counts as one liquidation of the account.
+    absorbed: dict[str, int] | None = None
+
+
+@dataclass
+class Purchase:
+    """Absorbed collateral bought from the protocol (``buyCollateral``): ``paid`` of ``pay`` for ``bought`` of
+    ``collateral``, at ``incentive`` (WAD) below the oracle price; USD values at the step's prices."""
+
+    step: int
+    buyer: str
+    collateral: str
+    pay: str
+    paid: int
+    bought: int
+    incentive: int
+    paid_value: int
+    bought_value: int
 
 
 @dataclass
@@ -140,6 +161,8 @@ class BadDebt:
     value: int
     #: debt left on an account without collateral that nobody has absorbed (Aave 3.0.x keeps it as debt)
     left_as_debt: int | None = None
+    #: written off by an absorption: the protocol took the account's collateral for it
+    in_absorb: bool = False
 
 
 @dataclass
@@ -228,6 +251,12 @@ class Timeline:
     provenance: dict[str, str] | None = None
     #: each position's own legs and the actions on them, written only with ``replay --attribution``
     legs: PositionBook | None = None
+    #: absorbed collateral bought back (liquidation policy ``absorb``); None when nothing was
+    purchases: list[Purchase] | None = None
+    #: the liquidation policy and parameters when not the vault's default (``dutch (max_discount 0.1)``)
+    liquidation_policy: str | None = None
+    #: the keeper's rule when not the default most-value
+    keeper_rule: str | None = None
 
     @property
     def records(self) -> list[StepRecord]:
@@ -344,7 +373,15 @@ def timeline_from_json(text: str) -> Timeline:
             out[k] = _int(out[k])
         for k in ("health_factor_before", "health_factor_after"):
             out[k] = _opt_int(out[k])
+        if out.get("absorbed") is not None:
+            out["absorbed"] = {k: _int(v) for k, v in out["absorbed"].items()}
         return Liquidation(**out)
+
+    def purchase(d: dict[str, Any]) -> Purchase:
+        out = dict(d)
+        for k in ("paid", "bought", "incentive", "paid_value", "bought_value"):
+            out[k] = _int(out[k])
+        return Purchase(**out)
 
     def bad(d: dict[str, Any]) -> BadDebt:
         out = dict(d)
@@ -365,6 +402,8 @@ def timeline_from_json(text: str) -> Timeline:
         expectations=[ExpectResult(**e) for e in raw["expectations"]],
         version=raw["version"], provenance=raw.get("provenance"),
         legs=_book(raw["legs"]) if raw.get("legs") is not None else None,
+        purchases=[purchase(x) for x in raw["purchases"]] if raw.get("purchases") is not None else None,
+        liquidation_policy=raw.get("liquidation_policy"), keeper_rule=raw.get("keeper_rule"),
     )
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Sequence
 
 from marginlab.chain import ReadMode
 from marginlab.errors import Issue
@@ -137,6 +137,9 @@ class Offer:
     profit: Decimal
     cost: Decimal = Decimal(0)
     health_gain: Decimal = Decimal(0)
+    #: the protocol takes over the whole account (the vault's ``absorb`` policy): no pair, ``debt`` and
+    #: ``collateral`` are empty
+    absorb: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,8 @@ class KeeperOrder:
     collateral: str | None = None
     #: the USD value the keeper expects the liquidation to repay (its offer's value)
     expected_value: Decimal = Decimal(0)
+    #: an absorption of the whole account (the vault's ``absorb`` policy) instead of a liquidation
+    absorb: bool = False
 
     @property
     def is_settlement(self) -> bool:
@@ -169,6 +174,8 @@ class KeeperOrder:
 
     @property
     def label(self) -> str:
+        if self.absorb:
+            return f"absorb({self.key})"
         if self.is_settlement:
             return f"settleBadDebt({self.key})"
         return f"liquidate({self.key}, {self.debt} debt for {self.collateral})"
@@ -197,6 +204,25 @@ class LiquidationEvent:
     protocol_cut: int
     health_factor_before: int | None
     health_factor_after: int | None
+    #: an absorption (the vault's ``absorb`` policy): each collateral's amount the protocol took over; ``debt`` and
+    #: ``collateral`` then name every asset ("USDC+WETH"), the amounts above are 0, and the account's values
+    #: before (USD WAD) are ``debt_value`` and ``collateral_value``
+    absorbed: dict[str, int] | None = None
+    debt_value: int = 0
+    collateral_value: int = 0
+
+
+@dataclass(frozen=True)
+class PurchaseEvent:
+    """Collateral the protocol had absorbed, bought back (the vault's ``buyCollateral``): ``paid`` of ``pay`` for
+    ``bought`` of ``collateral`` at ``incentive`` (WAD) below the oracle price."""
+
+    buyer: str
+    collateral: str
+    pay: str
+    paid: int
+    bought: int
+    incentive: int
 
 
 @dataclass(frozen=True)
@@ -212,6 +238,8 @@ class BadDebtEvent:
     covered_by_reserves: int
     socialised: int
     left_as_debt: int | None = None
+    #: written off by an absorption (the protocol took the account's collateral for it), not left uncovered
+    in_absorb: bool = False
 
 
 @dataclass(frozen=True)
@@ -311,6 +339,17 @@ class Protocol(ABC):
         no governance the simulator drives."""
         return f"{cls.name} offers no governance hooks to the simulator"
 
+    @classmethod
+    def liquidation_refusal(cls, plan: Plan) -> Issue | None:
+        """Why the protocol cannot carry out the scenario's ``liquidation:`` section (None: it can). The default:
+        only the section that changes nothing (marginlab's vault, whose policies it names, overrides this)."""
+        section = plan.liquidation
+        if section.is_default:
+            return None
+        source = plan.liquidation_source or Source(("liquidation",), 1)
+        return refusal(plan, source, f"{cls.name} has no switchable liquidation policy: liquidation: "
+                                     f"{section.describe()} is marginlab's vault only")
+
     def govern(self, act: GovernanceAct) -> list[Call]:
         """The transactions of a governance act (``Call.signer``: the role's signer name), in order."""
         raise NotImplementedError(f"{self.name} refuses governance when the plan is mapped")
@@ -328,8 +367,8 @@ class Protocol(ABC):
         """Send a keeper round, in order; a refused order is reported in ``failed``, never raised."""
 
     @abstractmethod
-    def decode_events(self, receipt: dict[str, Any]) -> list[LiquidationEvent | BadDebtEvent]:
-        """Liquidations and bad debt in a receipt, in log order."""
+    def decode_events(self, receipt: dict[str, Any]) -> Sequence[LiquidationEvent | BadDebtEvent | PurchaseEvent]:
+        """Liquidations and bad debt in a receipt, in log order (and purchases of absorbed collateral)."""
 
     @classmethod
     def extra_abis(cls) -> list[list[dict[str, Any]]]:

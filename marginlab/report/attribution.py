@@ -134,6 +134,10 @@ def _before(record: StepRecord, key: str, liqs: list[Liquidation], timeline: Tim
     """The sub-account's balances before the step's liquidations and bad-debt settlements."""
     balances = dict(record.accounts[key].balances)
     for x in liqs:
+        if x.absorbed is not None:  # an absorption: every collateral back (its debts come back below)
+            for sym, units in x.absorbed.items():
+                balances[sym] = balances.get(sym, 0) + units
+            continue
         balances[x.debt] = balances.get(x.debt, 0) - x.repaid
         balances[x.collateral] = balances.get(x.collateral, 0) + x.seized
     for b in timeline.bad_debts:
@@ -192,7 +196,7 @@ def _attribute_step(timeline: Timeline, w: _Weights, record: StepRecord, key: st
         debt_w = w.unweighted(before, pk, -1)
         hf = w.unweighted(before, pk, 1) / debt_w if debt_w else Decimal("Infinity")
         flows = []
-        for x in liqs:
+        for x in (x for x in liqs if x.absorbed is None):  # an absorption takes everything: no pair to split
             seized = wad_to_decimal(x.seized_value)
             for dp, ds in _shares(now, x.debt, -1).items():
                 for cp, cs in _shares(now, x.collateral, 1).items():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from marginlab.numbers import EXACT, fmt_decimal
 from marginlab.protocols.base import Mapping
-from marginlab.report.metrics import owner_summary, owners, usd_value, wad_to_decimal
+from marginlab.report.metrics import owner_summary, owners, total_bad_debt, usd_value, wad_to_decimal
 from marginlab.timeline import Timeline
 
 #: Operation kinds in the gas table, in this order (others follow alphabetically).
@@ -62,8 +62,9 @@ def row(run: VariantRun) -> VariantRow | None:
     with localcontext(EXACT):
         seized = sum((wad_to_decimal(x.seized_value) for x in t.liquidations), Decimal(0))
         profit = sum((usd_value(x.to_liquidator, decimals[x.collateral], prices[x.step][x.collateral])
-                      - wad_to_decimal(x.repaid_value) for x in t.liquidations), Decimal(0))
-        bad = sum((wad_to_decimal(b.value) for b in t.bad_debts), Decimal(0))
+                      - wad_to_decimal(x.repaid_value) for x in t.liquidations if x.absorbed is None), Decimal(0))
+        profit += sum((wad_to_decimal(p.bought_value - p.paid_value) for p in t.purchases or []), Decimal(0))
+        bad = total_bad_debt(t)  # an absorption's write-off only beyond the collateral the protocol took
         lenders = sum((usd_value(b.socialised, decimals[b.asset], prices[b.step][b.asset]) for b in t.bad_debts),
                       Decimal(0))
         reserves = sum((usd_value(b.covered_by_reserves, decimals[b.asset], prices[b.step][b.asset])
@@ -93,6 +94,103 @@ DIMENSIONS = {
     "policies": ("policy", "The same scenario, seed and price path under each liquidation policy, each on a fresh "
                            "chain."),
 }
+
+
+@dataclass(frozen=True)
+class PolicyRow:
+    """One run of a policy comparison, on the same price path as the others (USD)."""
+
+    variant: str
+    mode: str
+    status: str
+    liquidations: int  # an absorption counts as one
+    collateral_lost: Decimal  # what the borrowers gave up: seized by liquidators, or taken over by the protocol
+    liquidator_profit: Decimal  # incentives kept by the keeper, and its discount buying absorbed collateral
+    reserves_change: Decimal  # every market's reserves at the end less at set-up, at the final prices
+    lenders_loss: Decimal  # written-off debt the reserves did not cover: lowered deposit indexes (at the step's prices)
+    held: Decimal  # absorbed collateral the protocol still holds at the end (not bought back), at the final prices
+    bad_debt: Decimal  # debt written off with no collateral behind it (an absorption's: debt beyond collateral)
+
+
+def policy_row(run: VariantRun) -> PolicyRow | None:
+    t = run.timeline
+    if t is None or not t.records:
+        return None
+    decimals = t.decimals()
+    first, last = t.records[0], t.records[-1]
+    with localcontext(EXACT):
+        lost = sum((wad_to_decimal(x.seized_value) for x in t.liquidations), Decimal(0))
+        r = row(run)
+        assert r is not None
+        profit = r.liquidator_profit
+        reserves = sum((usd_value(m.reserves - first.markets[s].reserves, decimals[s], last.prices[s])
+                        for s, m in last.markets.items() if s in first.markets), Decimal(0))
+        held_units: dict[str, int] = {}
+        for x in t.liquidations:
+            for s, units in (x.absorbed or {}).items():
+                held_units[s] = held_units.get(s, 0) + units
+        for p in t.purchases or []:
+            held_units[p.collateral] = held_units.get(p.collateral, 0) - p.bought
+        held = sum((usd_value(max(u, 0), decimals[s], last.prices[s]) for s, u in held_units.items()), Decimal(0))
+    return PolicyRow(run.variant, run.mode, t.status, len(t.liquidations), lost, profit, reserves, r.lenders_loss,
+                     held, total_bad_debt(t))
+
+
+def render_policies(runs: list[VariantRun]) -> str:
+    """compare-policies.md: one row per policy (and margin mode), then the runs' reports."""
+    first = next((r.timeline for r in runs if r.timeline is not None), None)
+    name = first.scenario if first is not None else "scenario"
+    variants = list(dict.fromkeys(r.variant for r in runs))
+    lines = [f"# Compare: {name} — {', '.join(variants)}", "", DIMENSIONS["policies"][1], "",
+             "| policy | margin | status | liquidations | collateral lost by borrowers (USD) | liquidator profit (USD) "
+             "| change in protocol reserves (USD) | lenders' loss (USD) | absorbed collateral still held (USD) "
+             "| bad debt (USD) |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for run in runs:
+        r = policy_row(run)
+        if r is None:
+            reason = run.mapping.refusals[0].reason if run.mapping.refusals else "not expressible"
+            lines.append(f"| {run.variant} | {run.mode} | not expressible: {reason} | | | | | | | |")
+            continue
+        lines.append(f"| {r.variant} | {r.mode} | {r.status} | {r.liquidations} | {_usd(r.collateral_lost)} | "
+                     f"{_usd(r.liquidator_profit)} | {_usd(r.reserves_change)} | {_usd(r.lenders_loss)} | "
+                     f"{_usd(r.held)} | "
+                     f"{_usd(r.bad_debt)} |")
+    lines += ["", "- An absorption (policy `absorb`) counts as one liquidation: the protocol takes over the whole "
+              "account, its collateral (\"collateral lost\") and its debt, written off (reserves first, then lenders); "
+              "the keeper then buys the absorbed collateral at the store-front discount, paying into reserves (its "
+              "discount is its profit).",
+              "- Liquidator profit: collateral credited to the keeper less the debt it repaid, at the step's prices "
+              "(and, under `absorb`, collateral bought less what it paid).",
+              "- Change in protocol reserves: every market's reserves at the end less after set-up, at the final "
+              "prices (interest, protocol cuts, write-offs covered, purchase proceeds). Lenders' loss: written-off "
+              "debt the reserves did not cover, taken from lenders by lowering the deposit index (under `absorb` the "
+              "whole debt is written off this way, and the purchase proceeds go to reserves).",
+              "- Bad debt: debt written off with no collateral behind it (an absorption's: its debt beyond its "
+              "collateral's value).", ""]
+    lines += ["## Runs", "", "| policy | margin | report |", "|---|---|---|"]
+    for run in runs:
+        if run.timeline is not None:
+            lines.append(f"| {run.variant} | {run.mode} | {run.folder}/report.md |")
+    return "\n".join(lines) + "\n"
+
+
+def policies_json(runs: list[VariantRun]) -> str:
+    out = []
+    for run in runs:
+        r = policy_row(run)
+        entry: dict[str, object] = {"policy": run.variant, "protocol": run.protocol, "margin": run.mode}
+        if r is None:
+            entry["expressible"] = False
+            entry["refusals"] = [str(i) for i in run.mapping.refusals]
+        else:
+            entry.update(expressible=True, status=r.status, liquidations=r.liquidations,
+                         collateral_lost_usd=str(r.collateral_lost), liquidator_profit_usd=str(r.liquidator_profit),
+                         reserves_change_usd=str(r.reserves_change), lenders_loss_usd=str(r.lenders_loss),
+                         absorbed_held_usd=str(r.held),
+                         bad_debt_usd=str(r.bad_debt))
+        out.append(entry)
+    return json.dumps(out, indent=1, sort_keys=True) + "\n"
 
 
 def render_comparison(runs: list[VariantRun], what: str) -> str:
@@ -218,7 +316,9 @@ def comparison_json(runs: list[VariantRun], what: str) -> str:
 def write_comparison(runs: list[VariantRun], out: Path, what: str) -> Path:
     """``compare-<what>.md`` and ``.json`` in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"compare-{what}.json").write_text(comparison_json(runs, what), encoding="utf-8")
+    policies = what == "policies"
+    (out / f"compare-{what}.json").write_text(policies_json(runs) if policies else comparison_json(runs, what),
+                                              encoding="utf-8")
     path = out / f"compare-{what}.md"
-    path.write_text(render_comparison(runs, what), encoding="utf-8")
+    path.write_text(render_policies(runs) if policies else render_comparison(runs, what), encoding="utf-8")
     return path

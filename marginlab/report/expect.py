@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 
 from marginlab.numbers import EXACT, fmt_decimal, from_units
-from marginlab.report.metrics import INFINITY, keys_of, state_equity, wad_to_decimal
+from marginlab.report.metrics import INFINITY, keys_of, state_equity, total_bad_debt, wad_to_decimal
 from marginlab.scenario.model import Cmp, Expect
 from marginlab.scenario.plan import Plan, expect_applies
 from marginlab.timeline import ExpectResult, Timeline
@@ -42,7 +42,8 @@ def _scope(exp: Expect) -> str:
 
 
 def _skip_reason(exp: Expect) -> str:
-    narrowed = [f"{k} {v}" for k, v in (("margin", exp.margin), ("protocol", exp.protocol)) if v is not None]
+    narrowed = [f"{k} {v}" for k, v in (("margin", exp.margin), ("protocol", exp.protocol), ("policy", exp.policy))
+                if v is not None]
     return f"skipped: only for {' and '.join(narrowed)}"
 
 
@@ -67,7 +68,7 @@ def _checks(exp: Expect, timeline: Timeline, decimals: dict[str, int], last) -> 
             seized = sum((wad_to_decimal(x.seized_value) for x in liqs), Decimal(0))
             out.append(_check(f"{scope}: collateral seized (USD)", exp.collateral_seized, seized))
         if exp.bad_debt is not None:
-            bad = sum((wad_to_decimal(b.value) for b in timeline.bad_debts), Decimal(0))
+            bad = total_bad_debt(timeline)  # an absorption's: only its debt beyond the collateral taken
             out.append(_check("protocol: bad debt (USD)", exp.bad_debt, bad))
         if exp.health_factor_min is not None:
             lowest = INFINITY

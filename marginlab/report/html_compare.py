@@ -7,7 +7,7 @@ from pathlib import Path
 
 from marginlab.numbers import fmt_decimal
 from marginlab.report.compare import compare_rows
-from marginlab.report.comparisons import DIMENSIONS, GAS_KINDS, VariantRun, row
+from marginlab.report.comparisons import DIMENSIONS, GAS_KINDS, VariantRun, policy_row, row
 from marginlab.report.html import Chart, Column, Page, Table, bar_chart, line_chart, write_page
 from marginlab.report.html_replay import HF_DISPLAY_CAP, lowest, usd
 from marginlab.report.metrics import total_bad_debt, wad_to_decimal
@@ -126,6 +126,15 @@ def comparison_page(runs: list[VariantRun], what: str) -> Page:
         Table("mapping", "How each run carried the scenario's settings",
               [Column(column), Column("margin"), Column("scope"), Column("setting"), Column("outcome"),
                Column("detail", wrap=True)], mapping_rows)]
+    if what == "policies":
+        policy_rows = [[p.variant, p.mode, p.status, str(p.liquidations), usd(p.collateral_lost),
+                        usd(p.liquidator_profit), usd(p.reserves_change), usd(p.lenders_loss), usd(p.held),
+                        usd(p.bad_debt)] for run in runs if (p := policy_row(run)) is not None]
+        page.tables.insert(0, Table("policies", "Per liquidation policy (as compare-policies.md)", [
+            Column("policy"), Column("margin"), Column("status"), N("liquidations"),
+            N("collateral lost by borrowers (USD)"), N("liquidator profit (USD)"),
+            N("change in protocol reserves (USD)"), N("lenders' loss (USD)"),
+            N("absorbed collateral still held (USD)"), N("bad debt (USD)")], policy_rows))
     page.links = [(file, file) for file in (f"compare-{what}.md", f"compare-{what}.json")]
     return page
 

@@ -136,6 +136,10 @@ def tables(t: Timeline) -> list[Table]:
                  x.collateral, tokens(x.seized, decimals[x.collateral]),
                  tokens(x.to_liquidator, decimals[x.collateral]), tokens(x.protocol_cut, decimals[x.collateral]),
                  usd(wad_to_decimal(x.repaid_value)), usd(wad_to_decimal(x.seized_value)),
+                 hf(x.health_factor_before), hf(x.health_factor_after)] if x.absorbed is None else
+                [str(x.step), x.liquidator, f"{x.account}/{x.sub_id}", f"absorbed: {x.debt} written off", "",
+                 ", ".join(f"{tokens(u, decimals[sym])} {sym}" for sym, u in x.absorbed.items()), "", "", "",
+                 usd(wad_to_decimal(x.repaid_value)), usd(wad_to_decimal(x.seized_value)),
                  hf(x.health_factor_before), hf(x.health_factor_after)] for x in t.liquidations]
     bad_rows = [[str(b.step), f"{b.account}/{b.sub_id}", b.asset, tokens(b.debt, decimals[b.asset]),
                  tokens(b.covered_by_reserves, decimals[b.asset]), tokens(b.socialised, decimals[b.asset]),

@@ -74,6 +74,26 @@ def _balances(record: StepRecord, key: str, decimals: dict[str, int]) -> str:
     return ", ".join(f"{_d(from_units(b, decimals[s]))} {s}" for s, b in state.balances.items() if b != 0) or "—"
 
 
+def _absorbed_note(timeline: Timeline) -> str:
+    """Under absorb: the debt absorptions wrote off, which counts as bad debt only beyond the collateral taken."""
+    written = [b for b in timeline.bad_debts if b.in_absorb]
+    if not written:
+        return ""
+    total = sum((wad_to_decimal(b.value) for b in written), Decimal(0))
+    return (f" (absorptions also wrote off {_usd(total)} USD of debt, against the collateral the protocol took: "
+            f"see Liquidations and Bad debt)")
+
+
+def _policy(timeline: Timeline) -> str:
+    """The liquidation policy the run was under, in words."""
+    if timeline.liquidation_policy is not None:
+        return f"policy {timeline.liquidation_policy}"
+    protocol = (timeline.provenance or {}).get("protocol", "marginlab")
+    if protocol != "marginlab":
+        return f"{protocol}'s own rules"
+    return "policy close-factor (the vault's default)"
+
+
 def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = None) -> str:
     decimals = timeline.decimals()
     records = timeline.records
@@ -91,9 +111,11 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
               f"- Sub-accounts: {len(timeline.sub_accounts)}; liquidations: {len(timeline.liquidations)}; "
               + (f"bad debt settled: {_usd(total_bad_debt(timeline))} USD"
                  if not any(b.left_as_debt is not None for b in timeline.bad_debts)
-                 else f"bad debt: {_usd(total_bad_debt(timeline))} USD, left as debt that nobody has absorbed"),
+                 else f"bad debt: {_usd(total_bad_debt(timeline))} USD, left as debt that nobody has absorbed")
+              + _absorbed_note(timeline),
               f"- Expectations: {passed} passed, {failed} failed" + (f", {skipped} skipped (not for this run)"
-                                                                    if skipped else ""), ""]
+                                                                    if skipped else ""),
+              f"- Liquidation: {_policy(timeline)}; keeper rule: {timeline.keeper_rule or 'most-value'}", ""]
     if timeline.provenance:
         lines += ["## Provenance", ""]
         lines += [f"- {k}: {v}" for k, v in timeline.provenance.items()]
@@ -157,9 +179,21 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
               f"{_d(from_units(x.to_liquidator, decimals[x.collateral]))} {x.collateral}",
               f"{_d(from_units(x.protocol_cut, decimals[x.collateral]))} {x.collateral}",
               _usd(wad_to_decimal(x.repaid_value)), _usd(wad_to_decimal(x.seized_value)),
-              f"{_hf(x.health_factor_before)} → {_hf(x.health_factor_after)}"] for x in timeline.liquidations])
+              f"{_hf(x.health_factor_before)} → {_hf(x.health_factor_after)}"] if x.absorbed is None else
+             [str(x.step), x.liquidator, f"{x.account}/{x.sub_id}", f"absorbed: all {x.debt} written off",
+              "absorbed: " + ", ".join(f"{_d(from_units(u, decimals[sym]))} {sym}" for sym, u in x.absorbed.items()),
+              "—", "all (to the protocol)", _usd(wad_to_decimal(x.repaid_value)),
+              _usd(wad_to_decimal(x.seized_value)), f"{_hf(x.health_factor_before)} → —"]
+             for x in timeline.liquidations])
     else:
         lines.append("None.")
+    if timeline.purchases:
+        lines += ["", "## Absorbed collateral bought", ""]
+        lines += _table(["step", "buyer", "bought", "paid", "incentive", "bought (USD)", "paid (USD)"],
+                        [[str(p.step), p.buyer, f"{_d(from_units(p.bought, decimals[p.collateral]))} {p.collateral}",
+                          f"{_d(from_units(p.paid, decimals[p.pay]))} {p.pay}",
+                          fmt_decimal(wad_to_decimal(p.incentive)), _usd(wad_to_decimal(p.bought_value)),
+                          _usd(wad_to_decimal(p.paid_value))] for p in timeline.purchases])
 
     # ---- bad debt
     lines += ["", "## Bad debt", ""]

@@ -100,5 +100,9 @@ def owner_summary(timeline: Timeline, owner: str) -> OwnerSummary:
 
 
 def total_bad_debt(timeline: Timeline) -> Decimal:
+    """Debt written off with no collateral behind it (USD). An absorption writes off an account's whole debt but
+    the protocol takes its collateral for it: only the debt beyond that collateral's value counts."""
     with localcontext(EXACT):
-        return sum((wad_to_decimal(b.value) for b in timeline.bad_debts), Decimal(0))
+        bad = sum((wad_to_decimal(b.value) for b in timeline.bad_debts if not b.in_absorb), Decimal(0))
+        return bad + sum((max(wad_to_decimal(x.repaid_value - x.seized_value), Decimal(0))
+                          for x in timeline.liquidations if x.absorbed is not None), Decimal(0))

@@ -56,6 +56,7 @@ from marginlab.scenario.sections import (  # noqa: F401
     Expect,
     GbmPath,
     Keeper,
+    Liquidation,
     PathSpec,
 )
 from marginlab.scenario.stress import CorrelatedPaths
@@ -385,6 +386,8 @@ class Scenario(Strict):
     steps: list[Step] = []
     paths: dict[str, PathSpec] = {}
     keeper: Keeper = Keeper()
+    #: the vault's liquidation policy, its parameters and the dust minimums (marginlab only; defaults: as deployed)
+    liquidation: Liquidation = Liquidation()
     expect: list[Expect] = []
     #: several assets moved by one joint model (correlated GBM, jumps, depeg, pinned stress endpoints)
     correlated: CorrelatedPaths | None = None

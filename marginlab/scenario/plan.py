@@ -34,6 +34,7 @@ from marginlab.scenario.fields import ALL
 from marginlab.scenario.legs import position_book
 from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Governance, Market, Scenario, TokenAdmin
 from marginlab.scenario.model import Keeper as KeeperPolicy
+from marginlab.scenario.model import Liquidation as LiquidationSection
 from marginlab.scenario.paths import PathError, csv_prices, gbm_prices
 from marginlab.scenario.source import Loc, SourceDoc
 from marginlab.scenario.validate import generated_names
@@ -113,6 +114,9 @@ class Plan:
     protocol: str | None = None
     #: each position's own legs and the actions on them (``replay --attribution`` records them)
     legs: PositionBook | None = None
+    #: the vault's liquidation policy, parameters and dust minimums (``liquidation:``), and where it was written
+    liquidation: LiquidationSection = LiquidationSection()
+    liquidation_source: Source | None = None
 
     def account(self, name: str) -> PlannedAccount:
         for acct in self.accounts:
@@ -133,8 +137,10 @@ class Plan:
 def expect_applies(exp: Expect, plan: Plan, protocol: str | None = None) -> bool:
     """An expectation with ``margin:`` holds for that margin's run (or an as-written run that is all of it); one
     with ``protocol:`` for that protocol's runs (``protocol`` None: the run's protocol is not known, so only
-    expectations without the qualifier apply)."""
+    expectations without the qualifier apply); one with ``policy:`` for runs under that liquidation policy."""
     if exp.protocol is not None and exp.protocol != protocol:
+        return False
+    if exp.policy is not None and exp.policy != plan.liquidation.policy:
         return False
     if exp.margin is None:
         return True
@@ -259,7 +265,8 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                 liquidity, tuple(accounts), tuple(steps), tuple(scenario.expect),
                 tuple(doc.line_of(("expect", i)) for i in range(len(scenario.expect))),
                 tuple(source("markets", i) for i in range(len(scenario.markets))), scenario.protocol,
-                position_book(scenario, accounts, decimals))
+                position_book(scenario, accounts, decimals), scenario.liquidation,
+                Source(("liquidation",), doc.line_of(("liquidation",))) if "liquidation" in doc.data else None)
 
 
 def plan_governance(gov: Governance, loc: Loc, current: dict[str, Market], doc: SourceDoc,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.functional_validators import BeforeValidator
 
 from marginlab.errors import quote
@@ -80,6 +80,76 @@ class Keeper(Strict):
     choose: Literal["most-value", "least-cost"] = "most-value"
 
 
+# --------------------------------------------------------------------------------------------------- liquidation
+
+#: The vault's liquidation policies (IVaultBase.LiquidationPolicy, in its order) as the scenario names them.
+LIQUIDATION_POLICIES = ("close-factor", "fixed-incentive", "dutch", "absorb")
+#: The parameters' bounds, as VaultGovernance checks them (marginlab.model.vault.LiquidationParams.error):
+#: field → (lowest, highest, lowest allowed itself, what the bound is).
+LIQUIDATION_BOUNDS: dict[str, tuple[Decimal, Decimal, bool, str]] = {
+    "close_factor": (Decimal(0), Decimal(1), False, "above 0 and at most 1"),
+    "full_close_health_factor": (Decimal(0), Decimal(1), True, "between 0 and 1"),
+    "incentive_cursor": (Decimal(0), Decimal(1), True, "between 0 and 1"),
+    "max_incentive": (Decimal(0), Decimal("0.25"), True, "between 0 and 0.25 (VaultGovernance's MAX_INCENTIVE)"),
+    "max_discount": (Decimal(0), Decimal("0.2"), True, "between 0 and 0.2 (VaultGovernance's MAX_DISCOUNT)"),
+    "target_health_factor": (Decimal("1.01"), Decimal("1.5"), True, "between 1.01 and 1.5"),
+    "store_front_factor": (Decimal(0), Decimal(1), True, "between 0 and 1"),
+    "min_debt_left": (Decimal(0), Decimal(1000), True, "between 0 and 1000 USD (VaultGovernance's MAX_DUST_VALUE)"),
+    "min_collateral_left": (Decimal(0), Decimal(1000), True,
+                            "between 0 and 1000 USD (VaultGovernance's MAX_DUST_VALUE)"),
+}
+WAD_PLACES = 18  # every parameter is a WAD on chain
+
+
+class Liquidation(Strict):
+    """The vault's liquidation policy and its parameters (IVaultBase.LiquidationParams, in human units), and the
+    dust minimums (USD). Every field is optional: what is left out keeps the vault's default. Only marginlab's
+    vault can switch its policy; other protocols refuse a section that changes anything."""
+
+    policy: Literal["close-factor", "fixed-incentive", "dutch", "absorb"] = "close-factor"
+    close_factor: Decimal | None = None
+    full_close_health_factor: Decimal | None = None
+    incentive_cursor: Decimal | None = None
+    max_incentive: Decimal | None = None
+    max_discount: Decimal | None = None
+    target_health_factor: Decimal | None = None
+    store_front_factor: Decimal | None = None
+    min_debt_left: Decimal | None = None
+    min_collateral_left: Decimal | None = None
+
+    @field_validator(*LIQUIDATION_BOUNDS, mode="before")
+    @classmethod
+    def _bounded(cls, value: Any, info: ValidationInfo) -> Decimal | None:
+        if value is None:
+            return None
+        low, high, low_ok, what = LIQUIDATION_BOUNDS[str(info.field_name)]
+        dec = _number(value, "a number")
+        if dec < low or dec > high or (dec == low and not low_ok):
+            raise _err("liquidation", f"must be {what}, got {plain(dec)}")
+        exponent = dec.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -WAD_PLACES:
+            raise _err("liquidation", f"at most {WAD_PLACES} decimal places (a WAD on chain), got {plain(dec)}")
+        return dec
+
+    @property
+    def is_default(self) -> bool:
+        """The vault as deployed: the close-factor policy and no parameter given."""
+        return self.policy == "close-factor" and all(getattr(self, f) is None for f in LIQUIDATION_BOUNDS)
+
+    @property
+    def params_given(self) -> bool:
+        return any(getattr(self, f) is not None for f in LIQUIDATION_BOUNDS if not f.startswith("min_"))
+
+    @property
+    def dust_given(self) -> bool:
+        return self.min_debt_left is not None or self.min_collateral_left is not None
+
+    def describe(self) -> str:
+        """``dutch (max_discount 0.1, target_health_factor 1.05)``: the policy and the parameters given."""
+        given = [f"{f} {plain(getattr(self, f))}" for f in LIQUIDATION_BOUNDS if getattr(self, f) is not None]
+        return self.policy + (f" ({', '.join(given)})" if given else "")
+
+
 # --------------------------------------------------------------------------------------------------- expect
 
 CMP_OPS = ("==", "<=", ">=", "<", ">", "!=")
@@ -124,6 +194,8 @@ class Expect(Strict):
     margin: Literal["cross", "isolated"] | None = None
     #: the expectation holds on this protocol's runs only (others report it as skipped)
     protocol: ProtocolName | None = None
+    #: the expectation holds under this liquidation policy only (``liquidation: {policy: ...}``; others skip it)
+    policy: Literal["close-factor", "fixed-incentive", "dutch", "absorb"] | None = None
     liquidations: Comparison | None = None
     bad_debt: Comparison | None = None
     health_factor_min: Comparison | None = None

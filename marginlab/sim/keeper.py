@@ -110,5 +110,6 @@ class LiquidationKeeper:
                     continue
             self.rounds[acct.key] = self.rounds.get(acct.key, 0) + 1
             self.liquidations_this_step += 1
-            orders.append(KeeperOrder(acct.key, acct.owner, acct.sub_id, choice.debt, choice.collateral, choice.value))
+            orders.append(KeeperOrder(acct.key, acct.owner, acct.sub_id, choice.debt, choice.collateral, choice.value,
+                                      absorb=choice.absorb))
         return orders

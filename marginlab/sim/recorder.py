@@ -6,11 +6,20 @@ from decimal import localcontext
 from typing import Any
 
 from marginlab.numbers import EXACT, WAD, from_units, plain
-from marginlab.protocols.base import BadDebtEvent, LiquidationEvent, Protocol, Reading
+from marginlab.protocols.base import BadDebtEvent, LiquidationEvent, Protocol, PurchaseEvent, Reading
 from marginlab.protocols.world import World
 from marginlab.scenario.model import Market
 from marginlab.sim.oracle import Oracle
-from marginlab.timeline import ActionRecord, BadDebt, Liquidation, MarketInfo, StepRecord, SubAccountState, Timeline
+from marginlab.timeline import (
+    ActionRecord,
+    BadDebt,
+    Liquidation,
+    MarketInfo,
+    Purchase,
+    StepRecord,
+    SubAccountState,
+    Timeline,
+)
 
 
 def market_info(m: Market) -> MarketInfo:
@@ -37,7 +46,22 @@ class Recorder:
         """The liquidations and bad debt a receipt reports, appended to the timeline."""
         name = self.world.name_of
         for ev in self.protocol.decode_events(receipt):
-            if isinstance(ev, LiquidationEvent):
+            if isinstance(ev, LiquidationEvent) and ev.absorbed is not None:
+                # One absorption, one liquidation of the account: valued as the vault valued it before.
+                self.timeline.liquidations.append(Liquidation(
+                    step=step, liquidator=name(ev.liquidator), account=name(ev.owner), sub_id=ev.sub_id, debt=ev.debt,
+                    collateral=ev.collateral, repaid=0, seized=0, to_liquidator=0, protocol_cut=0,
+                    repaid_value=ev.debt_value, seized_value=ev.collateral_value,
+                    health_factor_before=ev.health_factor_before, health_factor_after=None,
+                    absorbed=dict(ev.absorbed)))
+            elif isinstance(ev, PurchaseEvent):
+                if self.timeline.purchases is None:
+                    self.timeline.purchases = []
+                self.timeline.purchases.append(Purchase(
+                    step=step, buyer=name(ev.buyer), collateral=ev.collateral, pay=ev.pay, paid=ev.paid,
+                    bought=ev.bought, incentive=ev.incentive, paid_value=self.usd(ev.pay, ev.paid),
+                    bought_value=self.usd(ev.collateral, ev.bought)))
+            elif isinstance(ev, LiquidationEvent):
                 self.timeline.liquidations.append(Liquidation(
                     step=step, liquidator=name(ev.liquidator), account=name(ev.owner), sub_id=ev.sub_id, debt=ev.debt,
                     collateral=ev.collateral, repaid=ev.repaid, seized=ev.seized, to_liquidator=ev.to_liquidator,
@@ -49,7 +73,7 @@ class Recorder:
                 self.timeline.bad_debts.append(BadDebt(
                     step=step, account=name(ev.owner), sub_id=ev.sub_id, asset=ev.asset, debt=ev.debt,
                     covered_by_reserves=ev.covered_by_reserves, socialised=ev.socialised,
-                    value=self.usd(ev.asset, ev.debt), left_as_debt=ev.left_as_debt))
+                    value=self.usd(ev.asset, ev.debt), left_as_debt=ev.left_as_debt, in_absorb=ev.in_absorb))
 
     # ------------------------------------------------------------------------------------------------ steps
     def record(self, index: int, source: str, label: str | None, reading: Reading, actions: list[ActionRecord],

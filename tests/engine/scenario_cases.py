@@ -65,7 +65,7 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("missing-markets", "name: t\n", "1: markets: required field is missing"),
     ("unknown-top-level-key", make(append="colour: red\n"),
      "14: colour: unknown field; expected one of: name, description, protocol, seed, markets, liquidity, accounts, steps, "
-     "paths, keeper, expect, correlated, books"),
+     "paths, keeper, liquidation, expect, correlated, books"),
     ("seed-negative", make({2: "seed: -1"}), "2: seed: must be ≥ 0, got -1"),
     ("seed-not-integer", make({2: "seed: 1.5"}), "2: seed: expected a whole number, got 1.5"),
     ("markets-not-list", make({3: "markets: {}", 4: "", 5: ""}), "3: markets: expected a list, got a mapping"),
@@ -225,8 +225,32 @@ CASES: list[tuple[str, str | bytes, str]] = [
      "14: keeper.greedy: unknown field; expected one of: enabled, max_liquidations_per_step, min_profit, "
      "settle_bad_debt, choose"),
     ("expect-unknown-field", make(append="expect:\n  - {account: alice, profit: 3}\n"),
-     "15: expect[0].profit: unknown field; expected one of: account, position, margin, protocol, liquidations, bad_debt, "
+     "15: expect[0].profit: unknown field; expected one of: account, position, margin, protocol, policy, liquidations, "
+     "bad_debt, "
      "health_factor_min, balances, final_equity, collateral_seized, reverts"),
+    # --- liquidation (the vault's policy; bounds as VaultGovernance's)
+    ("liquidation-unknown-policy", make(append="liquidation: {policy: auction}\n"),
+     "14: liquidation.policy: expected 'close-factor', 'fixed-incentive', 'dutch' or 'absorb', got 'auction'"),
+    ("liquidation-close-factor-zero", make(append="liquidation: {close_factor: 0}\n"),
+     "14: liquidation.close_factor: must be above 0 and at most 1, got 0"),
+    ("liquidation-max-incentive-high", make(append="liquidation:\n  policy: fixed-incentive\n  max_incentive: 0.3\n"),
+     "16: liquidation.max_incentive: must be between 0 and 0.25 (VaultGovernance's MAX_INCENTIVE), got 0.3"),
+    ("liquidation-max-discount-high", make(append="liquidation: {policy: dutch, max_discount: 0.21}\n"),
+     "14: liquidation.max_discount: must be between 0 and 0.2 (VaultGovernance's MAX_DISCOUNT), got 0.21"),
+    ("liquidation-target-low", make(append="liquidation: {policy: dutch, target_health_factor: 1}\n"),
+     "14: liquidation.target_health_factor: must be between 1.01 and 1.5, got 1"),
+    ("liquidation-dust-high", make(append="liquidation: {min_debt_left: 1001}\n"),
+     "14: liquidation.min_debt_left: must be between 0 and 1000 USD (VaultGovernance's MAX_DUST_VALUE), got 1001"),
+    ("liquidation-not-a-number", make(append="liquidation: {store_front_factor: half}\n"),
+     "14: liquidation.store_front_factor: expected a number, got 'half'"),
+    ("liquidation-too-precise", make(append="liquidation: {incentive_cursor: 0.0000000000000000001}\n"),
+     "14: liquidation.incentive_cursor: at most 18 decimal places (a WAD on chain), got 0.0000000000000000001"),
+    ("liquidation-unknown-field", make(append="liquidation: {bonus: 0.1}\n"),
+     "14: liquidation.bonus: unknown field; expected one of: policy, close_factor, full_close_health_factor, "
+     "incentive_cursor, max_incentive, max_discount, target_health_factor, store_front_factor, min_debt_left, "
+     "min_collateral_left"),
+    ("expect-unknown-policy", make(append="expect:\n  - {policy: auction, liquidations: 0}\n"),
+     "15: expect[0].policy: expected 'close-factor', 'fixed-incentive', 'dutch' or 'absorb', got 'auction'"),
     ("expect-unknown-account", make(append="expect:\n  - {account: bob, liquidations: 0}\n"),
      "15: expect[0].account: unknown account 'bob'"),
     ("expect-bad-comparison", make(append="expect:\n  - {bad_debt: \"~ 3\"}\n"),

@@ -13,6 +13,7 @@ from typing_extensions import assert_never
 from web3.contract import Contract
 
 from marginlab.chain import ReadMode
+from marginlab.errors import Issue
 from marginlab.numbers import wad
 from marginlab.protocols.base import (
     AccountView,
@@ -28,12 +29,13 @@ from marginlab.protocols.base import (
     Offer,
     Payment,
     Protocol,
+    PurchaseEvent,
     Reading,
     Role,
     RoundResult,
 )
 from marginlab.protocols.marginlab.liquidation import KeeperBot, vault_events, vault_offers
-from marginlab.protocols.marginlab.params import market_params
+from marginlab.protocols.marginlab.params import dust_minimums, liquidation_params, liquidation_policy, market_params
 from marginlab.protocols.marginlab.reads import KEEPER_SUB_ID, VaultReads
 from marginlab.protocols.marginlab.setup import VaultSetup
 from marginlab.protocols.world import DEPLOYER, KEEPER, World
@@ -83,6 +85,8 @@ class MarginlabVault(Protocol):
         self._liab_weight = {s: x.liab_weight.maint for s, x in m.items()}
         self._irm_of: dict[str, str] = {}  # symbol → its rate model's address
         self._paused = {flag: False for flag in PAUSE_FLAGS}
+        self._policy = liquidation_policy(plan.liquidation)
+        self._lparams = liquidation_params(plan.liquidation)
 
     @classmethod
     def map_plan(cls, plan: Plan, *, strict: bool = False) -> Mapping:
@@ -118,6 +122,14 @@ class MarginlabVault(Protocol):
                 self._irms.append(irms[key])
             chain.transact(deployer, vault, "listMarket", world.tokens[m.symbol].address, market_params(m, irms[key]))
             self._irm_of[m.symbol] = irms[key]
+        # The scenario's liquidation: section, after the markets are listed (nothing is sent for the defaults).
+        section = self.plan.liquidation
+        if section.params_given:
+            chain.transact(deployer, vault, "setLiquidationParams", self._lparams.as_tuple())
+        if section.dust_given:
+            chain.transact(deployer, vault, "setDustMinimums", *dust_minimums(section))
+        if section.policy != "close-factor":
+            chain.transact(deployer, vault, "setLiquidationPolicy", int(self._policy))
         world.label(vault.address, "vault")
         self._vault, self.router = vault, router
         self._reads = VaultReads(world, vault, self.sub_accounts, self.reads_mode)
@@ -180,6 +192,10 @@ class MarginlabVault(Protocol):
 
     # ------------------------------------------------------------------------------------------------ governance
     @classmethod
+    def liquidation_refusal(cls, plan: Plan) -> Issue | None:
+        return None  # every policy, parameter and dust minimum of the section is the vault's own
+
+    @classmethod
     def governance_refusal(cls, act: GovernanceAct) -> str | None:
         return None  # the governor sets any market's parameters; the guardian pauses, the governor unpauses
 
@@ -226,15 +242,19 @@ class MarginlabVault(Protocol):
     # ------------------------------------------------------------------------------------------------ keeper
     def offers(self, account: AccountView, prices: dict[str, Decimal]) -> list[Offer]:
         return vault_offers(account, prices, self._decimals, self._bonus, self._share, self._asset_weight,
-                            self._liab_weight)
+                            self._liab_weight, self._policy, self._lparams)
 
     def run_keeper(self, orders: list[KeeperOrder]) -> RoundResult:
+        """The round in one ``SimKeeper.run``; after absorptions, the keeper buys what was absorbed."""
         assert self.bot is not None
-        result = KeeperBot(self.world, self.bot, self.vault, KEEPER_SUB_ID).run(orders)
+        bot = KeeperBot(self.world, self.bot, self.vault, KEEPER_SUB_ID)
+        result = bot.run(orders)
+        if any(o.absorb for o in orders):
+            bot.buy_absorbed(list(result.receipts), result)
         self.reads.touch_keys({o.key for o in orders})
         return result
 
-    def decode_events(self, receipt: dict[str, Any]) -> list[LiquidationEvent | BadDebtEvent]:
+    def decode_events(self, receipt: dict[str, Any]) -> list[LiquidationEvent | BadDebtEvent | PurchaseEvent]:
         return vault_events(self.world, self.vault, receipt)
 
     def deployment(self) -> tuple[list[DeployedContract], list[Role]]:
@@ -243,6 +263,8 @@ class MarginlabVault(Protocol):
                 ("keeper", self.bot, "SimKeeper")) if c is not None]
         out += [DeployedContract(f"irm {n}", address, "InterestRateModel") for n, address in enumerate(self._irms, 1)]
         roles = [Role("governor", "deployer", ("vault.listMarket", "vault.setMarketParams", "vault.setPaused",
+                                               "vault.setLiquidationPolicy", "vault.setLiquidationParams",
+                                               "vault.setDustMinimums",
                                                "vault.withdrawReserves", "router.setFeed")),
                  Role("guardian", "deployer", ("vault.setPaused",)),
                  Role("keeper owner", KEEPER, ("keeper.run (SimKeeper's liquidation rounds)",))]
