@@ -331,7 +331,8 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation {
             v.protocolCut,
             v.healthFactorBefore,
             v.healthFactorAfter,
-            v.pair.bonus
+            v.pair.bonus,
+            uint8(v.liquidatorKey) // a key is (address << 8) | subId
         );
     }
 

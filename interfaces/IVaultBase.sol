@@ -191,6 +191,9 @@ interface IVaultBase {
     /// of its `collToken` deposit: `toLiquidator` credited to the liquidator's sub-account, `protocolCut`
     /// to reserves. `incentive` is the bonus the policy paid (WAD: seized value = repaid value x (1 +
     /// incentive), rounded down). Health factors are WAD (type(uint256).max without debt).
+    /// `liquidatorSubId` is the liquidator's sub-account `(liquidator, liquidatorSubId)` that `toLiquidator` was
+    /// credited to, so an indexer can rebuild every balance from events alone (last, so that decoders reading
+    /// the other fields by position keep working).
     event Liquidated(
         address indexed liquidator,
         address indexed owner,
@@ -203,7 +206,8 @@ interface IVaultBase {
         uint256 protocolCut,
         uint256 healthFactorBefore,
         uint256 healthFactorAfter,
-        uint256 incentive
+        uint256 incentive,
+        uint8 liquidatorSubId
     );
     /// @notice `absorber` had the protocol take over `(owner, subId)` whole (policy `Absorb`): every deposit
     /// went to the protocol's sub-account (`CollateralAbsorbed`, one per asset) and every debt was written

@@ -197,6 +197,9 @@ class LiquidationEvent:
     protocol_cut: int
     health_factor_before: int | None
     health_factor_after: int | None
+    #: The liquidator's sub-account the seized collateral was credited to, where the protocol has sub-accounts
+    #: and its event says (marginlab's ``Liquidated.liquidatorSubId``); None otherwise. Not in the timeline.
+    liquidator_sub_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -240,10 +240,12 @@ def test_deposit_borrow_price_move_and_liquidation_with_cast_alone(node, book):
     data_types = ",".join(abi_type(x) for x in event["inputs"] if not x["indexed"])
     values = [v.split(" [")[0] for v in
               cast.run("decode-abi", f"f()({data_types})", logs[0]["data"]).stdout.split("\n") if v]
-    # Liquidated(liquidator indexed, owner indexed, subId, debtToken, collToken, repaid, seizedTotal, ...)
+    # Liquidated(liquidator indexed, owner indexed, subId, debtToken, collToken, repaid, seizedTotal, ...,
+    # liquidatorSubId): the last field is the sub-account the liquidator was credited in (0 here)
     assert int(logs[0]["topics"][1], 16) == int(who["carol"], 16) and int(logs[0]["topics"][2], 16) == int(who["alice"], 16)
     assert values[1].lower() == U.lower() and values[2].lower() == W.lower() and int(values[3]) == 5_000 * E6
     seized = int(values[4])
+    assert len(values) == 11 and int(values[10]) == 0
     assert seized == 5_000 * E18 * 105 // (100 * 1100)  # 5,000 USD of WETH at 1,100 plus the 5 % bonus
     assert number(cast.call(V, signature(vault["abi"], "balanceOf", outputs=True), who["alice"], 0, W)) == \
         10 * E18 - seized

@@ -147,7 +147,7 @@ def vault_events(world: World, vault: Contract, receipt: dict[str, Any]) -> list
         out.append(LiquidationEvent(a["liquidator"], a["owner"], int(a["subId"]), sym[a["debtToken"].lower()],
                                     sym[a["collToken"].lower()], int(a["repaid"]), int(a["seizedTotal"]),
                                     int(a["toLiquidator"]), int(a["protocolCut"]), _hf(a["healthFactorBefore"]),
-                                    _hf(a["healthFactorAfter"])))
+                                    _hf(a["healthFactorAfter"]), int(a["liquidatorSubId"])))
     for ev in vault.events.BadDebtSettled().process_receipt(receipt, errors=DISCARD):
         a = ev["args"]
         out.append(BadDebtEvent(a["owner"], int(a["subId"]), sym[a["token"].lower()], int(a["debt"]),
