@@ -58,9 +58,9 @@ ROLE_RIGHTS = {
     "deployer": ["creates every contract", "token.mint(to, amount) on every test token (it deployed them)",
                  "feed.setAnswer(answer) and feed.setRoundData(...) on every feed (it deployed them)",
                  "hostile tokens' settings (pause, block, fee: the deployer of a token only)"],
-    "governor": ["vault.listMarket", "vault.setMarketParams", "vault.setDustValue", "vault.setGuardian",
-                 "vault.setGovernor", "vault.withdrawReserves", "vault.setPaused", "router.setFeed",
-                 "router.setGovernor"],
+    "governor": ["vault.listMarket", "vault.setMarketParams", "vault.setDustMinimums", "vault.setLiquidationPolicy",
+                 "vault.setLiquidationParams", "vault.setGuardian", "vault.setGovernor", "vault.withdrawReserves",
+                 "vault.setPaused", "router.setFeed", "router.setGovernor"],
     "guardian": ["vault.setPaused"],
 }
 

@@ -190,8 +190,8 @@ def test_deposit_borrow_price_move_and_liquidation_with_cast_alone(node, book):
     err = expect_revert("NotMinter", lambda: cast.send(keys["alice"], W, fn(weth, "mint"), who["alice"], 1))
     assert err.decoded == f"NotMinter({who['alice']})"
     # The deployer is not the governor: three keys, three roles.
-    expect_revert("NotGovernor", lambda: cast.send(deployer["private_key"], V, fn(vault, "setDustValue"), 1))
-    cast.send(governor["private_key"], V, fn(vault, "setDustValue"), 0)
+    expect_revert("NotGovernor", lambda: cast.send(deployer["private_key"], V, fn(vault, "setDustMinimums"), 1, 1))
+    cast.send(governor["private_key"], V, fn(vault, "setDustMinimums"), 0, 0)
 
     # bob lends 100,000 USDC; alice deposits 10 WETH.
     cast.send(deployer["private_key"], U, fn(usdc, "mint"), who["bob"], 100_000 * E6)
