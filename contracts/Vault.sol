@@ -263,6 +263,17 @@ contract Vault is VaultCore, IVault {
         _delegate(liquidationModule);
     }
 
+    /// @inheritdoc IVaultLiquidation
+    function previewLiquidation(
+        address, /* owner */
+        uint8, /* subId */
+        address, /* debtToken */
+        address, /* collToken */
+        uint256 /* repayAmount */
+    ) external view returns (LiquidationPreview memory) {
+        _delegateView(liquidationModule);
+    }
+
     /* VIEWS */
 
     /// @inheritdoc IVault
@@ -408,6 +419,26 @@ contract Vault is VaultCore, IVault {
         }
     }
 
+    /// @inheritdoc IVault
+    function maxBorrow(address owner, uint8 subId, address token) external view returns (uint256) {
+        Market storage m = _listed(token);
+        if (_borrowPaused) return 0;
+        return _maxTake(m, _key(owner, subId), token, type(uint256).max, true);
+    }
+
+    /// @inheritdoc IVault
+    function maxWithdraw(address owner, uint8 subId, address token) external view returns (uint256) {
+        Market storage m = _listed(token);
+        if (_withdrawPaused) return 0;
+        uint256 key = _key(owner, subId);
+        int256 bal = _scaled[key][token];
+        if (bal <= 0) return 0;
+        (uint256 depositIndex,,) = _accruedIndexes(m);
+        // Without debt no price is read, as `withdraw` reads none (I19).
+        return _maxTake(m, key, token, MarketMath.depositAmountDown(uint256(bal), depositIndex),
+            _masks[key] >> DEBT_SHIFT != 0);
+    }
+
     /* INTERNAL: ACTIONS */
 
     function _withdraw(address owner, uint8 subId, address token, uint256 amount, address receiver)
@@ -515,6 +546,87 @@ contract Vault is VaultCore, IVault {
         s.debtValue = h.debtValue;
     }
 
+    /// @dev What `_debit` of a candidate amount would leave, for `maxBorrow` / `maxWithdraw` (see `_takes`).
+    struct Take {
+        address token;
+        uint256 key;
+        uint256 index;
+        int256 scaled;
+        uint256 depositIndex;
+        uint256 borrowIndex;
+        uint256 borrowCap;
+        bool checkHealth;
+        Health others; // health sums over the account's other markets
+        Cache cache;
+    }
+
+    /// @dev The largest amount up to min(`limit`, the vault's token balance) that `_takes` allows. Every check
+    /// there only tightens as the amount grows (scale, debt and values round monotonically), so a bisection over
+    /// the checks themselves finds the exact boundary of the vault's own arithmetic, rounding included.
+    function _maxTake(Market storage m, uint256 key, address token, uint256 limit, bool checkHealth)
+        internal
+        view
+        returns (uint256)
+    {
+        uint256 cash = IERC20(token).balanceOf(address(this));
+        uint256 hi = limit < cash ? limit : cash;
+        // slither-disable-next-line uninitialized-local -- filled field by field below
+        Take memory t;
+        t.token = token;
+        t.key = key;
+        t.index = m.index;
+        t.scaled = _scaled[key][token];
+        (t.depositIndex, t.borrowIndex,) = _accruedIndexes(m);
+        t.borrowCap = m.params.borrowCap;
+        t.checkHealth = checkHealth;
+        t.cache = _newCache();
+        if (checkHealth) t.others = _healthWith(key, t.cache, t.index, 0, MAX_MARKETS, 0);
+        if (_takes(t, m, hi)) return hi;
+        uint256 lo; // _takes(t, m, 0) holds: nothing taken changes nothing
+        while (hi - lo > 1) {
+            uint256 mid = lo + (hi - lo) / 2;
+            if (_takes(t, m, mid)) lo = mid;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    /// @dev Whether `_borrow` / `_withdraw` of `amount` would pass their checks after `_debit`: the pool's
+    /// liquidity, the borrow cap when new debt is opened, and (if `t.checkHealth`) health_init >= 0, computed as
+    /// `_debit`, `_requireLiquidity`, `_requireBelowBorrowCap` and `_requireHealthy` compute them.
+    function _takes(Take memory t, Market storage m, uint256 amount) internal view returns (bool) {
+        int256 bal = t.scaled;
+        uint256 depositScale = m.totalDepositScale;
+        uint256 borrowScale = m.totalBorrowScale;
+        uint256 rest = amount;
+        if (bal > 0) {
+            uint256 held = MarketMath.depositAmountDown(uint256(bal), t.depositIndex);
+            if (amount >= held) {
+                depositScale -= uint256(bal);
+                rest = amount - held;
+                bal = 0;
+            } else {
+                uint256 s = MarketMath.toScaleUp(amount, t.depositIndex);
+                depositScale -= s;
+                bal -= s.toInt256();
+                rest = 0;
+            }
+        }
+        if (rest > 0) {
+            uint256 s = MarketMath.toScaleUp(rest, t.borrowIndex);
+            borrowScale += s;
+            bal -= s.toInt256();
+        }
+        uint256 borrows = MarketMath.debtAmountUp(borrowScale, t.borrowIndex);
+        if (borrows > MarketMath.depositAmountDown(depositScale, t.depositIndex)) return false;
+        if (rest > 0 && t.borrowCap != 0 && borrows > t.borrowCap) return false;
+        if (!t.checkHealth) return true;
+        Health memory h = Health(t.others.collateralValue, t.others.debtValue, t.others.collInit, t.others.collMaint,
+            t.others.debtInit, t.others.debtMaint);
+        _accumulate(h, m, bal, t.cache, t.index, t.token);
+        return h.collInit >= h.debtInit;
+    }
+
     /// @dev Runs the calldata in `module`, in this contract's storage, and returns (or reverts with) exactly
     /// what the module returned. Never returns to its caller.
     function _delegate(address module) internal {
@@ -527,6 +639,19 @@ contract Vault is VaultCore, IVault {
             case 0 { revert(0, returndatasize()) }
             default { return(0, returndatasize()) }
         }
+    }
+
+    /// @dev `_delegate` for a view served by a module: the module's function is itself a view, so the
+    /// delegatecall writes nothing (under STATICCALL, the EVM enforces it). Solidity has no view delegatecall;
+    /// the pointer cast only tells the compiler what the module's code guarantees.
+    function _delegateView(address module) internal view {
+        function(address) internal delegateFn = _delegate;
+        function(address) internal view viewFn;
+        // slither-disable-next-line assembly -- retypes an internal function pointer, nothing else
+        assembly {
+            viewFn := delegateFn
+        }
+        viewFn(module);
     }
 
     function _requireOwnerOrOperator(address owner) internal view {

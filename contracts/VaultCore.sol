@@ -185,6 +185,26 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
         }
     }
 
+    /// @dev `_health` as if the account's scaled balance in market `iA` were `scaledA` and in market `iB` were
+    /// `scaledB` (an index >= MAX_MARKETS overrides nothing): what a view needs to value a change it does not
+    /// make. Only markets the account holds now are visited, so the override of a market it does not hold is ignored.
+    function _healthWith(uint256 key, Cache memory cache, uint256 iA, int256 scaledA, uint256 iB, int256 scaledB)
+        internal
+        view
+        returns (Health memory h)
+    {
+        uint256 masks = _masks[key];
+        uint256 held = (masks | (masks >> DEBT_SHIFT)) & LOW_MASK;
+        for (uint256 i; held != 0; ++i) {
+            if (held & (1 << i) == 0) continue;
+            held &= ~(1 << i);
+            address token = _marketList[i];
+            // slither-disable-next-line incorrect-equality -- market numbers, not amounts: nothing a caller can steer
+            int256 scaled = i == iA ? scaledA : (i == iB ? scaledB : _scaled[key][token]);
+            _accumulate(h, _markets[token], scaled, cache, i, token);
+        }
+    }
+
     /// @dev Adds one balance (market `i`) to the health sums and returns its signed underlying amount.
     function _accumulate(Health memory h, Market storage m, int256 scaled, Cache memory cache, uint256 i,
         address token) internal view returns (int256 amount) {
@@ -227,6 +247,7 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
 
     function _price(Cache memory cache, uint256 i, address token) internal view returns (uint256 p) {
         p = cache.prices[i];
+        // slither-disable-next-line incorrect-equality -- 0 = not read yet in this call (the router never returns 0)
         if (p == 0) {
             p = _router.price(token);
             cache.prices[i] = p;
@@ -241,6 +262,7 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
         returns (uint256 depositIndex, uint256 borrowIndex)
     {
         borrowIndex = cache.borrowIndex[i];
+        // slither-disable-next-line incorrect-equality -- 0 = not read yet in this call (a borrow index is >= 1e18)
         if (borrowIndex == 0) {
             (depositIndex, borrowIndex,) = _accruedIndexes(m);
             cache.depositIndex[i] = depositIndex;

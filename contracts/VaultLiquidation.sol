@@ -82,6 +82,7 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation {
         // One price per asset for the whole call: health before, quote and health after.
         Cache memory cache = _newCache();
         _quoteLiquidation(v, md, mc, cache, repayAmount, policy);
+        // slither-disable-next-line reentrancy-eth -- nonReentrant on every entry point that writes, and the view that reads this state here (previewLiquidation) refuses to run under the lock; test_incidents_reentrancy.py
         _executeLiquidation(v, md, mc, cache);
 
         // The cache stays valid: md and mc were accrued before it was filled and the other markets are not
@@ -94,6 +95,69 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation {
         }
         _emitLiquidated(v);
         return (v.repaid, v.seized);
+    }
+
+    /// @inheritdoc IVaultLiquidation
+    function previewLiquidation(
+        address owner,
+        uint8 subId,
+        address debtToken,
+        address collToken,
+        uint256 repayAmount
+    ) external view returns (LiquidationPreview memory p) {
+        // Mid-transaction (a token's hook during a liquidation) the books are half-written: no quote of them.
+        if (_reentrancyGuardEntered()) revert ReentrancyGuardReentrantCall();
+        // The checks of `liquidate`, in its order, but for the caller's own (SelfLiquidation) and the pull's.
+        LiquidationPolicy policy = _policy;
+        if (_liquidatePaused) revert LiquidationPaused();
+        if (policy == LiquidationPolicy.Absorb) revert WrongLiquidationPolicy(policy);
+        if (repayAmount == 0) revert ZeroAmount();
+        // slither-disable-next-line uninitialized-local -- a scratch struct filled field by field below
+        Liquidation memory v;
+        v.owner = owner;
+        v.subId = subId;
+        v.debtToken = debtToken;
+        v.collToken = collToken;
+        v.key = _key(owner, subId);
+        Market storage md = _listed(debtToken);
+        Market storage mc = _listed(collToken);
+        Cache memory cache = _newCache();
+        _quoteLiquidation(v, md, mc, cache, repayAmount, policy);
+
+        // `_executeLiquidation` with everything arriving, on balances in memory: the same scale arithmetic as
+        // `_credit` (debt burned, rounded down) and `_debit` (deposit taken, rounded up).
+        int256 debtAfter = 0; // the whole debt repaid
+        if (v.repaid < v.debt) {
+            uint256 burned = MarketMath.toScaleDown(v.repaid, cache.borrowIndex[md.index]);
+            // slither-disable-next-line incorrect-equality -- as in _executeLiquidation: a repay below one scale unit is refused
+            if (burned == 0) revert NothingToLiquidate(v.repaid, v.seized);
+            debtAfter = _scaled[v.key][debtToken] + burned.toInt256();
+        }
+        int256 collAfter = 0; // the whole deposit seized
+        if (v.seized < v.held) {
+            collAfter = _scaled[v.key][collToken] - MarketMath.toScaleUp(v.seized, cache.depositIndex[mc.index]).toInt256();
+        }
+        (v.toLiquidator, v.protocolCut) = LiquidationMath.splitSeized(v.seized, v.pair.bonus, mc.params.protocolShare);
+
+        // Then `liquidate`'s bad-debt settlement (it leaves the account empty) and its health rule.
+        uint256 debtBits = (_masks[v.key] >> DEBT_SHIFT) & ~(debtAfter == 0 ? uint256(1) << md.index : 0);
+        bool collLeft = MarketMath.depositAmountDown(uint256(collAfter), cache.depositIndex[mc.index]) > 0
+            || _hasCollateral(v.key, cache, uint256(1) << mc.index);
+        p.settlesBadDebt = debtBits != 0 && !collLeft;
+        v.healthFactorAfter = p.settlesBadDebt
+            ? type(uint256).max
+            : _healthFactor(_healthWith(v.key, cache, md.index, debtAfter, mc.index, collAfter));
+        if (v.healthFactorAfter < v.healthFactorBefore && v.solventAtIncentive) {
+            revert HealthFactorNotImproved(v.healthFactorBefore, v.healthFactorAfter);
+        }
+        p.policy = policy;
+        p.repaid = v.repaid;
+        p.seized = v.seized;
+        p.toLiquidator = v.toLiquidator;
+        p.protocolCut = v.protocolCut;
+        p.incentive = v.pair.bonus;
+        p.healthFactorBefore = v.healthFactorBefore;
+        p.healthFactorAfter = v.healthFactorAfter;
     }
 
     /// @inheritdoc IVaultLiquidation
@@ -227,12 +291,16 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation {
         Health memory h = _health(v.key, cache);
         if (h.collMaint >= h.debtMaint) revert AccountHealthy(_signedDiff(h.collMaint, h.debtMaint));
         v.healthFactorBefore = _healthFactor(h);
+        // Indexes from the cache, which `_health` filled for both markets (the account holds them, or the call
+        // reverts first): in `liquidate` they equal the stored ones (both markets were accrued before), and
+        // `previewLiquidation`, which accrues nothing, sees the same values.
         int256 debtBal = _scaled[v.key][v.debtToken];
         if (debtBal >= 0) revert NoDebt(v.debtToken);
-        uint256 held = _depositOf(mc, v.key, v.collToken);
+        int256 collBal = _scaled[v.key][v.collToken];
+        uint256 held = collBal > 0 ? MarketMath.depositAmountDown(uint256(collBal), cache.depositIndex[mc.index]) : 0;
         if (held == 0) revert NoCollateral(v.collToken);
         v.held = held;
-        v.debt = MarketMath.debtAmountUp(uint256(-debtBal), md.borrowIndex);
+        v.debt = MarketMath.debtAmountUp(uint256(-debtBal), cache.borrowIndex[md.index]);
 
         uint256 incentive = _incentive(policy, mc, v.healthFactorBefore);
         v.solventAtIncentive = h.collateralValue >= h.debtValue.wMulUp(WAD + incentive);
@@ -331,7 +399,8 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation {
             v.protocolCut,
             v.healthFactorBefore,
             v.healthFactorAfter,
-            v.pair.bonus
+            v.pair.bonus,
+            uint8(v.liquidatorKey) // a key is (address << 8) | subId
         );
     }
 

@@ -117,6 +117,20 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
         external
         view
         returns (AccountState[] memory);
+    /// @notice The most of `token` that `(owner, subId)` can borrow now (`borrow` / `borrowFrom`): any deposit
+    /// in `token` first, then new debt, so that health_init stays >= 0, the pool keeps borrows <= deposits, total
+    /// borrows stay within the borrow cap, and the vault holds the tokens. Computed with the vault's own rounding
+    /// (scale taken rounded up, debt valued up, deposits down): borrowing the result succeeds and one unit more
+    /// does not, in the same block. 0 while borrowing is paused or nothing can be borrowed. Reverts
+    /// `MarketNotListed`, or with an oracle's error when a market the sub-account holds has no valid price.
+    /// Interest accrued in later blocks lowers the answer.
+    function maxBorrow(address owner, uint8 subId, address token) external view returns (uint256);
+    /// @notice The most of its `token` deposit that `(owner, subId)` can withdraw now (`withdraw` /
+    /// `withdrawFrom`): at most the deposit, so that the pool keeps borrows <= deposits, the vault holds the
+    /// tokens and, if the sub-account owes anything, health_init stays >= 0 (without debt no price is read).
+    /// Exact as for `maxBorrow`: withdrawing the result succeeds, one unit more does not, in the same block. 0
+    /// while withdrawals are paused. Reverts `MarketNotListed`, or with an oracle's error (sub-accounts with debt).
+    function maxWithdraw(address owner, uint8 subId, address token) external view returns (uint256);
     /// @notice For each sub-account, whether health_maint < 0.
     function liquidatable(address[] calldata owners, uint8[] calldata subIds) external view returns (bool[] memory);
 }

@@ -113,6 +113,30 @@ interface IVaultBase {
         uint64 lastAccrual;
     }
 
+    /// @notice What `liquidate` would do now, as `previewLiquidation` reports it (amounts in token units,
+    /// health factors and the incentive WAD, as in the `Liquidated` event it would emit).
+    /// @param policy The policy in force, which sized and priced this quote.
+    /// @param repaid Of the debt token, pulled from the liquidator and credited against the debt.
+    /// @param seized Of the collateral token, taken from the account (`seizedTotal` in the event).
+    /// @param toLiquidator Of `seized`, credited to the liquidator's sub-account as a deposit.
+    /// @param protocolCut Of `seized`, the protocol's share of the incentive part, to reserves.
+    /// @param incentive The bonus the policy pays: seized value = repaid value x (1 + incentive), rounded down.
+    /// @param healthFactorBefore The account's health factor now.
+    /// @param healthFactorAfter Its health factor after the call (type(uint256).max once it owes nothing).
+    /// @param settlesBadDebt Whether the call leaves debt and no collateral, so it writes the debt off
+    /// (`BadDebtSettled` events) in the same call.
+    struct LiquidationPreview {
+        LiquidationPolicy policy;
+        uint256 repaid;
+        uint256 seized;
+        uint256 toLiquidator;
+        uint256 protocolCut;
+        uint256 incentive;
+        uint256 healthFactorBefore;
+        uint256 healthFactorAfter;
+        bool settlesBadDebt;
+    }
+
     /* EVENTS */
 
     /// @notice `token` was listed as market number `index` with `decimals` and `params`.
@@ -191,6 +215,9 @@ interface IVaultBase {
     /// of its `collToken` deposit: `toLiquidator` credited to the liquidator's sub-account, `protocolCut`
     /// to reserves. `incentive` is the bonus the policy paid (WAD: seized value = repaid value x (1 +
     /// incentive), rounded down). Health factors are WAD (type(uint256).max without debt).
+    /// `liquidatorSubId` is the liquidator's sub-account `(liquidator, liquidatorSubId)` that `toLiquidator` was
+    /// credited to, so an indexer can rebuild every balance from events alone (last, so that decoders reading
+    /// the other fields by position keep working).
     event Liquidated(
         address indexed liquidator,
         address indexed owner,
@@ -203,7 +230,8 @@ interface IVaultBase {
         uint256 protocolCut,
         uint256 healthFactorBefore,
         uint256 healthFactorAfter,
-        uint256 incentive
+        uint256 incentive,
+        uint8 liquidatorSubId
     );
     /// @notice `absorber` had the protocol take over `(owner, subId)` whole (policy `Absorb`): every deposit
     /// went to the protocol's sub-account (`CollateralAbsorbed`, one per asset) and every debt was written

@@ -68,6 +68,26 @@ interface IVaultLiquidation is IVaultBase {
         uint8 liquidatorSubId
     ) external returns (uint256 repaid, uint256 seized);
 
+    /// @notice What `liquidate(owner, subId, debtToken, collToken, repayAmount, liquidatorSubId)` would do if it
+    /// ran now under the policy in force: the same quote, by the same code, on the same state; it moves nothing
+    /// and needs no funds, approval or sender (a view: `eth_call` / `cast call`).
+    /// @dev Returns exactly what the liquidation would repay, seize, credit and report in its `Liquidated`
+    /// event, or reverts with exactly the custom error the liquidation would revert with (`LiquidationPaused`,
+    /// `WrongLiquidationPolicy`, `ZeroAmount`, `MarketNotListed`, `AccountHealthy`, `NoDebt`, `NoCollateral`,
+    /// `LeavesDust`, `NothingToLiquidate`, `HealthFactorNotImproved`, or an oracle's error), so one check serves a
+    /// keeper, an auditor and a test. What it cannot know: the liquidator (so not `SelfLiquidation`, nor the
+    /// liquidator's balance and allowance), a fee-on-transfer debt token's fee (it assumes `repaid` arrives in
+    /// full), and interest or prices that move before a later transaction runs (a preview at block n is exact
+    /// for a liquidation in block n). Reverts `ReentrancyGuardReentrantCall` while the vault's lock is held (from
+    /// a token's hook inside a vault call, where the books are half-written).
+    function previewLiquidation(
+        address owner,
+        uint8 subId,
+        address debtToken,
+        address collToken,
+        uint256 repayAmount
+    ) external view returns (LiquidationPreview memory preview);
+
     /// @notice Under policy `Absorb`, the protocol takes over `(owner, subId)` whole: it must have
     /// health_maint < 0; every deposit moves, scale for scale, to the protocol's sub-account `(vault, 0)`
     /// (`CollateralAbsorbed` each), and every debt is written off as `settleBadDebt` writes it off: that

@@ -7,7 +7,8 @@ different things. Gas is deterministic for a given chain and bytecode, so the sn
 
 Liquidation is measured for sub-accounts holding 2..8 assets (k − 1 collaterals and one debt; a sub-account with
 one asset cannot be liquidated: with only debt there is nothing to seize, with only a deposit nothing to repay)
-and for the 3-collateral / 2-debt sub-account the performance target names.
+and for the 3-collateral / 2-debt sub-account the performance target names; then, on the 1 + 1 and 3 + 2 shapes,
+under each other liquidation policy (fixed-incentive, Dutch, absorb with the keeper's buyCollateral after it).
 """
 from __future__ import annotations
 
@@ -137,7 +138,48 @@ def _measure(project: Any, chain: Any, gov: Any, lender: Any, user: Any, keeper:
     # The target case: 3 collaterals (0, 1, 2) and 2 debts (6, 7).
     _open(dep, user, 30, [0, 1, 2], [6, 7], usd_each=10_000, debt_usd_each=11_000)
     gas["liquidate (5 assets: 3 collateral, 2 debt)"] = _liquidate(dep, chain, user, 30, 7, 0, keeper, gov, [0, 1, 2])
+    gas.update(_policies(dep, chain, gov, user, keeper))
     return gas
+
+
+# IVaultBase.LiquidationPolicy; close-factor (0, the default) is measured above.
+FIXED_INCENTIVE, DUTCH, ABSORB = 1, 2, 3
+
+
+def _policies(dep: Deployment, chain: Any, gov: Any, user: Any, keeper: Any) -> dict[str, int]:
+    """Each other policy's liquidation on the shapes above (1 collateral + 1 debt; 3 collaterals + 2 debts):
+    fixed-incentive and Dutch liquidate; absorb takes the account whole, and a keeper then buys the collateral."""
+    v = dep.vault
+    gas: dict[str, int] = {}
+    for policy, name in ((FIXED_INCENTIVE, "fixed-incentive"), (DUTCH, "dutch")):
+        v.setLiquidationPolicy(policy, {"from": gov})
+        sub = 40 + policy * 2
+        _open(dep, user, sub, [0], [7], usd_each=10_000, debt_usd_each=7_500)
+        gas[f"liquidate, {name} (2 assets: 1 collateral, 1 debt)"] = _liquidate(dep, chain, user, sub, 7, 0, keeper,
+                                                                                 gov, [0])
+        _open(dep, user, sub + 1, [0, 1, 2], [6, 7], usd_each=10_000, debt_usd_each=11_000)
+        gas[f"liquidate, {name} (5 assets: 3 collateral, 2 debt)"] = _liquidate(dep, chain, user, sub + 1, 7, 0,
+                                                                                 keeper, gov, [0, 1, 2])
+    v.setLiquidationPolicy(ABSORB, {"from": gov})
+    _open(dep, user, 50, [0], [7], usd_each=10_000, debt_usd_each=7_500)
+    gas["absorb (2 assets: 1 collateral, 1 debt)"] = _absorb(dep, chain, user, 50, gov, [0], keeper)
+    _open(dep, user, 51, [0, 1, 2], [6, 7], usd_each=10_000, debt_usd_each=11_000)
+    gas["absorb (5 assets: 3 collateral, 2 debt)"] = _absorb(dep, chain, user, 51, gov, [0, 1, 2], keeper)
+    # The keeper buys part of the absorbed WETH-like collateral (market 0) with market 7's token.
+    pay = _units(dep, 7, 1_000)
+    _fund(dep, keeper, 7, pay)
+    gas["buyCollateral (absorbed collateral)"] = _timed(chain, v.buyCollateral, dep.tokens[0], dep.tokens[7], pay, 0,
+                                                        0, {"from": keeper})
+    v.setLiquidationPolicy(0, {"from": gov})
+    return gas
+
+
+def _absorb(dep: Deployment, chain: Any, user: Any, sub: int, gov: Any, crashed: list[int], keeper: Any) -> int:
+    _crash(dep, crashed, 85, gov)
+    assert dep.vault.accountState(user, sub)["healthMaint"] < 0, "gas bench set-up: the account should be absorbable"
+    used = _timed(chain, dep.vault.absorb, user, sub, {"from": keeper})
+    _crash(dep, crashed, 100, gov)
+    return used
 
 
 def _liquidate(dep: Deployment, chain: Any, user: Any, sub: int, debt: int, coll: int, keeper: Any, gov: Any,

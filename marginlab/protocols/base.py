@@ -210,6 +210,9 @@ class LiquidationEvent:
     absorbed: dict[str, int] | None = None
     debt_value: int = 0
     collateral_value: int = 0
+    #: The liquidator's sub-account the seized collateral was credited to, where the protocol has sub-accounts
+    #: and its event says (marginlab's ``Liquidated.liquidatorSubId``); None otherwise. Not in the timeline.
+    liquidator_sub_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -208,7 +208,13 @@ def test_deposit_borrow_price_move_and_liquidation_with_cast_alone(node, book):
     err = expect_revert("AccountUnhealthy",
                         lambda: cast.send(keys["alice"], V, fn(vault, "borrow"), 0, U, 20_000 * E6, who["alice"]))
     assert int(err.decoded.split("(")[1].rstrip(")")) < 0  # healthInit below zero
+    # The views docs/cast-and-web3.md shows, with its figures: how much alice may borrow before and after.
+    max_borrow = signature(vault["abi"], "maxBorrow", outputs=True)
+    max_withdraw = signature(vault["abi"], "maxWithdraw", outputs=True)
+    assert number(cast.call(V, max_borrow, who["alice"], 0, U)) == 16_000 * E6  # 10 × 2000 × 0.80
     cast.send(keys["alice"], V, fn(vault, "borrow"), 0, U, 10_000 * E6, who["alice"])
+    assert number(cast.call(V, max_borrow, who["alice"], 0, U)) == 6_000 * E6
+    assert number(cast.call(V, max_withdraw, who["alice"], 0, W)) == 375 * E18 // 100
     assert number(cast.call(U, signature(usdc["abi"], "balanceOf", outputs=True), who["alice"])) == 10_000 * E6
 
     # carol cannot liquidate a healthy account.
@@ -223,6 +229,13 @@ def test_deposit_borrow_price_move_and_liquidation_with_cast_alone(node, book):
     assert number(cast.call(router["address"], signature(router["abi"], "price", outputs=True), W)) == 1100 * E18
     liquidatable = signature(vault["abi"], "liquidatable", outputs=True)
     assert cast.call(V, liquidatable, f"[{who['alice']}]", "[0]") == "[true]"
+
+    # What that liquidation will do, asked by nobody (cast call sends from the zero address: no funds, no approval).
+    preview = signature(vault["abi"], "previewLiquidation", outputs=True)
+    quote = [v.split(" [")[0] for v in cast.call(V, preview, who["alice"], 0, U, W, 5_000 * E6).strip("()").split(", ")]
+    assert quote == ["0", str(5_000 * E6), "4772727272727272727", "4749999999999999999", "22727272727272728",
+                     str(5 * 10**16), "935000000000000000", "977500000000000000", "false"]
+    expect_revert("AccountHealthy", lambda: cast.call(V, preview, who["bob"], 0, U, W, 5_000 * E6))  # as liquidate would
 
     # The liquidation: carol repays 5,000 USDC of alice's debt and takes WETH with the bonus.
     expect_revert("ERC20InsufficientAllowance",
@@ -240,10 +253,14 @@ def test_deposit_borrow_price_move_and_liquidation_with_cast_alone(node, book):
     data_types = ",".join(abi_type(x) for x in event["inputs"] if not x["indexed"])
     values = [v.split(" [")[0] for v in
               cast.run("decode-abi", f"f()({data_types})", logs[0]["data"]).stdout.split("\n") if v]
-    # Liquidated(liquidator indexed, owner indexed, subId, debtToken, collToken, repaid, seizedTotal, ...)
+    # Liquidated(liquidator indexed, owner indexed, subId, debtToken, collToken, repaid, seizedTotal, ...,
+    # liquidatorSubId): the last field is the sub-account the liquidator was credited in (0 here)
     assert int(logs[0]["topics"][1], 16) == int(who["carol"], 16) and int(logs[0]["topics"][2], 16) == int(who["alice"], 16)
     assert values[1].lower() == U.lower() and values[2].lower() == W.lower() and int(values[3]) == 5_000 * E6
     seized = int(values[4])
+    # as previewed: repaid, seized, toLiquidator, protocolCut; then healthFactorBefore/After and incentive
+    assert values[3:7] == quote[1:5] and values[7:10] == [quote[6], quote[7], quote[5]]
+    assert len(values) == 11 and int(values[10]) == 0
     assert seized == 5_000 * E18 * 105 // (100 * 1100)  # 5,000 USD of WETH at 1,100 plus the 5 % bonus
     assert number(cast.call(V, signature(vault["abi"], "balanceOf", outputs=True), who["alice"], 0, W)) == \
         10 * E18 - seized
@@ -255,7 +272,7 @@ def test_deposit_borrow_price_move_and_liquidation_with_cast_alone(node, book):
     err = expect_revert("StalePrice", lambda: cast.send(keys["alice"], V, fn(vault, "borrow"), 0, U, 1, who["alice"]))
     assert err.decoded == f"StalePrice(1, {usdc_feed['heartbeat_s']})"
     assert [r.split("(")[0] for r in reverts] == ["NotMinter", "NotGovernor", "ERC20InsufficientAllowance",
-                                                  "AccountUnhealthy", "AccountHealthy", "NotOwner",
+                                                  "AccountUnhealthy", "AccountHealthy", "NotOwner", "AccountHealthy",
                                                   "ERC20InsufficientAllowance", "StalePrice"]
 
 

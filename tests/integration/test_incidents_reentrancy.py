@@ -152,3 +152,19 @@ def test_liquidation_send_hook_reentering_liquidate_reverts(setup, gov, lp, alic
     ev_balance = v.balanceOf(attacker, 1, coll)
     assert ev_balance > 0  # the outer liquidation went through, once
     check_books(p, [lp, attacker, attacker, alice], [0, 0, 1, 0])
+
+
+def test_liquidation_send_hook_reading_preview_liquidation_reverts(setup, gov, lp, alice, liquidator):
+    """Read-only re-entrancy: mid-liquidation the books are half-written (debt token pulled, balances not yet
+    moved), so previewLiquidation refuses to quote them rather than return a quote of a state about to change."""
+    p, hook, coll, attacker = setup
+    v = p.vault
+    p.fund("COLL", alice, 1_000 * WAD)
+    v.deposit(alice, 0, coll, 1_000 * WAD, {"from": alice})
+    v.borrow(0, hook, 790 * WAD, alice, {"from": alice})
+    p.set_price("COLL", "0.5")
+    attacker.arm(v.previewLiquidation.encode_input(alice, 0, hook, coll, MAX), False, {"from": gov})
+    attacker.execute(v, v.liquidate.encode_input(alice, 0, hook, coll, 100 * WAD, 1), {"from": gov})
+    assert_reentry_blocked(attacker)
+    assert v.previewLiquidation(alice, 0, hook, coll, MAX)["repaid"] > 0  # outside a vault call it quotes
+    check_books(p, [lp, attacker, attacker, alice], [0, 0, 1, 0])

@@ -618,6 +618,7 @@ class LiquidationRules(CoreRules):
             assert (ev["repaid"], ev["seizedTotal"], ev["toLiquidator"], ev["protocolCut"], ev["incentive"]) == (
                 q.repaid, q.seized, q.to_liquidator, q.protocol_cut, q.incentive)
             assert (ev["healthFactorBefore"], ev["healthFactorAfter"]) == (before.health_factor, after.health_factor)
+            assert ev["liquidatorSubId"] == 0  # the liquidation below credits (liq, 0)
             self.check_liquidation(q, before, after, requested, held_, debt_, md, mc)
 
         done = self.act({"action": {"account": who_name(liq), "liquidate": {"account": who_name(who), "position": sub, "debt": d, "collateral": c,

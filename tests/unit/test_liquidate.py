@@ -281,3 +281,11 @@ def test_liquidate_reverts_with_the_oracles_error_when_a_held_feed_is_stale(prot
 def test_liquidatable_view_flags_exactly_the_accounts_with_negative_health_maint(proto, vault, mildly_unhealthy, bob, lp):
     open_position(proto, bob, 0, {"WETH": 10}, {"USDC": 1_000})
     assert vault.liquidatable([mildly_unhealthy, bob, lp, bob], [0, 0, 0, 200]) == [True, False, False, False]
+
+
+def test_liquidated_event_names_the_liquidators_sub_account(proto, vault, weth, mildly_unhealthy, liquidator):
+    # An indexer rebuilds balances from events alone: toLiquidator went to (liquidator, liquidatorSubId).
+    tx, q = liquidate_as_model_says(proto, liquidator, mildly_unhealthy, 0, "USDC", "WETH", MAX, liq_sub=200)
+    ev = tx.events["Liquidated"]
+    assert ev["liquidatorSubId"] == 200
+    assert vault.scaledBalanceOf(liquidator, 200, weth) > 0 == vault.scaledBalanceOf(liquidator, 0, weth)

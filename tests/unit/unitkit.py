@@ -149,6 +149,7 @@ def liquidate_as_model_says(
     assert int(d.balanceOf(liquidator)) == before["paid"] - q.repaid
     ev = tx.events["Liquidated"]
     assert (ev["liquidator"], ev["owner"], ev["subId"], ev["debtToken"], ev["collToken"]) == (liquidator, owner, sub, d, c)
+    assert ev["liquidatorSubId"] == liq_sub  # where toLiquidator went: an indexer needs it to rebuild balances
     assert (ev["repaid"], ev["seizedTotal"], ev["toLiquidator"], ev["protocolCut"], ev["incentive"]) == (
         q.repaid, q.seized, q.to_liquidator, q.protocol_cut, q.incentive)
     assert ev["healthFactorBefore"] == before["hf"]

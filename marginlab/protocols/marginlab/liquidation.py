@@ -288,7 +288,7 @@ def vault_events(world: World, vault: Contract,
         out.append(LiquidationEvent(a["liquidator"], a["owner"], int(a["subId"]), sym[a["debtToken"].lower()],
                                     sym[a["collToken"].lower()], int(a["repaid"]), int(a["seizedTotal"]),
                                     int(a["toLiquidator"]), int(a["protocolCut"]), _hf(a["healthFactorBefore"]),
-                                    _hf(a["healthFactorAfter"])))
+                                    _hf(a["healthFactorAfter"]), liquidator_sub_id=int(a["liquidatorSubId"])))
     taken: dict[tuple[str, int], dict[str, int]] = {}
     for ev in vault.events.CollateralAbsorbed().process_receipt(receipt, errors=DISCARD):
         a = ev["args"]
