@@ -46,8 +46,8 @@ from marginlab.node import START_HINT, probe
 from marginlab.numbers import to_units, wad
 from marginlab.protocols.marginlab.params import market_params
 from marginlab.scenario.model import Market
+from marginlab.scenario.reasons import reason_of
 from marginlab.scenario.source import load_yaml_file
-from marginlab.scenario.validate import reason_of
 
 DEFAULT_MARKETS = Path("deployments/markets.yaml")
 DEPLOYMENTS = Path("deployments")

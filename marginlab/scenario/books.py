@@ -26,37 +26,22 @@ import re
 import zlib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from marginlab.errors import Issue, quote, show_name
 from marginlab.numbers import NumberError, decimal_places, from_units, plain, to_decimal, units_floor
-from marginlab.scenario.fields import MAX_GENERATED_ACCOUNTS, NAME_PATTERN, Amount, Int, Name, NonNegInt, Strict
+from marginlab.scenario.fields import NAME_PATTERN
+from marginlab.scenario.reasons import reason_of
+from marginlab.scenario.sections import BookSpec, Resample
 from marginlab.scenario.source import SourceDoc
 
 REQUIRED = ("owner", "position", "asset", "amount")
 SIDES = {"deposit": 1, "borrow": -1}
-MAX_JITTER = 3
 _STREAM = zlib.crc32(b"books")
 LegMap = dict[str, dict[str, Decimal]]  # {"deposit": {sym: amount}, "borrow": {...}}
-
-
-class Resample(Strict):
-    count: Annotated[Int, Field(ge=1, le=MAX_GENERATED_ACCOUNTS)]
-    seed: NonNegInt | None = None
-    jitter: Annotated[Amount, Field(le=MAX_JITTER)] = Decimal(0)
-
-
-class BookSpec(Strict):
-    """One ``books:`` entry: a CSV of positions (relative to the scenario file)."""
-
-    file: str
-    margin: Literal["cross", "isolated"] = "cross"
-    #: names of resampled accounts: ``<prefix>-000`` … (default: the file's stem)
-    prefix: Name | None = None
-    resample: Resample | None = None
 
 
 def _markets(data: dict[str, Any]) -> dict[str, int]:
@@ -181,8 +166,6 @@ def expand_books(doc: SourceDoc, issues: list[Issue]) -> SourceDoc:
         try:
             spec = BookSpec.model_validate(raw)
         except ValidationError as exc:
-            from marginlab.scenario.validate import reason_of
-
             for err in exc.errors(include_url=False):
                 loc: tuple[str | int, ...] = ("books", i, *(p for p in err["loc"] if isinstance(p, (str, int))))
                 issues.append(doc.issue(loc, reason_of(doc, loc, dict(err))))

@@ -14,7 +14,6 @@ from pydantic.functional_validators import BeforeValidator
 
 from marginlab.errors import quote
 from marginlab.numbers import plain
-from marginlab.scenario.books import BookSpec
 from marginlab.scenario.fields import (
     DEFAULT_FEED_DECIMALS,
     DEFAULT_HEARTBEAT,
@@ -51,6 +50,7 @@ from marginlab.scenario.sections import (  # noqa: F401
     KEEPER_RULES,
     MAX_DT,
     MAX_SIGMA,
+    BookSpec,
     Cmp,
     CsvPath,
     Expect,

@@ -24,8 +24,9 @@ from pydantic import Field, ValidationError, model_validator
 from marginlab.errors import Issue, ScenarioError, quote
 from marginlab.scenario.fields import Int, Name, Strict, _err
 from marginlab.scenario.model import Governance, Scenario
+from marginlab.scenario.reasons import reason_of
 from marginlab.scenario.source import Loc, SourceDoc, format_loc, load_yaml_file
-from marginlab.scenario.validate import reason_of, validate_doc
+from marginlab.scenario.validate import validate_doc
 
 
 class PatchGovernance(Governance):

@@ -12,6 +12,7 @@ from pydantic.functional_validators import BeforeValidator
 from marginlab.errors import quote
 from marginlab.numbers import plain
 from marginlab.scenario.fields import (
+    MAX_GENERATED_ACCOUNTS,
     MAX_PATH_POINTS,
     SECONDS_PER_YEAR,
     Amount,
@@ -223,3 +224,22 @@ class Expect(Strict):
     @property
     def checks(self) -> list[str]:
         return [c for c in dict.fromkeys(ACCOUNT_CHECKS + GLOBAL_CHECKS) if getattr(self, c) is not None]
+
+
+MAX_JITTER = 3  # books: resampled amounts vary by at most this factor
+
+
+class Resample(Strict):
+    count: Annotated[Int, Field(ge=1, le=MAX_GENERATED_ACCOUNTS)]
+    seed: NonNegInt | None = None
+    jitter: Annotated[Amount, Field(le=MAX_JITTER)] = Decimal(0)
+
+
+class BookSpec(Strict):
+    """One ``books:`` entry: a CSV of positions (relative to the scenario file)."""
+
+    file: str
+    margin: Literal["cross", "isolated"] = "cross"
+    #: names of resampled accounts: ``<prefix>-000`` … (default: the file's stem)
+    prefix: Name | None = None
+    resample: Resample | None = None
