@@ -258,12 +258,12 @@ def check_expressible(file: Path, protocol: str, combinations: list[dict[str, An
 
 def main_sweep(file: Path, seeds: int, set_args: list[str], workers: int, engine: str, out: Path,
                scheduler: str | None = None, mining: str = "auto", reads: str = "chain",
-               protocol: str = "marginlab") -> int:
+               protocol: str = "marginlab", backend: str = "anvil") -> int:
     t0 = time.perf_counter()
     bar = Progress(f"sweep {Path(file).stem}", sys.stderr, unit="replays")
     try:
-        results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, mining=mining,
-                            reads=reads, protocol=protocol, progress=bar)
+        results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, backend=backend,
+                            mining=mining, reads=reads, protocol=protocol, progress=bar)
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0

@@ -19,12 +19,21 @@ from web3.contract import Contract
 
 from marginlab.chain.artifacts import Artifacts, evm_mismatch_message
 from marginlab.chain.automine import AutoMining
-from marginlab.chain.backends import LOCAL_CHAIN_IDS, Backend, NodeProcess, backend_named, detect_backend, start_node
+from marginlab.chain.backends import (
+    LOCAL_CHAIN_IDS,
+    Backend,
+    NodeBackend,
+    NodeProcess,
+    Revm,
+    backend_named,
+    detect_backend,
+    start_node,
+)
 from marginlab.chain.calls import Calls
 from marginlab.chain.gas import GAS_CAP, GAS_PRICE, GasKey, GasLimits
 from marginlab.chain.mining import MINING_MODES, Mining, MiningMode, PendingTx, PerStepMining
 from marginlab.chain.reverts import InvalidOpcode, RevertDecoder, TxReverted
-from marginlab.chain.rpc import REQUEST_TIMEOUT_S, Progress, Transport, connect
+from marginlab.chain.rpc import REQUEST_TIMEOUT_S, Progress, Transport, connect, in_process
 from marginlab.chain.signers import Signer, Signers
 from marginlab.errors import ChainDied, ChainError
 
@@ -82,13 +91,19 @@ class Chain:
         gas-price-0 transactions to, and set its mining mode."""
         node: NodeProcess | None = None
         driver: Backend
+        local: Web3 | None = None  # an in-process chain's client
         if options.rpc_url:  # recognised below, once it answers
             url = options.rpc_url
         else:
             driver = backend_named(options.backend)
-            node = start_node(driver, options.port)
-            url = node.url
-        transport = Transport(connect(url, options.request_timeout), url, node, Progress())
+            if isinstance(driver, Revm):  # in process: a provider, no node and no URL
+                url = "revm (in process)"
+                local = in_process(driver.provider())
+            else:
+                assert isinstance(driver, NodeBackend)
+                node = start_node(driver, options.port)
+                url = node.url
+        transport = Transport(local or connect(url, options.request_timeout), url, node, Progress())
         w3 = transport.w3
 
         def refused(message: str) -> ChainError:
@@ -136,7 +151,7 @@ class Chain:
     # ---- where the chain stands
     @property
     def backend(self) -> str:
-        """``ganache`` or ``anvil`` (a node given by URL is recognised by its client version)."""
+        """``ganache``, ``anvil`` or ``revm`` (a node given by URL is recognised by its client version)."""
         return self.driver.name
 
     @property

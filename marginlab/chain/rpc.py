@@ -76,6 +76,14 @@ def connect(url: str, request_timeout: float) -> Web3:
     return w3
 
 
+def in_process(provider: Any) -> Web3:
+    """A web3 client over an in-process provider (:class:`~marginlab.chain.revm.RevmProvider`), set up as
+    :func:`connect` sets up one over HTTP: no middleware, every request exactly one call."""
+    w3 = Web3(provider)
+    w3.middleware_onion.clear()
+    return w3
+
+
 class NodeHandle(Protocol):
     """The running chain a transport talks to, as far as failure messages need it (a node process)."""
 
