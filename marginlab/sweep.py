@@ -2,12 +2,12 @@
 
 Monte Carlo: the same scenario replayed once per (seed, parameter combination), each replay on its own Anvil
 node and port, independent of all others — or, with ``--chain revm``, each worker deploys and sets up once per
-parameter set in its own process and replays every seed from a snapshot of that set-up (:class:`SetUpOnce`). Per replay five numbers are kept: liquidation count, bad debt (USD,
-wad), the worst healthFactor any borrowing sub-account reached, the USD liquidators seized and the peak borrowing
-power used (:func:`marginlab.risk.book.path_figures`); the report shows their distributions (PNG histograms) and,
-per parameter set, the risk tables of :mod:`marginlab.risk.tables` — VaR95 and ES99 of bad debt,
-liquidations-at-risk, borrowing power used, each with a seeded bootstrap interval, and the book's
-collateral-at-risk curve.
+parameter set in its own process and replays every seed from a snapshot of that set-up (:class:`SetUpOnce`).
+Per replay five numbers are kept: liquidation count, bad debt (USD, wad), the worst healthFactor any borrowing
+sub-account reached, the USD liquidators seized and the peak borrowing power used
+(:func:`marginlab.risk.book.path_figures`); the report shows their distributions (PNG histograms) and, per
+parameter set, the risk tables of :mod:`marginlab.risk.tables` — VaR95 and ES99 of bad debt, liquidations-at-risk,
+borrowing power used, each with a seeded bootstrap interval, and the book's collateral-at-risk curve.
 
 Engines: ``local`` (a process pool on this machine) or ``dask`` (Dask distributed: ``--scheduler ADDRESS`` for an
 existing cluster, otherwise a LocalCluster with K worker processes). Dask because it is pure Python and pip

@@ -14,8 +14,8 @@ from marginlab.bench.config import (
     REDUCED_REPS,
     REPS,
     STEPS,
+    SWEEP_CHAINS,
     SWEEP_SCENARIO,
-    SWEEP_SEEDS,
     SWEEP_WORKERS,
     Log,
 )
@@ -151,23 +151,29 @@ def bench_cascade(chain_name: str, n: int, log: Log) -> dict[str, Any]:
             "rpcs_per_step": _median(rpcs), "http_per_step": _median(http)}
 
 
-def bench_sweep(log: Log) -> list[dict[str, Any]]:
-    """``marginlab sweep`` of SWEEP_SCENARIO over SWEEP_SEEDS seeds, local pool, 1 and 2 workers, alternating."""
+def bench_sweep(log: Log, chain: str = "anvil") -> list[dict[str, Any]]:
+    """``marginlab sweep`` of SWEEP_SCENARIO over SWEEP_CHAINS[chain] seeds, local pool, 1 and 2 workers,
+    alternating; with the peak RSS of one worker process (the largest of the pool's children)."""
+    import resource
+
     from marginlab.sweep import run_sweep
 
+    seeds = SWEEP_CHAINS[chain]
     walls: dict[int, list[float]] = {w: [] for w in SWEEP_WORKERS}
     results: dict[int, Any] = {}
     for rep in range(REPS):
         for workers in SWEEP_WORKERS:
             t0 = time.perf_counter()
-            results[workers] = run_sweep(SWEEP_SCENARIO, SWEEP_SEEDS, {}, workers=workers, engine="local")
+            results[workers] = run_sweep(SWEEP_SCENARIO, seeds, {}, workers=workers, engine="local", backend=chain)
             walls[workers].append(time.perf_counter() - t0)
-            log(f"  sweep {SWEEP_SEEDS} seeds, {workers} worker(s), rep {rep + 1}/{REPS}: {walls[workers][-1]:.1f} s")
+            log(f"  sweep on {chain}, {seeds} seeds, {workers} worker(s), rep {rep + 1}/{REPS}: "
+                f"{walls[workers][-1]:.1f} s")
+    # ru_maxrss of the children: the largest worker's peak (kB on Linux); the 1-worker runs are in-process
+    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     base = _median(walls[SWEEP_WORKERS[0]])
-    return [{"scenario": SWEEP_SCENARIO.name, "chain": "anvil", "engine": "local", "seeds": SWEEP_SEEDS,
+    return [{"scenario": SWEEP_SCENARIO.name, "chain": chain, "engine": "local", "seeds": seeds,
              "workers": w, "repetitions": REPS, "wall_seconds": _median(walls[w]),
-             "replays_per_s": SWEEP_SEEDS / _median(walls[w]), "speed_up": base / _median(walls[w]),
+             "replays_per_s": seeds / _median(walls[w]), "speed_up": base / _median(walls[w]),
              "same_results_as_1_worker": results[w] == results[SWEEP_WORKERS[0]],
+             "worker_peak_rss_mb": worker_mb if w > 1 else None,
              "baseline": f"{SWEEP_WORKERS[0]} worker"} for w in SWEEP_WORKERS]
-
-
