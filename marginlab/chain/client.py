@@ -235,7 +235,7 @@ class Chain:
                  learn_gas: bool = True) -> dict[str, Any]:
         """Send ``contract.fn(*args)`` with gas learnt per function (see :meth:`send`); ``gas``: this limit,
         no estimate; ``learn_gas=False``: estimate every time (batches whose gas depends on their length)."""
-        data = getattr(contract.functions, fn)(*args)._encode_transaction_data()
+        data = self._calls.encode(contract, fn, args)
         if gas is not None:
             return self._miner.send_fixed(signer, contract.address, data, min(gas, GAS_CAP), fn)
         return self.send(signer, contract.address, data, label=fn,
@@ -249,7 +249,7 @@ class Chain:
         :meth:`flush` in ``per-step`` — with ``pending.receipt`` or ``pending.error`` (a :class:`TxReverted`,
         decoded as :meth:`transact` would) set. Without ``on_done`` a revert raises :class:`TxReverted` from
         wherever the outcome becomes known (this call, or the read or flush that mines it)."""
-        data = getattr(contract.functions, fn)(*args)._encode_transaction_data()
+        data = self._calls.encode(contract, fn, args)
         return self.submit_data(signer, contract.address, data, fn, (contract.address, fn), on_done)
 
     def submit_data(self, signer: Signer, to: str, data: str, label: str, gas_key: GasKey | None = None,

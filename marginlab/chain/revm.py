@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import rlp
 from eth_account import Account
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 from web3.providers.base import BaseProvider
 
 CHAIN_ID = 31337
@@ -139,12 +139,26 @@ def _int(value: Any, default: int) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
+def _recover(unsigned: bytes, recovery: int, r: bytes, s: bytes, raw: bytes) -> str:
+    """The sender (lower-case address) of a signed EIP-155 transaction: secp256k1 in C through coincurve when it
+    is installed (requirements.txt pins it), else eth-account's own recovery."""
+    try:
+        from coincurve import PublicKey
+    except ImportError:  # pragma: no cover - coincurve is pinned
+        return str(Account.recover_transaction(raw)).lower()
+    if recovery not in (0, 1):
+        raise ValueError(f"bad signature recovery id {recovery}")
+    signature = r.rjust(32, b"\0") + s.rjust(32, b"\0") + bytes([recovery])
+    public = PublicKey.from_signature_and_message(signature, keccak(unsigned), hasher=None)
+    return "0x" + keccak(public.format(compressed=False)[1:])[12:].hex()
+
+
 def _call_data(call: dict[str, Any]) -> bytes:
     return bytes.fromhex(str(call.get("data") or call.get("input") or "0x")[2:])
 
 
 def _create_address(sender: str, nonce: int) -> str:
-    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+    return "0x" + keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:].hex()
 
 
 class RevmChain:
@@ -163,7 +177,7 @@ class RevmChain:
         self.blocks: list[Block] = [Block(0, genesis_time, _block_hash(0, genesis_time), "0x" + "00" * 32)]
         self.receipts: dict[str, dict[str, Any]] = {}
         self.outcomes: dict[str, Outcome] = {}
-        self.nonces: dict[str, int] = {}  # checksum address → transactions mined
+        self.nonces: dict[str, int] = {}  # lower-case address → transactions mined
         self.pool: list[Tx] = []
         self.automine = True
         self.next_timestamp: int | None = None
@@ -177,16 +191,18 @@ class RevmChain:
         if not raw or raw[0] < 0x80:
             raise RpcError(-32602, "only legacy transactions are supported by the revm chain")
         try:
-            nonce, price, gas, to, value, data, v, _r, _s = rlp.decode(raw)
-            sender = Account.recover_transaction(raw)
+            nonce, price, gas, to, value, data, v, r, s = rlp.decode(raw)
+            v_int = int.from_bytes(v, "big")
+            chain_id = (v_int - 35) // 2
+            sender = _recover(rlp.encode([nonce, price, gas, to, value, data, chain_id, b"", b""]),
+                              v_int - 35 - 2 * chain_id, r, s, raw)
         except Exception as exc:  # malformed RLP or signature
             raise RpcError(-32602, f"invalid transaction: {exc}") from None
-        chain_id = (int.from_bytes(v, "big") - 35) // 2
         if chain_id != self.chain_id:
             raise RpcError(-32003, f"invalid chain id {chain_id}, expected {self.chain_id}")
-        return Tx("0x" + keccak(raw).hex(), to_checksum_address(sender),
-                  to_checksum_address(to) if to else None, bytes(data), int.from_bytes(value, "big"),
-                  int.from_bytes(gas, "big"), int.from_bytes(price, "big"), int.from_bytes(nonce, "big"), raw)
+        return Tx("0x" + keccak(raw).hex(), sender, "0x" + bytes(to).hex() if to else None, bytes(data),
+                  int.from_bytes(value, "big"), int.from_bytes(gas, "big"), int.from_bytes(price, "big"),
+                  int.from_bytes(nonce, "big"), raw)
 
     def send_raw(self, raw: bytes) -> str:
         tx = self.decode(raw)
@@ -289,9 +305,9 @@ class RevmChain:
                  "transactionIndex": _hex(index), "logIndex": _hex(log_index + i), "removed": False}
                 for i, (address, topics, data) in enumerate(outcome.logs)]
         return {"transactionHash": tx.hash, "transactionIndex": _hex(index), "blockHash": block.hash,
-                "blockNumber": _hex(block.number), "from": tx.sender.lower(),
-                "to": tx.to.lower() if tx.to else None, "cumulativeGasUsed": _hex(block.gas_used),
-                "gasUsed": _hex(outcome.gas_used), "effectiveGasPrice": _hex(tx.gas_price),
+                "blockNumber": _hex(block.number), "from": tx.sender, "to": tx.to,
+                "cumulativeGasUsed": _hex(block.gas_used), "gasUsed": _hex(outcome.gas_used),
+                "effectiveGasPrice": _hex(tx.gas_price),
                 "contractAddress": (outcome.address or _create_address(tx.sender, tx.nonce)).lower()
                 if tx.to is None else None,
                 "logs": logs, "logsBloom": EMPTY_BLOOM, "status": "0x1" if outcome.success else "0x0", "type": "0x0"}
@@ -314,7 +330,7 @@ class RevmChain:
         raise RpcError(-32000, f"the revm chain keeps no state before block {latest - 1} (asked for {number})")
 
     def _call_here(self, call: dict[str, Any]) -> Outcome:
-        sender = to_checksum_address(call.get("from") or ZERO_ADDRESS)
+        sender = str(call.get("from") or ZERO_ADDRESS).lower()
         data = _call_data(call)
         value = _int(call.get("value"), 0)
         gas = _int(call.get("gas"), self.gas_limit)
@@ -322,7 +338,7 @@ class RevmChain:
         checkpoint = self.evm.snapshot()
         try:
             if to:
-                return self._run(lambda: self.evm.message_call(sender, to_checksum_address(to), calldata=data,
+                return self._run(lambda: self.evm.message_call(sender, str(to), calldata=data,
                                                                value=value, gas=gas, gas_price=0), gas)
             return self._run(lambda: self.evm.deploy(sender, data, value=value, gas=gas), gas, deploy=True)
         finally:
@@ -411,7 +427,7 @@ class RevmChain:
 
     def tx_answer(self, tx: Tx) -> dict[str, Any]:
         receipt = self.receipts.get(tx.hash)
-        return {"hash": tx.hash, "from": tx.sender.lower(), "to": tx.to.lower() if tx.to else None,
+        return {"hash": tx.hash, "from": tx.sender, "to": tx.to,
                 "input": "0x" + tx.data.hex(), "value": _hex(tx.value), "gas": _hex(tx.gas),
                 "gasPrice": _hex(tx.gas_price), "nonce": _hex(tx.nonce), "type": "0x0", "chainId": _hex(self.chain_id),
                 "blockHash": receipt["blockHash"] if receipt else None,
@@ -471,8 +487,8 @@ class RevmProvider(BaseProvider):
             "eth_blockNumber": lambda p: _hex(chain.blocks[-1].number),
             "eth_getBlockByNumber": lambda p: chain.block_answer(p[0], bool(p[1]) if len(p) > 1 else False),
             "eth_getBlockByHash": self._block_by_hash,
-            "eth_getBalance": lambda p: _hex(self._at(p, lambda: chain.evm.get_balance(to_checksum_address(p[0])))),
-            "eth_getCode": lambda p: "0x" + self._at(p, lambda: chain.code(to_checksum_address(p[0]))).hex(),
+            "eth_getBalance": lambda p: _hex(self._at(p, lambda: chain.evm.get_balance(str(p[0])))),
+            "eth_getCode": lambda p: "0x" + self._at(p, lambda: chain.code(str(p[0]))).hex(),
             "eth_getTransactionCount": self._transaction_count,
             "eth_call": self._call,
             "eth_estimateGas": lambda p: _hex(chain.estimate(p[0])),
@@ -528,7 +544,7 @@ class RevmProvider(BaseProvider):
         return read()
 
     def _transaction_count(self, params: list[Any]) -> str:
-        address = to_checksum_address(params[0])
+        address = str(params[0]).lower()
         count = self.chain.nonces.get(address, 0)
         if len(params) > 1 and params[1] == "pending":
             count += sum(1 for p in self.chain.pool if p.sender == address)
@@ -584,7 +600,7 @@ class RevmProvider(BaseProvider):
 
     def _set_balance(self, params: list[Any]) -> None:
         value = params[1]
-        self.chain.evm.set_balance(to_checksum_address(params[0]), int(value, 16) if isinstance(value, str)
+        self.chain.evm.set_balance(str(params[0]), int(value, 16) if isinstance(value, str)
                                    else int(value))
 
     def _trace(self, params: list[Any]) -> dict[str, Any]:

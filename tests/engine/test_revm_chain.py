@@ -150,3 +150,22 @@ def test_a_wrong_nonce_is_refused(chain):
     _, raw = carol.sign(address, word(1), 100_000, 0, chain.chain_id)
     answer = chain.w3.provider.make_request("eth_sendRawTransaction", ["0x" + raw.hex()])
     assert "nonce too high" in answer["error"]["message"]
+
+
+def test_the_fast_signer_signs_exactly_as_eth_account():
+    import random
+
+    from eth_account import Account
+    from eth_utils import to_checksum_address
+
+    from marginlab.chain.signers import sign_legacy, signer_key
+
+    rng = random.Random(5)
+    for i in range(100):
+        account = Account.from_key(signer_key("actor", f"a{i}"))
+        tx = {"data": "0x" + rng.randbytes(rng.randrange(0, 300)).hex(), "value": 0,
+              "gasPrice": rng.choice([0, 10**6 - i]), "gas": rng.randrange(21_000, 29_000_000),
+              "nonce": rng.choice([0, rng.randrange(5000)]), "chainId": rng.choice([1337, 31337])}
+        if i % 7:
+            tx["to"] = to_checksum_address(rng.randbytes(20))
+        assert sign_legacy(account, tx) == bytes(account.sign_transaction(tx).raw_transaction)
