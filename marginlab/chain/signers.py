@@ -14,6 +14,11 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+try:
+    from coincurve import PrivateKey
+except ImportError:  # pragma: no cover - coincurve is pinned in requirements.txt
+    PrivateKey = None  # type: ignore[misc,assignment]
+
 
 @dataclass
 class Signer:
@@ -40,9 +45,7 @@ def sign_legacy(account: LocalAccount, tx: dict[str, Any]) -> bytes:
     the bytes eth-account would give (RFC 6979 nonces; tests/engine/test_revm_chain.py compares them) at a
     fraction of its validation and formatting cost, which was a third of a transaction's time on revm. Without
     coincurve, eth-account signs."""
-    try:
-        from coincurve import PrivateKey
-    except ImportError:  # pragma: no cover - coincurve is pinned in requirements.txt
+    if PrivateKey is None:  # pragma: no cover - coincurve is pinned in requirements.txt
         return bytes(account.sign_transaction(tx).raw_transaction)
     to = bytes.fromhex(tx["to"][2:]) if tx.get("to") else b""
     data = bytes.fromhex(str(tx["data"])[2:])
