@@ -70,8 +70,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="local process pool, or Dask distributed (LocalCluster unless --scheduler)")
     sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
     sweep.add_argument("--chain", choices=("ganache", "anvil", "revm"), default="anvil",
-                       help="the chain of every replay (default anvil; revm: in each worker process, set up once "
-                            "and rolled back to a snapshot for every replay)")
+                       help="the chain of every replay (default anvil). revm, and anvil with --engine local: each "
+                            "worker sets up once and rolls back to a snapshot for every replay")
     sweep.add_argument("--mining", choices=("auto", "per-step"), default="auto",
                        help="mining mode of every replay's node (see replay --mining)")
     sweep.add_argument("--reads", choices=("chain", "mirror"), default="chain",

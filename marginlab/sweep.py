@@ -1,8 +1,9 @@
 """``marginlab sweep FILE --seeds N [--set path=v1,v2] [--workers K] [--engine local|dask]``.
 
-Monte Carlo: the same scenario replayed once per (seed, parameter combination), each replay on its own Anvil
-node and port, independent of all others — or, with ``--chain revm``, each worker deploys and sets up once per
-parameter set in its own process and replays every seed from a snapshot of that set-up (:class:`SetUpOnce`).
+Monte Carlo: the same scenario replayed once per (seed, parameter combination), each independent of all others:
+each worker deploys and sets up once per parameter set, on revm in its own process or on its own Anvil node, and
+replays every seed from a snapshot of that set-up (:class:`SetUpOnce`; Ganache, and Anvil under Dask, start a
+node per replay).
 Per replay five numbers are kept: liquidation count, bad debt (USD, wad), the worst healthFactor any borrowing
 sub-account reached, the USD liquidators seized and the peak borrowing power used
 (:func:`marginlab.risk.book.path_figures`); the report shows their distributions (PNG histograms) and, per
@@ -65,14 +66,21 @@ def combos(sets: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, values, strict=False)) for values in itertools.product(*(sets[k] for k in keys))] or [{}]
 
 
+#: Chains a worker may keep set up between replays: revm always; Anvil on the local pool (``reuse``), whose
+#: workers stop their node when they exit (a Dask worker can be killed without running its finalizers).
+SET_UP_ONCE = {"revm": True, "anvil": False}
+
+
 def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil",
-            mining: str = "auto", reads: str = "chain", protocol: str = "marginlab", file: str = "") -> dict[str, Any]:
+            mining: str = "auto", reads: str = "chain", protocol: str = "marginlab", file: str = "",
+            reuse: bool = False) -> dict[str, Any]:
     """One replay; returns its figures. Runs in a worker process. ``file``: the scenario's path, so files it names
     (CSV paths, books) resolve beside it.
 
-    On Anvil and Ganache each replay gets a fresh node of its own. On revm the worker keeps the chain it deployed
-    and set up for this scenario and parameter set, snapshotted, and replays every seed's steps from that snapshot
-    (:class:`SetUpOnce`): the same figures, without deploying and setting up again for every path."""
+    Ganache gets a fresh node per replay. On revm — and on Anvil with ``reuse`` (the local pool) — the worker
+    keeps the chain it deployed and set up for this scenario and parameter set, snapshotted, and replays every
+    seed's steps from that snapshot (:class:`SetUpOnce`): the same figures, without deploying and setting up
+    again for every path."""
     from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
     from marginlab.protocols.registry import factory, load_protocol
     from marginlab.scenario.plan import build_plan
@@ -85,8 +93,8 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
         _apply(data, path, value)
     scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), file or f"sweep-seed-{seed}")
     plan = build_plan(scenario, doc)
-    if backend == "revm":
-        timeline = SetUpOnce.replay_plan(plan, data, mining, reads, protocol)
+    if backend in SET_UP_ONCE and (SET_UP_ONCE[backend] or reuse):
+        timeline = SetUpOnce.replay_plan(plan, data, backend, mining, reads, protocol)
     else:
         cls = load_protocol(protocol)
         artifacts = Artifacts()
@@ -115,7 +123,8 @@ def figures(seed: int, params: dict[str, Any], timeline: Timeline) -> dict[str, 
 
 
 class SetUpOnce:
-    """A worker's revm chain deployed and set up once per set-up, and rolled back to it for every replay.
+    """A worker's chain (revm; Anvil on the local pool) deployed and set up once per set-up, and rolled back to
+    it (``evm_snapshot``/``evm_revert``) for every replay.
 
     The set-up (deploy, keeper, wallets, the book) depends on the scenario and its parameters, not on the seed —
     unless the seed resamples the book, which the key below sees: it is the scenario without its seed plus the
@@ -124,19 +133,23 @@ class SetUpOnce:
     the chain is reverted to its snapshot, and every signer's nonce and the chain's counters go back with it.
     """
 
-    #: set-ups kept per worker (each holds an EVM with the protocol deployed: tens of MB)
+    #: set-ups kept per worker (each holds an EVM, or an Anvil node, with the protocol deployed)
     KEEP = 2
     _kept: dict[str, SetUpOnce] = {}
 
-    def __init__(self, plan: Plan, mining: str, reads: str, protocol: str) -> None:
+    def __init__(self, plan: Plan, backend: str, mining: str, reads: str, protocol: str) -> None:
         from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
         from marginlab.protocols.registry import factory, load_protocol
         from marginlab.sim.engine import Replay, ReplayOptions
 
         cls = load_protocol(protocol)
         self.artifacts = Artifacts()
-        self.chain = Chain.open(ChainOptions(backend="revm", mining=mining),  # type: ignore[arg-type]
+        self.chain = Chain.open(ChainOptions(backend=backend, mining=mining),  # type: ignore[arg-type]
                                 RevertDecoder(self.artifacts.all_abis() + cls.extra_abis()))
+        if self.chain.node is not None:
+            # a pool worker exits through multiprocessing's exit function, which runs this (atexit does not run)
+            from multiprocessing.util import Finalize
+            Finalize(self, self.chain.close, exitpriority=10)
         self.plan = plan
         self.replay: Replay = Replay(plan, self.chain, self.artifacts,
                                      options=ReplayOptions(reads=reads),  # type: ignore[arg-type]
@@ -151,18 +164,25 @@ class SetUpOnce:
         self.counters = (self.chain.last_block, self.chain.tx_count)
 
     @classmethod
-    def replay_plan(cls, plan: Plan, data: dict[str, Any], mining: str, reads: str, protocol: str) -> Timeline:
+    def replay_plan(cls, plan: Plan, data: dict[str, Any], backend: str, mining: str, reads: str,
+                    protocol: str) -> Timeline:
         import dataclasses
 
         unseeded = {k: v for k, v in data.items() if k != "seed"}
         set_up = dataclasses.replace(plan, seed=0, steps=(), expect=(), expect_lines=(), legs=None)
-        key = json.dumps([unseeded, repr(set_up), mining, reads, protocol], sort_keys=True, default=str)
+        key = json.dumps([unseeded, repr(set_up), backend, mining, reads, protocol], sort_keys=True, default=str)
         kept = cls._kept.get(key)
         if kept is None:
             while len(cls._kept) >= cls.KEEP:
                 cls._kept.pop(next(iter(cls._kept))).chain.close()
-            kept = cls._kept[key] = SetUpOnce(plan, mining, reads, protocol)
+            kept = cls._kept[key] = SetUpOnce(plan, backend, mining, reads, protocol)
         return kept.run(plan)
+
+    @classmethod
+    def release(cls) -> None:
+        """Close every kept set-up of this process (its nodes stop)."""
+        while cls._kept:
+            cls._kept.pop(next(iter(cls._kept))).chain.close()
 
     def run(self, plan: Plan) -> Timeline:
         """Every step of ``plan`` from the set-up, then back to the set-up."""
@@ -238,9 +258,14 @@ def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int =
     text = Path(file).read_text()
     base_seed = int(yaml.safe_load(text).get("seed", 0))
     check_expressible(file, protocol, combos(sets))
-    tasks = [(text, base_seed + i, c, backend, mining, reads, protocol, str(file)) for c in combos(sets)
+    reuse = engine == "local"  # pool workers stop their kept nodes on exit; Dask workers may not
+    tasks = [(text, base_seed + i, c, backend, mining, reads, protocol, str(file), reuse) for c in combos(sets)
              for i in range(seeds)]
-    results = execute(tasks, workers, engine, scheduler, progress)
+    try:
+        results = execute(tasks, workers, engine, scheduler, progress)
+    finally:
+        if workers <= 1 and engine == "local":
+            SetUpOnce.release()  # the replays ran in this process: stop what they kept
     return sorted(results, key=lambda r: (json.dumps(r["params"], sort_keys=True), r["seed"]))
 
 

@@ -20,8 +20,8 @@ Cascade: scenarios/cascade-50.yaml (50 borrowers, a 40 % crash in ten steps) and
 borrowers: whole-replay wall time and liquidations per second of the step loop; its baseline is cascade-50.
 
 Sweep: ``marginlab sweep`` of a small scenario over seeds on the local process pool with 1 and 2 workers, on Anvil
-(each replay on its own node) and on revm (each worker sets up once and replays every seed from a snapshot, over
-more seeds); speed-up = wall time with 1 worker / wall time with 2; the peak RSS of one worker process.
+and on revm (each worker sets up once and replays every seed from a snapshot; more seeds on revm); speed-up = wall
+time with 1 worker / wall time with 2; the peak RSS of one worker process.
 
 Every figure is the median of REPS repetitions, except where REDUCED_REPS says otherwise (the row says so).
 ``BENCH_QUICK=1`` runs fewer sizes, steps and repetitions (development only; the figures are not comparable).

@@ -31,8 +31,8 @@ ACTION_STEPS = {"ganache": 5}  # Ganache runs the 50 borrows of a step in ~15 s
 SWEEP_SCENARIO = ROOT / "scenarios" / "hedged-book.yaml"
 SWEEP_SEEDS = 4 if QUICK else 8
 SWEEP_WORKERS = (1, 2)
-#: The sweep rows' chains: a node per replay on Anvil; on revm each worker sets up once and replays from a
-#: snapshot (marginlab/sweep.py SetUpOnce), so it runs more seeds in the same time. chain → seeds.
+#: The sweep rows' chains and their seeds: each pool worker sets up once and replays from a snapshot on both
+#: (marginlab/sweep.py SetUpOnce); revm runs more seeds in the same time.
 SWEEP_CHAINS = {"anvil": SWEEP_SEEDS, "revm": 32 if QUICK else 200}
 RPC_TIMEOUT_S = 120.0  # one eth_call reads every sub-account: seconds on Ganache at N=2000
 

@@ -112,8 +112,8 @@ def _cascade_table(results: dict[str, Any]) -> list[str]:
 
 
 def _sweep_table(results: dict[str, Any]) -> list[str]:
-    lines = ["", "Sweep (marginlab sweep, local process pool; anvil: each replay on its own node; revm: each worker "
-             "sets up once and replays every seed from a snapshot)", "",
+    lines = ["", "Sweep (marginlab sweep, local process pool: each worker sets up once and replays every seed from a "
+             "snapshot)", "",
              "| chain | scenario | seeds | workers | wall s | replays/s | speed-up | same results | worker peak RSS |",
              "|---|---|---:|---:|---:|---:|---:|---|---:|"]
     for s in results["sweep"]:

@@ -38,11 +38,15 @@ def fresh(seed: int, params: dict, mining: str) -> dict:
 
 
 @pytest.mark.parametrize("mining, sets", [("auto", {"markets.0.liquidation_bonus": [0.05, 0.08]}), ("per-step", {})])
-def test_set_up_once_gives_the_fresh_replays_figures(mining, sets):
+def test_set_up_once_gives_the_fresh_replays_figures(mining, sets, monkeypatch):
+    made = []
+    original = sweep.SetUpOnce.__init__
+    monkeypatch.setattr(sweep.SetUpOnce, "__init__", lambda self, *a: made.append(a) or original(self, *a))
     results = sweep.run_sweep(SCENARIO, 2, sets, workers=1, backend="revm", mining=mining)
     base = int(yaml.safe_load(SCENARIO.read_text())["seed"])
     assert [r["seed"] for r in results] == [base, base + 1] * (2 if sets else 1)
-    assert len(sweep.SetUpOnce._kept) >= 1  # the worker (this process) kept its set-ups
+    assert len(made) == (2 if sets else 1)  # one set-up per parameter set, not per seed
+    assert not sweep.SetUpOnce._kept  # released when the sweep ran in this process
     for r in results:
         assert r == fresh(r["seed"], r["params"], mining)
     assert len({r["liquidations"] for r in results}) > 1 or len({r["worst_health_factor"] for r in results}) > 1
