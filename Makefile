@@ -41,8 +41,16 @@ ifeq ($(CHAIN),ganache)
 BROWNIE_NETWORK := development
 else ifeq ($(CHAIN),anvil)
 BROWNIE_NETWORK := anvil
+else ifeq ($(CHAIN),revm)
+# revm runs inside the marginlab process: replays, sweeps and make bench take it (--chain revm); brownie's tests
+# and the stateful machines drive a node over JSON-RPC, so make test/fuzz need CHAIN=ganache or anvil.
+ifneq ($(filter test test-fast test-stateful fuzz chain deploy,$(MAKECMDGOALS)),)
+$(error CHAIN=revm has no node for brownie (make test, fuzz, chain, deploy): use CHAIN=anvil; revm is for \
+  marginlab replay/sweep --chain revm, make demo and make bench)
+endif
+BROWNIE_NETWORK := anvil
 else
-$(error CHAIN must be ganache or anvil, not '$(CHAIN)')
+$(error CHAIN must be ganache, anvil or revm, not '$(CHAIN)')
 endif
 
 PYTEST_ARGS ?=

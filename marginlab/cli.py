@@ -34,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="replay under margin: cross and margin: isolated for every account, side by side")
     replay.add_argument("--out", type=Path, default=None,
                         help=f"output folder (default: {DEFAULT_OUT}/<scenario name>)")
-    replay.add_argument("--chain", choices=("ganache", "anvil"), default="ganache",
-                        help="local node to start (default: ganache)")
+    replay.add_argument("--chain", choices=("ganache", "anvil", "revm"), default="ganache",
+                        help="local node to start (default: ganache), or revm: an EVM in this process, no node")
     replay.add_argument("--rpc-url", default=None, help="use an already running node instead of starting one")
     replay.add_argument("--allow-remote-chain", action="store_true",
                         help="accept a chain id other than the local dev chains 1337 and 31337")
@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--engine", choices=("local", "dask"), default="local",
                        help="local process pool, or Dask distributed (LocalCluster unless --scheduler)")
     sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
+    sweep.add_argument("--chain", choices=("ganache", "anvil", "revm"), default="anvil",
+                       help="the chain of every replay (default anvil). revm, and anvil with --engine local: each "
+                            "worker sets up once and rolls back to a snapshot for every replay")
     sweep.add_argument("--mining", choices=("auto", "per-step"), default="auto",
                        help="mining mode of every replay's node (see replay --mining)")
     sweep.add_argument("--reads", choices=("chain", "mirror"), default="chain",
@@ -111,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ensure_build()
             out = args.out if args.out is not None else DEFAULT_OUT / f"sweep-{args.file.stem}"
             return main_sweep(args.file, args.seeds, args.set, args.workers, args.engine, out, args.scheduler,
-                              args.mining, args.reads, args.protocol)
+                              args.mining, args.reads, args.protocol, backend=args.chain)
         return _replay(args)
     except ScenarioError as exc:
         for issue in exc.issues:

@@ -250,6 +250,9 @@ def chain_info(chain: Chain, options: ChainOptions) -> dict[str, str]:
             info["hardfork"] = str(node.get("result", {}).get("hardFork", "unknown"))
         elif options.backend == "ganache" and options.rpc_url is None:
             info["hardfork"] = "istanbul"  # marginlab starts Ganache with --chain.hardfork istanbul
+        elif options.backend == "revm" and options.rpc_url is None:
+            from marginlab.chain.revm import SPEC_ID
+            info["hardfork"] = f"{SPEC_ID.lower()} (pyrevm 0.3.7, in process)"
     except Exception as exc:  # the node may be gone after a failed run: say so, keep the rest
         info["note"] = f"node not reachable after the run ({type(exc).__name__})"
     return info

@@ -1,12 +1,14 @@
 """``marginlab sweep FILE --seeds N [--set path=v1,v2] [--workers K] [--engine local|dask]``.
 
-Monte Carlo: the same scenario replayed once per (seed, parameter combination), each replay on its own Anvil
-node and port, independent of all others. Per replay five numbers are kept: liquidation count, bad debt (USD,
-wad), the worst healthFactor any borrowing sub-account reached, the USD liquidators seized and the peak borrowing
-power used (:func:`marginlab.risk.book.path_figures`); the report shows their distributions (PNG histograms) and,
-per parameter set, the risk tables of :mod:`marginlab.risk.tables` — VaR95 and ES99 of bad debt,
-liquidations-at-risk, borrowing power used, each with a seeded bootstrap interval, and the book's
-collateral-at-risk curve.
+Monte Carlo: the same scenario replayed once per (seed, parameter combination), each independent of all others:
+each worker deploys and sets up once per parameter set, on revm in its own process or on its own Anvil node, and
+replays every seed from a snapshot of that set-up (:class:`SetUpOnce`; Ganache, and Anvil under Dask, start a
+node per replay).
+Per replay five numbers are kept: liquidation count, bad debt (USD, wad), the worst healthFactor any borrowing
+sub-account reached, the USD liquidators seized and the peak borrowing power used
+(:func:`marginlab.risk.book.path_figures`); the report shows their distributions (PNG histograms) and, per
+parameter set, the risk tables of :mod:`marginlab.risk.tables` — VaR95 and ES99 of bad debt, liquidations-at-risk,
+borrowing power used, each with a seeded bootstrap interval, and the book's collateral-at-risk curve.
 
 Engines: ``local`` (a process pool on this machine) or ``dask`` (Dask distributed: ``--scheduler ADDRESS`` for an
 existing cluster, otherwise a LocalCluster with K worker processes). Dask because it is pure Python and pip
@@ -33,6 +35,8 @@ from marginlab.report.html_sweep import write_sweep_html
 
 if TYPE_CHECKING:
     from marginlab.scenario.plan import Plan
+    from marginlab.sim.engine import Replay
+    from marginlab.timeline import Timeline
 
 
 def parse_sets(items: list[str]) -> dict[str, list[Any]]:
@@ -62,13 +66,23 @@ def combos(sets: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, values, strict=False)) for values in itertools.product(*(sets[k] for k in keys))] or [{}]
 
 
+#: Chains a worker may keep set up between replays: revm always; Anvil on the local pool (``reuse``), whose
+#: workers stop their node when they exit (a Dask worker can be killed without running its finalizers).
+SET_UP_ONCE = {"revm": True, "anvil": False}
+
+
 def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil",
-            mining: str = "auto", reads: str = "chain", protocol: str = "marginlab", file: str = "") -> dict[str, Any]:
-    """One replay on a fresh node of its own; returns its figures. Runs in a worker process. ``file``: the
-    scenario's path, so files it names (CSV paths, books) resolve beside it."""
+            mining: str = "auto", reads: str = "chain", protocol: str = "marginlab", file: str = "",
+            reuse: bool = False) -> dict[str, Any]:
+    """One replay; returns its figures. Runs in a worker process. ``file``: the scenario's path, so files it names
+    (CSV paths, books) resolve beside it.
+
+    Ganache gets a fresh node per replay. On revm — and on Anvil with ``reuse`` (the local pool) — the worker
+    keeps the chain it deployed and set up for this scenario and parameter set, snapshotted, and replays every
+    seed's steps from that snapshot (:class:`SetUpOnce`): the same figures, without deploying and setting up
+    again for every path."""
     from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
     from marginlab.protocols.registry import factory, load_protocol
-    from marginlab.risk.book import path_figures
     from marginlab.scenario.plan import build_plan
     from marginlab.scenario.validate import parse_scenario_text
     from marginlab.sim.engine import Replay, ReplayOptions
@@ -79,15 +93,25 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
         _apply(data, path, value)
     scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), file or f"sweep-seed-{seed}")
     plan = build_plan(scenario, doc)
-    cls = load_protocol(protocol)
-    artifacts = Artifacts()
-    chain = Chain.open(ChainOptions(backend=backend, mining=mining),  # type: ignore[arg-type]
-                       RevertDecoder(artifacts.all_abis() + cls.extra_abis()))
-    try:
-        timeline = Replay(plan, chain, artifacts, options=ReplayOptions(reads=reads),  # type: ignore[arg-type]
-                          protocol=factory(cls)).run()
-    finally:
-        chain.close()
+    if backend in SET_UP_ONCE and (SET_UP_ONCE[backend] or reuse):
+        timeline = SetUpOnce.replay_plan(plan, data, backend, mining, reads, protocol)
+    else:
+        cls = load_protocol(protocol)
+        artifacts = Artifacts()
+        chain = Chain.open(ChainOptions(backend=backend, mining=mining),  # type: ignore[arg-type]
+                           RevertDecoder(artifacts.all_abis() + cls.extra_abis()))
+        try:
+            timeline = Replay(plan, chain, artifacts, options=ReplayOptions(reads=reads),  # type: ignore[arg-type]
+                              protocol=factory(cls)).run()
+        finally:
+            chain.close()
+    return figures(seed, params, timeline)
+
+
+def figures(seed: int, params: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
+    """What a sweep keeps of one replay."""
+    from marginlab.risk.book import path_figures
+
     worst: int | None = None
     for record in timeline.records:
         for st in record.accounts.values():
@@ -100,6 +124,134 @@ def run_one(text: str, seed: int, params: dict[str, Any], backend: str = "anvil"
             **path_figures(timeline)}
 
 
+class SetUpOnce:
+    """A worker's chain (revm; Anvil on the local pool) deployed and set up once per set-up, and rolled back to
+    it (``evm_snapshot``/``evm_revert``) for every replay.
+
+    The set-up (deploy, keeper, wallets, the book) depends on the scenario and its parameters, not on the seed —
+    unless the seed resamples the book, which the key below sees: it is the scenario without its seed plus the
+    planned set-up (markets, prices, lenders, accounts). The replay object after set-up is copied for each seed
+    with the seed's plan in place of the first one (the chain, its signers and the build are shared, not copied),
+    the chain is reverted to its snapshot, and every signer's nonce and the chain's counters go back with it.
+    """
+
+    #: set-ups kept per worker (each holds an EVM, or an Anvil node, with the protocol deployed)
+    KEEP = 2
+    _kept: dict[str, SetUpOnce] = {}
+
+    def __init__(self, plan: Plan, backend: str, mining: str, reads: str, protocol: str) -> None:
+        from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder
+        from marginlab.protocols.registry import factory, load_protocol
+        from marginlab.sim.engine import Replay, ReplayOptions
+
+        cls = load_protocol(protocol)
+        self.artifacts = Artifacts()
+        self.chain = Chain.open(ChainOptions(backend=backend, mining=mining),  # type: ignore[arg-type]
+                                RevertDecoder(self.artifacts.all_abis() + cls.extra_abis()))
+        if self.chain.node is not None:
+            # a pool worker exits through multiprocessing's exit function, which runs this (atexit does not run)
+            from multiprocessing.util import Finalize
+            Finalize(self, self.chain.close, exitpriority=10)
+        self.plan = plan
+        self.replay: Replay = Replay(plan, self.chain, self.artifacts,
+                                     options=ReplayOptions(reads=reads),  # type: ignore[arg-type]
+                                     protocol=factory(cls))
+        self.chain.step = None
+        self.replay.deploy()
+        self.replay.setup()
+        self.chain.flush()
+        self.snapshot = self.chain.transport.raw("evm_snapshot", [])
+        self.handles = _contract_handles(self.replay)
+        self.nonces = {key: s.nonce for key, s in self.chain._signers._signers.items()}
+        self.counters = (self.chain.last_block, self.chain.tx_count)
+
+    @classmethod
+    def replay_plan(cls, plan: Plan, data: dict[str, Any], backend: str, mining: str, reads: str,
+                    protocol: str) -> Timeline:
+        import dataclasses
+
+        unseeded = {k: v for k, v in data.items() if k != "seed"}
+        set_up = dataclasses.replace(plan, seed=0, steps=(), expect=(), expect_lines=(), legs=None)
+        key = json.dumps([unseeded, repr(set_up), backend, mining, reads, protocol], sort_keys=True, default=str)
+        kept = cls._kept.get(key)
+        if kept is None:
+            while len(cls._kept) >= cls.KEEP:
+                cls._kept.pop(next(iter(cls._kept))).chain.close()
+            kept = cls._kept[key] = SetUpOnce(plan, backend, mining, reads, protocol)
+        return kept.run(plan)
+
+    @classmethod
+    def release(cls) -> None:
+        """Close every kept set-up of this process (its nodes stop)."""
+        while cls._kept:
+            cls._kept.pop(next(iter(cls._kept))).chain.close()
+
+    def run(self, plan: Plan) -> Timeline:
+        """Every step of ``plan`` from the set-up, then back to the set-up."""
+        import copy
+        import random
+
+        chain = self.chain
+        shared: dict[int, Any] = {id(chain): chain, id(chain.w3): chain.w3, id(self.artifacts): self.artifacts,
+                                  id(chain.decoder): chain.decoder, id(self.plan): plan,
+                                  id(self.replay.rng): random.Random(plan.seed)}
+        shared.update({id(s): s for s in chain._signers._signers.values()})
+        shared.update(self.handles)
+        run = copy.deepcopy(self.replay, shared)
+        run.timeline.seed = plan.seed
+        run._last_index = plan.steps[-1].index if plan.steps else -1
+        try:
+            total = len(plan.steps)
+            for n, step in enumerate(plan.steps, start=1):
+                run.step(step)
+                if run.progress is not None:
+                    run.progress(n, total)
+            run.timeline.status = "complete"
+            return run.timeline
+        finally:
+            self._back_to_set_up()
+
+    def _back_to_set_up(self) -> None:
+        chain = self.chain
+        chain.flush()
+        if not chain.transport.raw("evm_revert", [self.snapshot]):
+            raise RuntimeError("the revm chain lost the set-up snapshot")
+        self.snapshot = chain.transport.raw("evm_snapshot", [])
+        signers = chain._signers._signers
+        for key in [k for k in signers if k not in self.nonces]:
+            del signers[key]  # made during the replay: made again from the chain's nonce when needed
+        for key, nonce in self.nonces.items():
+            signers[key].nonce = nonce
+        chain.last_block, chain.tx_count = self.counters
+        chain.step = None
+
+
+def _contract_handles(root: Any) -> dict[int, Any]:
+    """Every web3 contract object reachable from ``root``, by id: handles to the chain, shared by the copies of a
+    set-up rather than copied (web3's contract objects cannot be deep-copied)."""
+    from web3.contract import Contract
+
+    found: dict[int, Any] = {}
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None), type)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, Contract):
+            found[id(obj)] = obj
+        elif isinstance(obj, dict):
+            todo.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            todo.extend(obj)
+        elif hasattr(obj, "__dict__") and type(obj).__module__.startswith("marginlab"):
+            todo.extend(vars(obj).values())
+        elif hasattr(type(obj), "__slots__") and type(obj).__module__.startswith("marginlab"):
+            todo.extend(getattr(obj, a) for a in type(obj).__slots__ if hasattr(obj, a))
+    return found
+
+
 def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int = 1, engine: str = "local",
               scheduler: str | None = None, backend: str = "anvil", mining: str = "auto",
               reads: str = "chain", protocol: str = "marginlab",
@@ -108,9 +260,14 @@ def run_sweep(file: Path, seeds: int, sets: dict[str, list[Any]], workers: int =
     text = Path(file).read_text()
     base_seed = int(yaml.safe_load(text).get("seed", 0))
     check_expressible(file, protocol, combos(sets))
-    tasks = [(text, base_seed + i, c, backend, mining, reads, protocol, str(file)) for c in combos(sets)
+    reuse = engine == "local"  # pool workers stop their kept nodes on exit; Dask workers may not
+    tasks = [(text, base_seed + i, c, backend, mining, reads, protocol, str(file), reuse) for c in combos(sets)
              for i in range(seeds)]
-    results = execute(tasks, workers, engine, scheduler, progress)
+    try:
+        results = execute(tasks, workers, engine, scheduler, progress)
+    finally:
+        if workers <= 1 and engine == "local":
+            SetUpOnce.release()  # the replays ran in this process: stop what they kept
     return sorted(results, key=lambda r: (json.dumps(r["params"], sort_keys=True), r["seed"]))
 
 
@@ -263,12 +420,12 @@ def check_expressible(file: Path, protocol: str, combinations: list[dict[str, An
 
 def main_sweep(file: Path, seeds: int, set_args: list[str], workers: int, engine: str, out: Path,
                scheduler: str | None = None, mining: str = "auto", reads: str = "chain",
-               protocol: str = "marginlab") -> int:
+               protocol: str = "marginlab", backend: str = "anvil") -> int:
     t0 = time.perf_counter()
     bar = Progress(f"sweep {Path(file).stem}", sys.stderr, unit="replays")
     try:
-        results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, mining=mining,
-                            reads=reads, protocol=protocol, progress=bar)
+        results = run_sweep(file, seeds, parse_sets(set_args), workers, engine, scheduler, backend=backend,
+                            mining=mining, reads=reads, protocol=protocol, progress=bar)
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0

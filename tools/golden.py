@@ -47,7 +47,7 @@ def replay_both(scenario: Path, chain: str, out: Path) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare with tests/golden/ instead of writing it")
-    parser.add_argument("--chain", default="anvil", choices=("anvil", "ganache"))
+    parser.add_argument("--chain", default="anvil", choices=("anvil", "ganache", "revm"))
     parser.add_argument("names", nargs="*", help="scenario stems to do (default: all)")
     args = parser.parse_args(argv)
     GOLDEN.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""``make bench``: replay throughput, mining modes, cascades and sweep speed-up on Ganache and Anvil, in one run.
+"""``make bench``: replay throughput, mining modes, cascades and sweep speed-up on Ganache, Anvil and revm (the EVM
+in process, ``--chain revm``), in one run.
 
 Replay throughput: a generated book of N borrowers x S steps (prices move +-1 % a step, nobody becomes
 liquidatable, keeper on), auto mining. Measured: the step loop only (deploy and set-up are reported separately),
@@ -18,8 +19,9 @@ byte-identical to the auto one (checked on the first repetition).
 Cascade: scenarios/cascade-50.yaml (50 borrowers, a 40 % crash in ten steps) and the same book with 1,000
 borrowers: whole-replay wall time and liquidations per second of the step loop; its baseline is cascade-50.
 
-Sweep: ``marginlab sweep`` of a small scenario over seeds on the local process pool with 1 and 2 workers (each
-replay on its own Anvil node); speed-up = wall time with 1 worker / wall time with 2.
+Sweep: ``marginlab sweep`` of a small scenario over seeds on the local process pool with 1 and 2 workers, on Anvil
+and on revm (each worker sets up once and replays every seed from a snapshot; more seeds on revm); speed-up = wall
+time with 1 worker / wall time with 2; the peak RSS of one worker process.
 
 Every figure is the median of REPS repetitions, except where REDUCED_REPS says otherwise (the row says so).
 ``BENCH_QUICK=1`` runs fewer sizes, steps and repetitions (development only; the figures are not comparable).

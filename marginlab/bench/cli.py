@@ -89,8 +89,10 @@ def run(chains: tuple[str, ...], parts: tuple[str, ...], log: Log) -> dict[str, 
                     c["ratio_to_baseline"] = c["wall_seconds"] / base["wall_seconds"]
                     c["baseline"] = f"cascade-{base['accounts']} on {chain}"
     if "sweep" in parts:
-        log(f"{elapsed()} sweep speed-up")
-        _guarded(results["sweep"], {}, log, lambda: bench_sweep(log))
+        for chain in (c for c in chains if c in config.SWEEP_CHAINS):
+            log(f"{elapsed()} {chain}: sweep speed-up")
+            _guarded(results["sweep"], {"chain": chain}, log,
+                     lambda chain=chain: bench_sweep(log, chain))  # type: ignore[misc]
     results["total_seconds"] = time.perf_counter() - t_start
     log(f"{elapsed()} done")
     return results
@@ -98,7 +100,7 @@ def run(chains: tuple[str, ...], parts: tuple[str, ...], log: Log) -> dict[str, 
 
 def main(argv: list[str] | None = None, out: Path = ROOT / "bench" / "results.json") -> int:
     parser = argparse.ArgumentParser(prog="python -m marginlab.bench", description=(BENCH_DOC or "").split("\n\n")[0])
-    parser.add_argument("--chains", default=",".join(CHAINS), help="comma-separated: ganache,anvil")
+    parser.add_argument("--chains", default=",".join(CHAINS), help="comma-separated: ganache,anvil,revm")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated: {','.join(PARTS)}")
     parser.add_argument("--out", type=Path, default=out, help="results file (default bench/results.json)")
     parser.add_argument("--protocol", default="marginlab",

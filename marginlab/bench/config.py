@@ -7,7 +7,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-CHAINS = ("ganache", "anvil")
+CHAINS = ("ganache", "anvil", "revm")
 PARTS = ("replay", "mining", "cascade", "sweep")
 SIZES = (100, 500) if QUICK else (100, 500, 2000)
 STEPS = 10 if QUICK else 50
@@ -31,6 +31,9 @@ ACTION_STEPS = {"ganache": 5}  # Ganache runs the 50 borrows of a step in ~15 s
 SWEEP_SCENARIO = ROOT / "scenarios" / "hedged-book.yaml"
 SWEEP_SEEDS = 4 if QUICK else 8
 SWEEP_WORKERS = (1, 2)
+#: The sweep rows' chains and their seeds: each pool worker sets up once and replays from a snapshot on both
+#: (marginlab/sweep.py SetUpOnce); revm runs more seeds in the same time.
+SWEEP_CHAINS = {"anvil": SWEEP_SEEDS, "revm": 32 if QUICK else 200}
 RPC_TIMEOUT_S = 120.0  # one eth_call reads every sub-account: seconds on Ganache at N=2000
 
 Log = Callable[[str], None]

@@ -1,8 +1,11 @@
 """Each ``make bench`` case: replay throughput, actions, mining modes, cascades, sweep speed-up."""
 from __future__ import annotations
 
+import os
 import statistics
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from marginlab.bench.config import (
@@ -14,8 +17,8 @@ from marginlab.bench.config import (
     REDUCED_REPS,
     REPS,
     STEPS,
+    SWEEP_CHAINS,
     SWEEP_SCENARIO,
-    SWEEP_SEEDS,
     SWEEP_WORKERS,
     Log,
 )
@@ -151,23 +154,66 @@ def bench_cascade(chain_name: str, n: int, log: Log) -> dict[str, Any]:
             "rpcs_per_step": _median(rpcs), "http_per_step": _median(http)}
 
 
-def bench_sweep(log: Log) -> list[dict[str, Any]]:
-    """``marginlab sweep`` of SWEEP_SCENARIO over SWEEP_SEEDS seeds, local pool, 1 and 2 workers, alternating."""
+def _children_rss_kb(pid: int) -> dict[int, int]:
+    """VmRSS (kB) of every direct child process of ``pid`` (Linux /proc; empty elsewhere)."""
+    out: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(pid) and "VmRSS" in fields:
+            out[int(entry.name)] = int(fields["VmRSS"].split()[0])
+    return out
+
+
+class _PeakRss:
+    """The largest resident set any direct child (a pool worker) reached while the block ran, sampled every
+    0.5 s: the memory one sweep worker needs. Nodes the workers start are their children, not counted."""
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(0.5):
+            self.peak_kb = max([self.peak_kb, *_children_rss_kb(me).values()])
+
+    def __enter__(self) -> _PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def bench_sweep(log: Log, chain: str = "anvil") -> list[dict[str, Any]]:
+    """``marginlab sweep`` of SWEEP_SCENARIO over SWEEP_CHAINS[chain] seeds, local pool, 1 and 2 workers,
+    alternating; with the peak RSS of one pool worker."""
     from marginlab.sweep import run_sweep
 
+    seeds = SWEEP_CHAINS[chain]
     walls: dict[int, list[float]] = {w: [] for w in SWEEP_WORKERS}
     results: dict[int, Any] = {}
+    peak_kb = 0
     for rep in range(REPS):
         for workers in SWEEP_WORKERS:
             t0 = time.perf_counter()
-            results[workers] = run_sweep(SWEEP_SCENARIO, SWEEP_SEEDS, {}, workers=workers, engine="local")
+            with _PeakRss() as rss:
+                results[workers] = run_sweep(SWEEP_SCENARIO, seeds, {}, workers=workers, engine="local",
+                                             backend=chain)
             walls[workers].append(time.perf_counter() - t0)
-            log(f"  sweep {SWEEP_SEEDS} seeds, {workers} worker(s), rep {rep + 1}/{REPS}: {walls[workers][-1]:.1f} s")
+            peak_kb = max(peak_kb, rss.peak_kb)
+            log(f"  sweep on {chain}, {seeds} seeds, {workers} worker(s), rep {rep + 1}/{REPS}: "
+                f"{walls[workers][-1]:.1f} s")
     base = _median(walls[SWEEP_WORKERS[0]])
-    return [{"scenario": SWEEP_SCENARIO.name, "chain": "anvil", "engine": "local", "seeds": SWEEP_SEEDS,
+    return [{"scenario": SWEEP_SCENARIO.name, "chain": chain, "engine": "local", "seeds": seeds,
              "workers": w, "repetitions": REPS, "wall_seconds": _median(walls[w]),
-             "replays_per_s": SWEEP_SEEDS / _median(walls[w]), "speed_up": base / _median(walls[w]),
+             "replays_per_s": seeds / _median(walls[w]), "speed_up": base / _median(walls[w]),
              "same_results_as_1_worker": results[w] == results[SWEEP_WORKERS[0]],
+             "worker_peak_rss_mb": peak_kb / 1024 if w > 1 and peak_kb else None,
              "baseline": f"{SWEEP_WORKERS[0]} worker"} for w in SWEEP_WORKERS]
-
-

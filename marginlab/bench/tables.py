@@ -12,7 +12,7 @@ from marginlab.bench.config import CHAINS, READS
 
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for name in ("web3", "eth-brownie", "numpy"):
+    for name in ("web3", "eth-brownie", "numpy", "pyrevm"):
         try:
             from importlib.metadata import version
             out[name] = version(name)
@@ -112,15 +112,18 @@ def _cascade_table(results: dict[str, Any]) -> list[str]:
 
 
 def _sweep_table(results: dict[str, Any]) -> list[str]:
-    lines = ["", "Sweep (marginlab sweep, local process pool, each replay on its own Anvil node)", "",
-             "| scenario | seeds | workers | wall s | replays/s | speed-up | same results |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+    lines = ["", "Sweep (marginlab sweep, local process pool: each worker sets up once and replays every seed from a "
+             "snapshot)", "",
+             "| chain | scenario | seeds | workers | wall s | replays/s | speed-up | same results | worker peak RSS |",
+             "|---|---|---:|---:|---:|---:|---:|---|---:|"]
     for s in results["sweep"]:
         if "error" in s:
-            lines.append(f"| failed: {s['error']} |")
+            lines.append(f"| {s.get('chain', 'anvil')} | failed: {s['error']} |")
             continue
-        lines.append(f"| {s['scenario']} | {s['seeds']} | {s['workers']} | {s['wall_seconds']:.1f} | "
-                     f"{s['replays_per_s']:.2f} | ×{s['speed_up']:.2f} | {s['same_results_as_1_worker']} |")
+        rss = f"{s['worker_peak_rss_mb']:.0f} MB" if s.get("worker_peak_rss_mb") else "–"
+        lines.append(f"| {s.get('chain', 'anvil')} | {s['scenario']} | {s['seeds']} | {s['workers']} | "
+                     f"{s['wall_seconds']:.1f} | {s['replays_per_s']:.2f} | ×{s['speed_up']:.2f} | "
+                     f"{s['same_results_as_1_worker']} | {rss} |")
     return lines
 
 

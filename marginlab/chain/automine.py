@@ -2,10 +2,13 @@
 waits for its receipt and checks that the node counted the sender's nonce as we did."""
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 from eth_utils import keccak
-from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
+from web3._utils.method_formatters import receipt_formatter
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
+from web3.types import RPCEndpoint
 
 from marginlab.chain.backends import Backend
 from marginlab.chain.gas import GAS_PRICE, GasKey, GasLimits, padded_gas
@@ -79,12 +82,15 @@ class AutoMining(Mining):
         rpc, progress = self.rpc, self.rpc.progress
         tx, raw = signer.sign(to, data, gas, GAS_PRICE, self.chain_id)
         expected_hash = keccak(raw)
-        try:
-            tx_hash = rpc.call(lambda: rpc.w3.eth.send_raw_transaction(raw))
-        except ValueError as exc:
+        # The provider's requests directly (send, receipt, nonce), each as web3 would send it and its answer
+        # formatted as web3 would: web3's method machinery cost more than revm's execution of the transaction.
+        answer = rpc.call(lambda: rpc.w3.provider.make_request(RPCEndpoint("eth_sendRawTransaction"),
+                                                               ["0x" + raw.hex()]))
+        if "error" in answer:
+            exc = ValueError(answer["error"])
             # Ganache with vmErrorsOnRPCResponse (brownie's setting) mines a failing transaction and *also*
             # answers with an error: the nonce is spent either way, so ask the node which happened.
-            on_chain = rpc.call(lambda: rpc.w3.eth.get_transaction_count(signer.address))  # type: ignore[arg-type]
+            on_chain = self._nonce(signer.address)
             if on_chain == signer.nonce + 1:
                 signer.nonce += 1
                 progress.tx_count += 1
@@ -95,14 +101,13 @@ class AutoMining(Mining):
                                  else f"failed on chain: {short_error(exc)}") from None
             raise ChainError(f"{label}: the node refused the transaction from {signer.name} with nonce "
                              f"{signer.nonce}: {short_error(exc)}") from None
-        receipt = rpc.call(lambda: rpc.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.request_timeout,
-                                                                           poll_latency=0.01))
+        receipt = rpc.call(lambda: self._wait_for_receipt("0x" + expected_hash.hex()))
         if bytes(receipt["transactionHash"]) != expected_hash:
             raise ChainError(f"{label}: the receipt is for another transaction than the one sent")
         signer.nonce += 1
         progress.tx_count += 1
         progress.last_block = int(receipt["blockNumber"])
-        on_chain = rpc.call(lambda: rpc.w3.eth.get_transaction_count(signer.address))  # type: ignore[arg-type]
+        on_chain = self._nonce(signer.address)
         if on_chain != signer.nonce:
             raise ChainError(f"{label}: nonce mismatch for {signer.name}: sent nonce {signer.nonce - 1}, the node "
                              f"now reports {on_chain} transactions; the node mined a duplicate or lost one "
@@ -112,6 +117,22 @@ class AutoMining(Mining):
                 raise _OutOfGas(f"used all {gas} gas")
             raise TxReverted(self._replay_reason(tx, signer, to))
         return dict(receipt)
+
+    def _nonce(self, address: str) -> int:
+        """``eth_getTransactionCount`` at the latest block."""
+        return int(self.rpc.raw("eth_getTransactionCount", [address, "latest"]), 16)
+
+    def _wait_for_receipt(self, tx_hash: str) -> dict[str, Any]:
+        """web3's ``wait_for_transaction_receipt``: poll every 10 ms until the node has the receipt, at most the
+        request timeout (then :class:`TimeExhausted`, which the transport reports as a timeout)."""
+        deadline = time.monotonic() + self.request_timeout
+        while True:
+            raw = self.rpc.raw("eth_getTransactionReceipt", [tx_hash])
+            if raw is not None:
+                return dict(receipt_formatter(raw))
+            if time.monotonic() > deadline:
+                raise TimeExhausted(f"transaction {tx_hash} is not in the chain after {self.request_timeout} s")
+            time.sleep(0.01)
 
     def _replay_reason(self, tx: dict[str, Any], signer: Signer, to: str | None) -> str:
         """A mined transaction failed after a successful estimate: re-run it as a call to read the reason."""

@@ -1,5 +1,5 @@
-"""One class per kind of chain (:class:`Ganache`, :class:`Anvil`): everything in which the nodes differ, and
-starting and stopping a node as a subprocess on a free loopback port.
+"""One class per kind of chain (:class:`Ganache`, :class:`Anvil`, :class:`Revm`): everything in which the chains
+differ, and starting and stopping a node as a subprocess on a free loopback port (revm runs in this process).
 
 The rest of the chain package speaks standard Ethereum JSON-RPC through web3 and asks its :class:`Backend` for
 the rest: the command line and chain id, switching automine off, setting the next block's time, keeping a
@@ -256,27 +256,68 @@ class Anvil(NodeBackend):
         return "notactivated" in lowered or "opcodenotfound" in lowered
 
 
-BACKENDS: dict[str, type[NodeBackend]] = {"ganache": Ganache, "anvil": Anvil}
+class Revm(Backend):
+    """An EVM in this process (pyrevm, :mod:`marginlab.chain.revm`): no node, no HTTP. Its provider answers the
+    JSON-RPC methods the simulator sends as Anvil answers them (chain id 31337, pinned clock, FIFO pool), so the
+    operations below are Anvil's."""
+
+    name = "revm"
+    chain_id = 31337
+
+    def provider(self) -> Any:
+        """A fresh in-process chain, at genesis, behind a web3 provider."""
+        from marginlab.chain.revm import RevmChain, RevmProvider
+
+        return RevmProvider(RevmChain(GENESIS_TIME, self.chain_id, BLOCK_GAS_LIMIT))
+
+    def stop_automine(self, rpc: Transport) -> None:
+        rpc.raw("evm_setAutomine", [False])
+
+    def mine(self, rpc: Transport) -> None:
+        rpc.raw("evm_mine", [])
+
+    def set_next_block_time(self, rpc: Transport, seconds: int, target: int) -> None:
+        rpc.raw("evm_setNextBlockTimestamp", [target])
+
+    def revert_data(self, rpc: Transport, tx_hash: str) -> bytes | None:
+        return trace_return_value(rpc.raw("debug_traceTransaction", [tx_hash, {}]) or {})
+
+    def is_invalid_opcode(self, error: str) -> bool:
+        lowered = error.lower()
+        return "notactivated" in lowered or "opcodenotfound" in lowered
+
+
+NODE_BACKENDS: dict[str, type[NodeBackend]] = {"ganache": Ganache, "anvil": Anvil}
+#: Every ``--chain``: the nodes, and revm in process.
+BACKENDS: dict[str, type[Backend]] = {**NODE_BACKENDS, "revm": Revm}
+CHAIN_NAMES = tuple(BACKENDS)
 DEV_CHAIN_IDS = {name: cls.chain_id for name, cls in BACKENDS.items()}
 LOCAL_CHAIN_IDS = frozenset(DEV_CHAIN_IDS.values())
 
 
-def backend_named(name: str) -> NodeBackend:
+def backend_named(name: str) -> Backend:
     """A fresh backend for ``--chain NAME``."""
     if name not in BACKENDS:
-        raise ChainError(f"unknown chain backend {name!r}: use ganache or anvil")
+        raise ChainError(f"unknown chain backend {name!r}: use {', '.join(CHAIN_NAMES)}")
     return BACKENDS[name]()
+
+
+def node_backend_named(name: str) -> NodeBackend:
+    """A fresh backend for a node process (``revm`` has none)."""
+    if name not in NODE_BACKENDS:
+        raise ChainError(f"{name!r} is not a node that can be started: use {', '.join(NODE_BACKENDS)}")
+    return NODE_BACKENDS[name]()
 
 
 def detect_backend(client_version: str) -> NodeBackend:
     """The backend of a node given by URL, from its ``web3_clientVersion``; anything not recognised is taken
     for Ganache."""
     lowered = client_version.lower()
-    return next((cls() for cls in BACKENDS.values() if cls.matches(lowered)), Ganache())
+    return next((cls() for cls in NODE_BACKENDS.values() if cls.matches(lowered)), Ganache())
 
 
 def node_command(backend: str, port: int) -> list[str]:
-    return backend_named(backend).command(port)
+    return node_backend_named(backend).command(port)
 
 
 def free_port() -> int:
@@ -322,7 +363,7 @@ def _port_taken(port: int) -> bool:
 
 def start_node(backend: str | NodeBackend, port: int | None = None, workdir: Path | None = None) -> NodeProcess:
     """Start a node and wait until it answers JSON-RPC; retries on another port if the port was taken."""
-    node_backend = backend_named(backend) if isinstance(backend, str) else backend
+    node_backend = node_backend_named(backend) if isinstance(backend, str) else backend
     name = node_backend.name
     last_error = ""
     for _ in range(PORT_ATTEMPTS if port is None else 1):

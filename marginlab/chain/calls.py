@@ -6,6 +6,7 @@ from typing import Any, Callable, Mapping
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
+from eth_abi.exceptions import EncodingError
 from eth_utils import keccak
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
@@ -27,6 +28,7 @@ class Calls:
         self.flush = flush  # the mining mode's: mine what is pending first
         self._types: dict[tuple[str, str], tuple[list[str], list[str], bytes]] = {}
         self._calldata: dict[Any, str] = {}
+        self._overloaded: dict[tuple[str, str], bool] = {}
 
     def call(self, contract: Contract, fn: str, *args: Any) -> Any:
         self.flush()
@@ -65,6 +67,22 @@ class Calls:
                                "latest"]) for a in args_list]
         answers = self.rpc.batch_answers(calls)
         return [self._decode_answer(fn, types, answer) for answer in answers]
+
+    def encode(self, contract: Contract, fn: str, args: tuple[Any, ...]) -> str:
+        """The calldata of ``contract.fn(*args)``: ``eth_abi`` with the selector learnt once, or web3's encoder for
+        arguments ``eth_abi`` does not take as they are (structs given as dicts, hex strings for bytes); web3's
+        argument normalisers cost more than revm's execution of a borrow."""
+        key = (contract.address, fn)
+        if key not in self._overloaded:
+            self._overloaded[key] = sum(1 for i in contract.abi if i.get("type") == "function"
+                                        and i.get("name") == fn) != 1
+        if not self._overloaded[key]:  # an overloaded name is web3's to resolve from the arguments
+            try:
+                _, ins, selector = self._call_types(contract, fn)
+                return "0x" + (selector + abi_encode(ins, list(args))).hex()
+            except (EncodingError, TypeError, ValueError, OverflowError, AttributeError):
+                pass
+        return str(getattr(contract.functions, fn)(*args)._encode_transaction_data())
 
     def _call_types(self, contract: Contract, fn: str) -> tuple[list[str], list[str], bytes]:
         """Output types, input types and selector of ``contract.fn``, learnt from its ABI once."""

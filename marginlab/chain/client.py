@@ -19,12 +19,21 @@ from web3.contract import Contract
 
 from marginlab.chain.artifacts import Artifacts, evm_mismatch_message
 from marginlab.chain.automine import AutoMining
-from marginlab.chain.backends import LOCAL_CHAIN_IDS, Backend, NodeProcess, backend_named, detect_backend, start_node
+from marginlab.chain.backends import (
+    LOCAL_CHAIN_IDS,
+    Backend,
+    NodeBackend,
+    NodeProcess,
+    Revm,
+    backend_named,
+    detect_backend,
+    start_node,
+)
 from marginlab.chain.calls import Calls
 from marginlab.chain.gas import GAS_CAP, GAS_PRICE, GasKey, GasLimits
 from marginlab.chain.mining import MINING_MODES, Mining, MiningMode, PendingTx, PerStepMining
 from marginlab.chain.reverts import InvalidOpcode, RevertDecoder, TxReverted
-from marginlab.chain.rpc import REQUEST_TIMEOUT_S, Progress, Transport, connect
+from marginlab.chain.rpc import REQUEST_TIMEOUT_S, Progress, Transport, connect, in_process
 from marginlab.chain.signers import Signer, Signers
 from marginlab.errors import ChainDied, ChainError
 
@@ -82,13 +91,19 @@ class Chain:
         gas-price-0 transactions to, and set its mining mode."""
         node: NodeProcess | None = None
         driver: Backend
+        local: Web3 | None = None  # an in-process chain's client
         if options.rpc_url:  # recognised below, once it answers
             url = options.rpc_url
         else:
             driver = backend_named(options.backend)
-            node = start_node(driver, options.port)
-            url = node.url
-        transport = Transport(connect(url, options.request_timeout), url, node, Progress())
+            if isinstance(driver, Revm):  # in process: a provider, no node and no URL
+                url = "revm (in process)"
+                local = in_process(driver.provider())
+            else:
+                assert isinstance(driver, NodeBackend)
+                node = start_node(driver, options.port)
+                url = node.url
+        transport = Transport(local or connect(url, options.request_timeout), url, node, Progress())
         w3 = transport.w3
 
         def refused(message: str) -> ChainError:
@@ -136,7 +151,7 @@ class Chain:
     # ---- where the chain stands
     @property
     def backend(self) -> str:
-        """``ganache`` or ``anvil`` (a node given by URL is recognised by its client version)."""
+        """``ganache``, ``anvil`` or ``revm`` (a node given by URL is recognised by its client version)."""
         return self.driver.name
 
     @property
@@ -220,7 +235,7 @@ class Chain:
                  learn_gas: bool = True) -> dict[str, Any]:
         """Send ``contract.fn(*args)`` with gas learnt per function (see :meth:`send`); ``gas``: this limit,
         no estimate; ``learn_gas=False``: estimate every time (batches whose gas depends on their length)."""
-        data = getattr(contract.functions, fn)(*args)._encode_transaction_data()
+        data = self._calls.encode(contract, fn, args)
         if gas is not None:
             return self._miner.send_fixed(signer, contract.address, data, min(gas, GAS_CAP), fn)
         return self.send(signer, contract.address, data, label=fn,
@@ -234,7 +249,7 @@ class Chain:
         :meth:`flush` in ``per-step`` — with ``pending.receipt`` or ``pending.error`` (a :class:`TxReverted`,
         decoded as :meth:`transact` would) set. Without ``on_done`` a revert raises :class:`TxReverted` from
         wherever the outcome becomes known (this call, or the read or flush that mines it)."""
-        data = getattr(contract.functions, fn)(*args)._encode_transaction_data()
+        data = self._calls.encode(contract, fn, args)
         return self.submit_data(signer, contract.address, data, fn, (contract.address, fn), on_done)
 
     def submit_data(self, signer: Signer, to: str, data: str, label: str, gas_key: GasKey | None = None,

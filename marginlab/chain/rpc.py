@@ -73,6 +73,22 @@ def connect(url: str, request_timeout: float) -> Web3:
     # web3's default middleware asks the node for eth_chainId before every call and estimate (validation)
     # and resolves names; every request we send is fully formed, so each call is exactly one RPC.
     w3.middleware_onion.clear()
+    no_names(w3)
+    return w3
+
+
+def no_names(w3: Web3) -> None:
+    """No ENS: a local chain has no names to resolve, and web3 6 builds a new ENS object (~9 ms) every time a
+    contract object is made without one set (``Web3.ens`` does not keep what it builds)."""
+    w3.ens = None  # type: ignore[assignment]
+
+
+def in_process(provider: Any) -> Web3:
+    """A web3 client over an in-process provider (:class:`~marginlab.chain.revm.RevmProvider`), set up as
+    :func:`connect` sets up one over HTTP: no middleware, every request exactly one call."""
+    w3 = Web3(provider)
+    w3.middleware_onion.clear()
+    no_names(w3)
     return w3
 
 
