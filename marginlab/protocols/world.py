@@ -35,6 +35,8 @@ class World:
         self.names: dict[str, str] = {}
         self.tokens: dict[str, Contract] = {}
         self.feeds: dict[str, Contract] = {}
+        #: the L2 sequencer uptime feed (scenario ``sequencer:``, marginlab protocol only), created by the batcher
+        self.sequencer: Contract | None = None
         self._batcher: Contract | None = None
         #: token address (lower case) → symbol
         self.symbol_of: dict[str, str] = {}

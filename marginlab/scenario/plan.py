@@ -31,6 +31,7 @@ from marginlab.scenario.actions import (
 )
 from marginlab.scenario.correlated import plan_correlated
 from marginlab.scenario.fields import ALL
+from marginlab.scenario.guards import Sequencer
 from marginlab.scenario.legs import position_book
 from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Governance, Market, Scenario, TokenAdmin
 from marginlab.scenario.model import Keeper as KeeperPolicy
@@ -113,6 +114,8 @@ class Plan:
     protocol: str | None = None
     #: each position's own legs and the actions on them (``replay --attribution`` records them)
     legs: PositionBook | None = None
+    #: the sequencer uptime feed guarding every market (``sequencer:``), if any
+    sequencer: Sequencer | None = None
 
     def account(self, name: str) -> PlannedAccount:
         for acct in self.accounts:
@@ -259,7 +262,7 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                 liquidity, tuple(accounts), tuple(steps), tuple(scenario.expect),
                 tuple(doc.line_of(("expect", i)) for i in range(len(scenario.expect))),
                 tuple(source("markets", i) for i in range(len(scenario.markets))), scenario.protocol,
-                position_book(scenario, accounts, decimals))
+                position_book(scenario, accounts, decimals), scenario.sequencer)
 
 
 def plan_governance(gov: Governance, loc: Loc, current: dict[str, Market], doc: SourceDoc,
