@@ -116,6 +116,7 @@ class Plan:
     legs: PositionBook | None = None
     #: the sequencer uptime feed guarding every market (``sequencer:``), if any
     sequencer: Sequencer | None = None
+    sequencer_line: int = 0
 
     def account(self, name: str) -> PlannedAccount:
         for acct in self.accounts:
@@ -262,7 +263,8 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                 liquidity, tuple(accounts), tuple(steps), tuple(scenario.expect),
                 tuple(doc.line_of(("expect", i)) for i in range(len(scenario.expect))),
                 tuple(source("markets", i) for i in range(len(scenario.markets))), scenario.protocol,
-                position_book(scenario, accounts, decimals), scenario.sequencer)
+                position_book(scenario, accounts, decimals), scenario.sequencer,
+                doc.line_of(("sequencer",)) if scenario.sequencer is not None else 0)
 
 
 def plan_governance(gov: Governance, loc: Loc, current: dict[str, Market], doc: SourceDoc,

@@ -17,6 +17,10 @@ from marginlab.scenario.guards import SEQUENCER, clamp_floor, misprice_exp
 from marginlab.scenario.plan import PlannedStep
 
 
+# A new uptime round writes fresh storage; the set-up write overwrote round 1, so its learnt gas is too low.
+SEQUENCER_GAS = 200_000
+
+
 class Oracle:
     def __init__(self, world: World, initial: dict[str, Decimal]) -> None:
         self.world = world
@@ -131,7 +135,7 @@ class Oracle:
         self.sequencer_round += 1
         round_id = self.sequencer_round
         self.chain.transact(world.deployer, world.batcher, "setRoundData", world.sequencer.address, round_id,
-                            1 if state == "down" else 0, now, now, round_id)
+                            1 if state == "down" else 0, now, now, round_id, gas=SEQUENCER_GAS)
         if state == "down":
             self.faults[SEQUENCER] = "down"
         else:
