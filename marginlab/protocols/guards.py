@@ -20,7 +20,8 @@ def guard_refusals(plan: Plan, name: str, why: str) -> list[Issue]:
             out.append(Issue(plan.file, source.line, format_loc((*source.loc, "oracle_guards")),
                              f"{name}: oracle_guards cannot be replayed: {why}"))
     if plan.sequencer is not None:
-        out.append(Issue(plan.file, plan.sequencer_line, "sequencer", f"{name}: a sequencer uptime feed cannot be replayed: {why}"))
+        out.append(Issue(plan.file, plan.sequencer_line, "sequencer",
+                         f"{name}: a sequencer uptime feed cannot be replayed: {why}"))
     for step in plan.steps:
         if SEQUENCER in step.oracle and plan.sequencer is None:
             out.append(Issue(plan.file, 0, f"{step.source}.oracle.{SEQUENCER}",

@@ -16,7 +16,6 @@ from marginlab.protocols.world import World
 from marginlab.scenario.guards import SEQUENCER, clamp_floor, misprice_exp
 from marginlab.scenario.plan import PlannedStep
 
-
 # A new uptime round writes fresh storage; the set-up write overwrote round 1, so its learnt gas is too low.
 SEQUENCER_GAS = 200_000
 
