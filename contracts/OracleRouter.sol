@@ -102,6 +102,7 @@ contract OracleRouter is IOracleRouter {
     /// @inheritdoc IOracleRouter
     function poke(address asset) external returns (uint256 p) {
         Band memory b = _bands[asset];
+        // slither-disable-next-line incorrect-equality -- 0 is the unset value of a governor-set field, not a balance
         if (b.maxMoveBps == 0) revert NoBand(asset);
         p = _price(asset); // reverts PriceMoveTooLarge outside the band: a tripped breaker stays tripped
         if (block.timestamp - b.refTime >= b.window) {
@@ -113,6 +114,7 @@ contract OracleRouter is IOracleRouter {
 
     /// @inheritdoc IOracleRouter
     function resetBreaker(address asset) external onlyGovernor returns (uint256 p) {
+        // slither-disable-next-line incorrect-equality -- 0 is the unset value of a governor-set field, not a balance
         if (_bands[asset].maxMoveBps == 0) revert NoBand(asset);
         _setGuard(asset, GUARD_BAND, false);
         p = _price(asset);
