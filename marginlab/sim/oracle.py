@@ -68,6 +68,8 @@ class Oracle:
             if self._live(sym):
                 self.push(sym)
         self.flush()
+        if self.world.after_prices is not None:
+            self.world.after_prices()  # circuit breakers: the keeper pokes once the step's rounds are in
 
     def _live(self, sym: str) -> bool:
         """Whether the feed posts new rounds: healthy, clamped or mispriced (a stale or bad feed does not)."""

@@ -213,3 +213,19 @@ def test_an_untrusted_price_blocks_borrow_withdraw_and_liquidate_but_not_repay_o
     vault.repay(alice, 0, usdc, MAX, {"from": alice})
     vault.withdraw(0, weth, MAX, alice, {"from": alice})  # no debt: no price needed
     assert vault.accountState(alice, 0)["tokens"] == []
+
+
+# ------------------------------------------------------------------ SimPoker (the simulator's keeper)
+def test_sim_poker_pokes_every_asset_and_reports_a_refusal_without_reverting(router, gov, rando, asset, feed):
+    other = brownie.SimToken.deploy("B", "B", 18, {"from": gov})
+    f2 = brownie.SettableAggregator.deploy(8, 50 * 10**8, {"from": gov})
+    router.setFeed(other, f2, HEARTBEAT, {"from": gov})
+    router.setPriceBand(asset, 2000, HOUR, {"from": gov})
+    router.setPriceBand(other, 2000, HOUR, {"from": gov})
+    chain.sleep(HOUR)
+    feed.setAnswer(110 * 10**8, {"from": gov})  # inside the band: the reference moves
+    f2.setAnswer(500 * 10**8, {"from": gov})  # x10: tripped
+    poker = brownie.SimPoker.deploy({"from": gov})
+    tx = poker.pokeAll(router, [asset, other], {"from": rando})
+    assert router.guardsOf(asset)[1][0] == 110 * WAD and router.guardsOf(other)[1][0] == 50 * WAD
+    assert tx.events["PokeRefused"]["asset"] == other

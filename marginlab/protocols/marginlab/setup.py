@@ -137,6 +137,8 @@ class VaultSetup:
 
 # ----------------------------------------------------------------------------------------------- oracle guards
 UINT128_MAX = 2**128 - 1
+# SimPoker.pokeAll: a poke reads the guarded price (feed, bounds, sequencer) and may write the reference (~50k).
+POKE_GAS, POKE_GAS_PER_MARKET = 60_000, 90_000
 
 
 def market_guard_calls(m: Market) -> list[tuple[str, tuple[Any, ...]]]:
@@ -193,3 +195,15 @@ def apply_oracle_guards(world: World, plan: Plan, router: Contract) -> None:
             assert world.sequencer is not None
             args = (world.sequencer.address, *args)
         chain.transact(deployer, router, fn, world.tokens[sym].address, *args)
+    banded = [world.tokens[m.symbol].address for m in plan.markets
+              if m.oracle_guards is not None and m.oracle_guards.max_move is not None]
+    if banded:
+        poker = chain.deploy(deployer, world.artifacts, "SimPoker")
+        world.label(poker.address, "breaker keeper")
+
+        def poke() -> None:
+            """The keeper's poke of every banded market after the step's rounds (a refusal is an event)."""
+            chain.transact(deployer, poker, "pokeAll", router.address, banded,
+                           gas=POKE_GAS + POKE_GAS_PER_MARKET * len(banded))
+
+        world.after_prices = poke
