@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IOracleRouter} from "../interfaces/IOracleRouter.sol";
 
@@ -80,7 +81,8 @@ contract OracleRouter is IOracleRouter {
         if (maxMoveBps > BPS || window == 0 || window > MAX_WINDOW) revert InvalidBand(maxMoveBps, window);
         _setGuard(asset, GUARD_BAND, false); // the first reference is judged by every other guard
         uint256 p = _price(asset);
-        _bands[asset] = Band(uint128(p), uint40(block.timestamp), maxMoveBps, window);
+        // A reference above uint128 (3.4e20 USD per token) is refused, never truncated.
+        _bands[asset] = Band(SafeCast.toUint128(p), uint40(block.timestamp), maxMoveBps, window);
         _setGuard(asset, GUARD_BAND, true);
         emit PriceBandSet(asset, maxMoveBps, window);
         emit ReferencePriceSet(asset, p, true);
@@ -106,7 +108,7 @@ contract OracleRouter is IOracleRouter {
         if (b.maxMoveBps == 0) revert NoBand(asset);
         p = _price(asset); // reverts PriceMoveTooLarge outside the band: a tripped breaker stays tripped
         if (block.timestamp - b.refTime >= b.window) {
-            _bands[asset].refPrice = uint128(p);
+            _bands[asset].refPrice = SafeCast.toUint128(p);
             _bands[asset].refTime = uint40(block.timestamp);
             emit ReferencePriceSet(asset, p, false);
         }
@@ -119,7 +121,7 @@ contract OracleRouter is IOracleRouter {
         _setGuard(asset, GUARD_BAND, false);
         p = _price(asset);
         _setGuard(asset, GUARD_BAND, true);
-        _bands[asset].refPrice = uint128(p);
+        _bands[asset].refPrice = SafeCast.toUint128(p);
         _bands[asset].refTime = uint40(block.timestamp);
         emit ReferencePriceSet(asset, p, true);
     }

@@ -229,3 +229,10 @@ def test_sim_poker_pokes_every_asset_and_reports_a_refusal_without_reverting(rou
     tx = poker.pokeAll(router, [asset, other], {"from": rando})
     assert router.guardsOf(asset)[1][0] == 110 * WAD and router.guardsOf(other)[1][0] == 50 * WAD
     assert tx.events["PokeRefused"]["asset"] == other
+
+
+def test_a_reference_above_uint128_is_refused_not_truncated(router, gov, asset):
+    huge = brownie.SettableAggregator.deploy(0, 2**128 // 10**18 + 1, {"from": gov})  # > 2^128 once in WAD
+    router.setFeed(asset, huge, HEARTBEAT, {"from": gov})
+    with brownie.reverts(revert_pattern=err("SafeCastOverflowedUintDowncast")):
+        router.setPriceBand(asset, 2000, HOUR, {"from": gov})
