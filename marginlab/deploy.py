@@ -45,6 +45,7 @@ from marginlab.errors import ChainError, Issue, ScenarioError
 from marginlab.node import START_HINT, probe
 from marginlab.numbers import to_units, wad
 from marginlab.protocols.marginlab.params import market_params
+from marginlab.protocols.marginlab.setup import market_guard_calls
 from marginlab.scenario.model import Market
 from marginlab.scenario.reasons import reason_of
 from marginlab.scenario.source import load_yaml_file
@@ -60,7 +61,8 @@ ROLE_RIGHTS = {
                  "hostile tokens' settings (pause, block, fee: the deployer of a token only)"],
     "governor": ["vault.listMarket", "vault.setMarketParams", "vault.setLiquidationPolicy",
                  "vault.setLiquidationParams", "vault.setDustMinimums", "vault.setGuardian", "vault.setGovernor",
-                 "vault.withdrawReserves", "vault.setPaused", "router.setFeed", "router.setGovernor"],
+                 "vault.withdrawReserves", "vault.setPaused", "router.setFeed", "router.setFeedBounds",
+                 "router.setPriceBand", "router.setSequencerFeed", "router.resetBreaker", "router.setGovernor"],
     "guardian": ["vault.setPaused"],
 }
 
@@ -184,6 +186,8 @@ class Deployer:
         feed = chain.deploy(roles.deployer, art, "SettableAggregator", m.feed_decimals,
                             to_units(Decimal(m.price), m.feed_decimals))
         chain.transact(roles.governor, router, "setFeed", token.address, feed.address, m.heartbeat)
+        for fn, args in market_guard_calls(m):  # oracle_guards: bounds and circuit breaker (docs/oracle-guards.md)
+            chain.transact(roles.governor, router, fn, token.address, *args)
         chain.transact(roles.governor, vault, "listMarket", token.address,
                        market_params(m, book.contracts[irm_name].address))
         book.tokens[m.symbol] = TokenEntry(str(token.address), contract, abi_path(contract), m.symbol, m.decimals,

@@ -8,7 +8,7 @@ compared on the same tokens and the same price path.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from web3.contract import Contract
 from web3.logs import DISCARD
@@ -35,6 +35,10 @@ class World:
         self.names: dict[str, str] = {}
         self.tokens: dict[str, Contract] = {}
         self.feeds: dict[str, Contract] = {}
+        #: the L2 sequencer uptime feed (scenario ``sequencer:``, marginlab protocol only), created by the batcher
+        self.sequencer: Contract | None = None
+        #: run after each step's new rounds are sent (marginlab with a circuit breaker: the keeper's poke)
+        self.after_prices: Callable[[], None] | None = None
         self._batcher: Contract | None = None
         #: token address (lower case) → symbol
         self.symbol_of: dict[str, str] = {}

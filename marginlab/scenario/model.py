@@ -43,6 +43,7 @@ from marginlab.scenario.fields import (
     _err,
     _number,
 )
+from marginlab.scenario.guards import OracleFault, OracleGuards, Sequencer
 from marginlab.scenario.sections import (  # noqa: F401
     ACCOUNT_CHECKS,
     CMP_OPS,
@@ -161,6 +162,8 @@ class Market(Strict):
     feed_decimals: Annotated[Int, Field(ge=0, le=MAX_DECIMALS)] = DEFAULT_FEED_DECIMALS
     heartbeat: Annotated[Int, Field(gt=0, le=2**32 - 1)] = DEFAULT_HEARTBEAT
     token: Annotated[TokenSpec, BeforeValidator(_token_spec)] = TokenSpec(kind="plain")
+    #: the router's price bounds and circuit breaker for this market (off unless set; docs/oracle-guards.md)
+    oracle_guards: OracleGuards | None = None
 
     @field_validator("asset_weight")
     @classmethod
@@ -317,6 +320,8 @@ class MarketChange(Strict):
     reserve_factor: Fraction | None = None
     supply_cap: Amount | None = None
     borrow_cap: Amount | None = None
+    #: the router's guards for the market from now on (null: none); replaces the market's whole oracle_guards
+    oracle_guards: OracleGuards | None = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> MarketChange:
@@ -346,7 +351,8 @@ class Governance(Strict):
 class Step(Strict):
     label: str | None = None
     advance: NonNegInt | None = None
-    oracle: dict[str, Literal["ok", "stale", "zero", "negative"]] | None = None
+    #: symbol (or ``sequencer``) → fault; see marginlab.scenario.guards for the words
+    oracle: dict[str, OracleFault] | None = None
     prices: dict[str, Price] | None = None
     #: the token's issuer acts before the step's actions (pausable-blocklist markets only)
     token_admin: dict[str, TokenAdmin] | None = None
@@ -394,6 +400,8 @@ class Scenario(Strict):
     #: accounts read from CSV files of positions, or resampled from them; loading turns them into accounts
     #: (marginlab.scenario.books), so a validated scenario's list is empty
     books: list[BookSpec] = []
+    #: an L2 sequencer uptime feed guarding every market's price (off unless set; docs/oracle-guards.md)
+    sequencer: Sequencer | None = None
 
     def market(self, symbol: str) -> Market:
         for m in self.markets:

@@ -31,6 +31,7 @@ from marginlab.scenario.actions import (
 )
 from marginlab.scenario.correlated import plan_correlated
 from marginlab.scenario.fields import ALL
+from marginlab.scenario.guards import Sequencer
 from marginlab.scenario.legs import position_book
 from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Governance, Market, Scenario, TokenAdmin
 from marginlab.scenario.model import Keeper as KeeperPolicy
@@ -117,6 +118,9 @@ class Plan:
     #: the vault's liquidation policy, parameters and dust minimums (``liquidation:``), and where it was written
     liquidation: LiquidationSection = LiquidationSection()
     liquidation_source: Source | None = None
+    #: the sequencer uptime feed guarding every market (``sequencer:``), if any
+    sequencer: Sequencer | None = None
+    sequencer_line: int = 0
 
     def account(self, name: str) -> PlannedAccount:
         for acct in self.accounts:
@@ -266,7 +270,8 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                 tuple(doc.line_of(("expect", i)) for i in range(len(scenario.expect))),
                 tuple(source("markets", i) for i in range(len(scenario.markets))), scenario.protocol,
                 position_book(scenario, accounts, decimals), scenario.liquidation,
-                Source(("liquidation",), doc.line_of(("liquidation",))) if "liquidation" in doc.data else None)
+                Source(("liquidation",), doc.line_of(("liquidation",))) if "liquidation" in doc.data else None,
+                scenario.sequencer, doc.line_of(("sequencer",)) if scenario.sequencer is not None else 0)
 
 
 def plan_governance(gov: Governance, loc: Loc, current: dict[str, Market], doc: SourceDoc,

@@ -16,6 +16,7 @@ from marginlab.errors import Issue, ScenarioError, quote, show_name
 from marginlab.numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal
 from marginlab.scenario.books import expand_books
 from marginlab.scenario.fields import PROTOCOL_NAMES, VERBS
+from marginlab.scenario.guards import SEQUENCER, SEQUENCER_STATES
 from marginlab.scenario.model import TOKEN_ADMIN_TARGETS, Account, Scenario
 from marginlab.scenario.reasons import pydantic_issues
 from marginlab.scenario.source import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
@@ -137,9 +138,53 @@ def _scan_markets(ctx: _Ctx, markets: Any) -> None:
         token = m.get("token")
         ctx.token_kinds[sym] = token.get("kind") if isinstance(token, dict) else "plain"
         _price_precision(ctx, ("markets", i, "price"), sym, m.get("price"))
+        _scan_guards(ctx, i, sym, m)
         for cap in ("supply_cap", "borrow_cap"):
             if m.get(cap) is not None:
                 _amount(ctx, ("markets", i, cap), sym, m[cap])
+
+
+def _scan_guards(ctx: _Ctx, i: int, sym: str, market: dict[str, Any]) -> None:
+    """A guard bound is a price: it must fit the feed, and the starting price must lie strictly inside."""
+    guards = market.get("oracle_guards")
+    loc: Loc = ("markets", i, "oracle_guards")
+    if sym == SEQUENCER:
+        ctx.add(("markets", i, "symbol"),
+                f"{quote(SEQUENCER)} is reserved: oracle: {{sequencer: down}} drives the sequencer uptime feed")
+    if not isinstance(guards, dict):
+        return
+    try:
+        start = to_decimal(market.get("price"))
+    except NumberError:
+        return
+    for name in ("min_price", "max_price"):
+        if guards.get(name) is None:
+            continue
+        _price_precision(ctx, (*loc, name), sym, guards[name])
+        try:
+            bound = to_decimal(guards[name])
+        except NumberError:
+            continue
+        if (bound >= start) if name == "min_price" else (bound <= start):
+            ctx.add((*loc, name), f"the market starts at {plain(start)}, not strictly inside its bound "
+                                  f"{plain(bound)}: its price would be refused from the start")
+
+
+def _scan_fault(ctx: _Ctx, loc: Loc, sym: str, fault: Any) -> None:
+    word = fault if isinstance(fault, str) else None
+    if sym == SEQUENCER:
+        if ctx.doc.data.get("sequencer") is None:
+            ctx.add(loc, "a sequencer fault needs a top-level sequencer: {grace_period: SECONDS}")
+        elif word not in SEQUENCER_STATES:
+            ctx.add(loc, "the sequencer is down or up")
+        return
+    if not _known_asset(ctx, loc, sym):
+        return
+    if word in SEQUENCER_STATES:
+        ctx.add(loc, f"{word} is for the sequencer (oracle: {{sequencer: {word}}}); a feed is ok, stale, zero, "
+                     f"negative, clamp or misprice")
+    if isinstance(fault, dict) and isinstance(fault.get("clamp"), dict) and "floor" in fault["clamp"]:
+        _price_precision(ctx, (*loc, "clamp", "floor"), sym, fault["clamp"]["floor"])
 
 
 def _scan_names(ctx: _Ctx, data: dict[str, Any]) -> None:
@@ -242,8 +287,8 @@ def _scan_step(ctx: _Ctx, i: int, step: dict[str, Any]) -> None:
     for sym, value in _entries(step.get("prices")):
         if _known_asset(ctx, (*base, "prices", sym), sym):
             _price_precision(ctx, (*base, "prices", sym), sym, value)
-    for sym, _ in _entries(step.get("oracle")):
-        _known_asset(ctx, (*base, "oracle", sym), sym)
+    for sym, fault in _entries(step.get("oracle")):
+        _scan_fault(ctx, (*base, "oracle", sym), sym, fault)
     for sym, admin in _entries(step.get("token_admin")):
         _scan_token_admin(ctx, (*base, "token_admin", sym), sym, admin)
     governance = step.get("governance")

@@ -8,7 +8,17 @@ from marginlab.numbers import plain
 from marginlab.protocols.base import Protocol
 from marginlab.protocols.world import World
 from marginlab.scenario.actions import GovernanceAct, Pause, SetParams
+from marginlab.scenario.guards import OracleGuards
 from marginlab.timeline import ActionRecord
+
+
+def describe_guards(g: OracleGuards | None) -> str:
+    if g is None:
+        return "none"
+    shown = [f"{k} {plain(v) if not isinstance(v, int) else v}" for k, v in
+             (("min_price", g.min_price), ("max_price", g.max_price), ("max_move", g.max_move))
+             if v is not None]
+    return "{" + ", ".join(shown + ([f"window {g.window}"] if g.max_move is not None else [])) + "}"
 
 
 def describe(act: GovernanceAct) -> tuple[str, str]:
@@ -17,7 +27,8 @@ def describe(act: GovernanceAct) -> tuple[str, str]:
         case SetParams():
             m = act.market
             shown = {"asset_weight": lambda: f"asset_weight {plain(m.asset_weight.init)}/{plain(m.asset_weight.maint)}",
-                     "liab_weight": lambda: f"liab_weight {plain(m.liab_weight.init)}/{plain(m.liab_weight.maint)}"}
+                     "liab_weight": lambda: f"liab_weight {plain(m.liab_weight.init)}/{plain(m.liab_weight.maint)}",
+                     "oracle_guards": lambda: f"oracle_guards {describe_guards(m.oracle_guards)}"}
             parts = [shown[k]() if k in shown else f"{k} {plain(getattr(m, k))}" for k in act.changed]
             return "governor", f"set_params({act.symbol}: {', '.join(parts)})"
         case Pause():

@@ -65,7 +65,7 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("missing-markets", "name: t\n", "1: markets: required field is missing"),
     ("unknown-top-level-key", make(append="colour: red\n"),
      "14: colour: unknown field; expected one of: name, description, protocol, seed, markets, liquidity, accounts, steps, "
-     "paths, keeper, liquidation, expect, correlated, books"),
+     "paths, keeper, liquidation, expect, correlated, books, sequencer"),
     ("seed-negative", make({2: "seed: -1"}), "2: seed: must be ≥ 0, got -1"),
     ("seed-not-integer", make({2: "seed: 1.5"}), "2: seed: expected a whole number, got 1.5"),
     ("markets-not-list", make({3: "markets: {}", 4: "", 5: ""}), "3: markets: expected a list, got a mapping"),
@@ -101,7 +101,7 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("unknown-market-key", make({4: weth(colour="red")}),
      "4: markets[0].colour: unknown field; expected one of: symbol, decimals, price, asset_weight, liab_weight, "
      "liquidation_bonus, protocol_share, reserve_factor, supply_cap, borrow_cap, irm, feed_decimals, heartbeat, "
-     "token"),
+     "token, oracle_guards"),
     ("duplicate-symbol", make({5: weth()}), "5: markets[1].symbol: duplicate market WETH (also markets[0])"),
     ("symbol-with-space", make({4: weth(symbol="'W ETH'")}),
      "4: markets[0].symbol: 'W ETH' is not a valid name: use letters, digits, '_', '.' or '-', starting with a letter"),
@@ -191,7 +191,8 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("action-position-out-of-range", make({13: "  - {action: {account: alice, position: 2, repay: {USDC: 1}}}"}),
      "13: steps[0].action.position: alice has 1 position(s); index 2 is out of range"),
     ("oracle-unknown-fault", make({13: "  - {oracle: {WETH: broken}}"}),
-     "13: steps[0].oracle.WETH: expected 'ok', 'stale', 'zero' or 'negative', got 'broken'"),
+     "13: steps[0].oracle.WETH: expected 'ok', 'stale', 'zero', 'negative', {clamp: {floor: P}} or "
+     "{misprice: {factor_exp: K}}, got 'broken'"),
     # --- token_admin: a pausable-blocklist token's issuer (line 5: USDC as that kind)
     ("token-admin-plain-token", make({13: "  - {token_admin: {WETH: {paused: true}}}"}),
      "13: steps[0].token_admin.WETH: WETH is a plain token, which has no issuer to pause or block; token_admin "
@@ -314,4 +315,55 @@ CASES += [
     ("may-revert-not-an-error-name", make({13: "  - {action: {account: alice, borrow: {USDC: 1}, may_revert: 'no!'}}"}),
      "13: steps[0].action.may_revert: 'no!' is not an error name: use letters, digits and '_', not starting with "
      "a digit"),
+]
+
+# --- oracle guards (docs/oracle-guards.md): markets[].oracle_guards, sequencer:, and the faults that exercise them
+CASES += [
+    ("guards-empty", make({4: weth(oracle_guards="{}")}),
+     "4: markets[0].oracle_guards: set at least one of min_price, max_price, max_move"),
+    ("guards-min-not-below-max", make({4: weth(oracle_guards="{min_price: 5000, max_price: 100}")}),
+     "4: markets[0].oracle_guards: min_price (5000) must be below max_price (100)"),
+    ("guards-start-below-floor", make({4: weth(oracle_guards="{min_price: 2000}")}),
+     "4: markets[0].oracle_guards.min_price: the market starts at 2000, not strictly inside its bound 2000: its "
+     "price would be refused from the start"),
+    ("guards-start-above-cap", make({4: weth(oracle_guards="{max_price: 1500}")}),
+     "4: markets[0].oracle_guards.max_price: the market starts at 2000, not strictly inside its bound 1500: its "
+     "price would be refused from the start"),
+    ("guards-max-move-above-one", make({4: weth(oracle_guards="{max_move: 1.5}")}),
+     "4: markets[0].oracle_guards: max_move must be a fraction up to 1 in steps of 0.0001, got 1.5"),
+    ("guards-max-move-zero", make({4: weth(oracle_guards="{max_move: 0}")}),
+     "4: markets[0].oracle_guards.max_move: must be greater than 0, got 0"),
+    ("guards-window-zero", make({4: weth(oracle_guards="{max_move: 0.2, window: 0}")}),
+     "4: markets[0].oracle_guards.window: must be > 0, got 0"),
+    ("guards-unknown-key", make({4: weth(oracle_guards="{floor: 1}")}),
+     "4: markets[0].oracle_guards.floor: unknown field; expected one of: min_price, max_price, max_move, window"),
+    ("guards-floor-too-precise", make({4: weth(oracle_guards="{min_price: 0.000000001}")}),
+     "4: markets[0].oracle_guards.min_price: price 0.000000001 has more decimal places than the WETH feed has (8)"),
+    ("sequencer-grace-too-long", make(append="sequencer: {grace_period: 999999}\n"),
+     "14: sequencer.grace_period: must be ≤ 604800, got 999999"),
+    ("sequencer-fault-without-sequencer", make({13: "  - {oracle: {sequencer: down}}"}),
+     "13: steps[0].oracle.sequencer: a sequencer fault needs a top-level sequencer: {grace_period: SECONDS}"),
+    ("sequencer-fault-wrong-word", make({13: "  - {oracle: {sequencer: stale}}"}, "sequencer: {}\n"),
+     "13: steps[0].oracle.sequencer: the sequencer is down or up"),
+    ("feed-fault-down", make({13: "  - {oracle: {WETH: down}}"}),
+     "13: steps[0].oracle.WETH: down is for the sequencer (oracle: {sequencer: down}); a feed is ok, stale, zero, "
+     "negative, clamp or misprice"),
+    ("clamp-no-floor", make({13: "  - {oracle: {WETH: {clamp: 5}}}"}),
+     "13: steps[0].oracle.WETH: clamp needs {floor: P} with a price P > 0: the feed reports P while the market is "
+     "below it"),
+    ("clamp-negative-floor", make({13: "  - {oracle: {WETH: {clamp: {floor: -1}}}}"}),
+     "13: steps[0].oracle.WETH: clamp needs {floor: P} with a price P > 0: the feed reports P while the market is "
+     "below it"),
+    ("misprice-zero", make({13: "  - {oracle: {WETH: {misprice: {factor_exp: 0}}}}"}),
+     "13: steps[0].oracle.WETH: misprice needs {factor_exp: K} with a whole K, 1 ≤ |K| ≤ 18: the feed reports the "
+     "price × 10^K"),
+    ("misprice-fraction", make({13: "  - {oracle: {WETH: {misprice: {factor_exp: 1.5}}}}"}),
+     "13: steps[0].oracle.WETH: misprice needs {factor_exp: K} with a whole K, 1 ≤ |K| ≤ 18: the feed reports the "
+     "price × 10^K"),
+    ("fault-two-kinds", make({13: "  - {oracle: {WETH: {clamp: {floor: 1}, misprice: {factor_exp: 1}}}}"}),
+     "13: steps[0].oracle.WETH: expected 'ok', 'stale', 'zero', 'negative', {clamp: {floor: P}} or "
+     "{misprice: {factor_exp: K}}, got {clamp, misprice}"),
+    ("set-params-guards-bad", make(append="  - {governance: {set_params: {WETH: {oracle_guards: {max_move: 2}}}}}\n"),
+     "14: steps[1].governance.set_params.WETH.oracle_guards: max_move must be a fraction up to 1 in steps of 0.0001, "
+     "got 2"),
 ]

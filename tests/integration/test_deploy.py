@@ -150,6 +150,20 @@ def test_a_market_with_a_token_kind_is_deployed_as_that_hostile_token(deployed, 
     assert deployed.chain.call(token, "deployer") == book.roles["deployer"].address
 
 
+def test_a_market_with_oracle_guards_is_deployed_with_them_on_the_router(deployed, tmp_path):
+    """A markets file's `oracle_guards:` are set by the governor right after the feed (docs/oracle-guards.md)."""
+    path = tmp_path / "m.yaml"
+    path.write_text("markets:\n  - {symbol: GRD, decimals: 18, price: 100, asset_weight: {init: 0.8, maint: 0.85},\n"
+                    "     liab_weight: {init: 1, maint: 1}, liquidation_bonus: 0.05,\n"
+                    "     oracle_guards: {min_price: 10, max_price: 1000, max_move: 0.25, window: 600}}\n")
+    book, _ = deployed(load_markets(path))
+    router = contract(deployed, book.contracts["router"].address, "OracleRouter")
+    bounds, band, sequencer = deployed.chain.call(router, "guardsOf", book.tokens["GRD"].address)
+    assert tuple(bounds) == (10 * 10**18, 1000 * 10**18)
+    assert band[0] == 100 * 10**18 and tuple(band[2:]) == (2500, 600)  # reference = the first answer
+    assert deployed.chain.call(router, "feedOf", book.tokens["GRD"].address)[3] == 3  # bounds | band
+
+
 def _no_make_env() -> dict[str, str]:
     """The environment without the outer make's flags (make test runs this suite)."""
     return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}

@@ -8,7 +8,9 @@ I16, I18, I21 lock, exact model parity), plus
 - I11: repaid equals the model's close-factor and dust cap exactly (it is part of the quote compared);
 - I13: no sub-account holds debt without a deposit after any step; I14: each BadDebtSettled equals the
   model (debt, reserves cover, socialised part, the new deposit index) and never exceeds the debt;
-- I15: the deposit index falls only in a step that socialised bad debt.
+- I15: the deposit index falls only in a step that socialised bad debt;
+- I22: at any step, a price at a guard's bound or beyond its band is never used to borrow, withdraw or liquidate,
+  and deposit and repay still work (guard_rules.OracleGuardRules, eth_call probes: no state left behind).
 I12 (no self-liquidation profit) needs one owner on both sides: tests/integration/test_incidents_euler.py.
 I4's "slack never shrinks" is implied here by exact parity of scales, indexes and reserves with the model.
 """
@@ -18,12 +20,13 @@ import pytest
 
 from chainkit import deploy_protocol, sim_token, WAD
 from machine_runner import run_machine
+from guard_rules import PROBES, OracleGuardRules
 from vault_machine import LiquidationRules
 
 MARKETS = (("USDC", 6, 1), ("WBTC", 8, 60_000), ("WETH", 18, 2_000))
 
 
-class LiquidationMachine(LiquidationRules):
+class LiquidationMachine(OracleGuardRules, LiquidationRules):
     NAME = "liquidation"
 
     def setup(self):
@@ -47,3 +50,4 @@ def test_liquidations_and_bad_debt_match_the_model_after_every_step(state_machin
     LiquidationMachine.liquidator = liquidator
     run_machine(state_machine, LiquidationMachine, liq_proto, [alice, bob, carol], (0, 1), [(lp, 0), (liquidator, 0)],
                 machine="liquidation")
+    print(f"untrusted-price probes (I22): {dict(sorted(PROBES.items()))}")

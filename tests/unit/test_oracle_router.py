@@ -34,7 +34,7 @@ def test_set_feed_records_the_feed_and_emits_it(router, gov, asset):
     tx = router.setFeed(asset, f, HEARTBEAT, {"from": gov})
     assert tx.events["FeedSet"]["asset"] == asset and tx.events["FeedSet"]["heartbeat"] == HEARTBEAT
     assert tx.events["FeedSet"]["decimals"] == 8
-    assert router.hasFeed(asset) and router.feedOf(asset) == (f, HEARTBEAT, 8)
+    assert router.hasFeed(asset) and router.feedOf(asset) == (f, HEARTBEAT, 8, 0)  # no guards
 
 
 def test_price_reverts_without_a_feed(router, asset):

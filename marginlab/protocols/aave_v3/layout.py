@@ -29,6 +29,7 @@ from typing_extensions import assert_never
 from marginlab.errors import Issue
 from marginlab.numbers import plain
 from marginlab.protocols.base import Decision
+from marginlab.protocols.guards import guard_refusals
 from marginlab.scenario.actions import (
     Borrow,
     Deposit,
@@ -114,6 +115,8 @@ def layout(plan: Plan, *, strict: bool = False) -> Layout:
         _market(plan, m, source, out)
     _protocol_decisions(plan, out)
     _netting(plan, out)
+    out.refusals += guard_refusals(plan, NAME, "AaveOracle has no price bounds or circuit breaker, and this adapter "
+                                               "deploys no PriceOracleSentinel")
     for step in plan.steps:
         for sym, admin in step.token_admin.items():
             if "vault" in admin.block:

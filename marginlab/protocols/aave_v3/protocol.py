@@ -86,6 +86,8 @@ class AaveV3(Protocol):
         if isinstance(act, SetParams):
             if "irm" in act.changed:
                 return "changing a reserve's rate strategy is not wired up for Aave in marginlab"
+            if "oracle_guards" in act.changed:
+                return "AaveOracle has no price bounds or circuit breaker"
             return None
         return ("Aave pauses a whole reserve or the whole pool (every operation), not borrows, withdrawals or "
                 "liquidations one by one")

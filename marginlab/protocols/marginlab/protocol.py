@@ -37,7 +37,7 @@ from marginlab.protocols.base import (
 from marginlab.protocols.marginlab.liquidation import KeeperBot, vault_events, vault_offers
 from marginlab.protocols.marginlab.params import dust_minimums, liquidation_params, liquidation_policy, market_params
 from marginlab.protocols.marginlab.reads import KEEPER_SUB_ID, VaultReads
-from marginlab.protocols.marginlab.setup import VaultSetup
+from marginlab.protocols.marginlab.setup import VaultSetup, apply_oracle_guards, guard_changes
 from marginlab.protocols.world import DEPLOYER, KEEPER, World
 from marginlab.scenario.actions import (
     Borrow,
@@ -93,6 +93,10 @@ class MarginlabVault(Protocol):
         """The vault is the reference: every market setting has its exact counterpart in ``MarketParams``."""
         decisions = tuple(Decision(m.symbol, setting, "mapped", "MarketParams / OracleRouter / InterestRateModel")
                           for m in plan.markets for setting in MAPPED)
+        decisions += tuple(Decision(m.symbol, "oracle_guards", "mapped", "OracleRouter.setFeedBounds / setPriceBand")
+                           for m in plan.markets if m.oracle_guards is not None)
+        if plan.sequencer is not None:
+            decisions += (Decision("protocol", "sequencer", "mapped", "OracleRouter.setSequencerFeed on every market"),)
         return Mapping(cls.name, decisions)
 
     # ------------------------------------------------------------------------------------------------ deploy
@@ -113,6 +117,7 @@ class MarginlabVault(Protocol):
         for m in self.plan.markets:
             chain.transact(deployer, router, "setFeed", world.tokens[m.symbol].address, world.feeds[m.symbol].address,
                            m.heartbeat)
+        apply_oracle_guards(world, self.plan, router)
         vault = chain.deploy(deployer, art, "Vault", deployer.address, deployer.address, router.address)
         irms: dict[tuple[int, int, int, int], str] = {}
         for m in self.plan.markets:
@@ -211,8 +216,14 @@ class MarginlabVault(Protocol):
                 self._asset_weight[act.symbol] = m.asset_weight.maint
                 self._liab_weight[act.symbol] = m.liab_weight.maint
                 token = self.world.tokens[act.symbol].address
-                return [Call("", self.vault, "setMarketParams", (token, market_params(m, self._irm_of[act.symbol])),
-                             signer=deployer)]
+                calls = [] if act.changed == ("oracle_guards",) else \
+                    [Call("", self.vault, "setMarketParams", (token, market_params(m, self._irm_of[act.symbol])),
+                          signer=deployer)]
+                if "oracle_guards" in act.changed:
+                    assert self.router is not None
+                    calls += [Call("", self.router, fn, (token, *args), signer=deployer)
+                              for fn, args in guard_changes(m)]
+                return calls
             case Pause():
                 for flag in act.flags:
                     self._paused[flag] = act.paused

@@ -4,13 +4,16 @@ that reverts is re-sent one call at a time by the owners themselves, so the erro
 that failed."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from web3.contract import Contract
 
 from marginlab.chain import TxReverted
+from marginlab.numbers import to_units
 from marginlab.protocols.marginlab.authsig import sign_authorization
 from marginlab.protocols.world import World
+from marginlab.scenario.model import Market
 from marginlab.scenario.plan import Plan
 
 # Set-up deposits per batcher transaction (~150k gas each: mint + first deposit), well under the block gas limit,
@@ -130,3 +133,77 @@ class VaultSetup:
             self.world.transact(-1, name, f"borrow({self.world.amount(amount, sym)}, sub {sub})", signer, self.vault,
                                 "borrow", sub, self.world.tokens[sym].address, amount, signer.address,
                                 gas_kind="borrow")
+
+
+# ----------------------------------------------------------------------------------------------- oracle guards
+UINT128_MAX = 2**128 - 1
+# SimPoker.pokeAll: a poke reads the guarded price (feed, bounds, sequencer) and may write the reference (~50k).
+POKE_GAS, POKE_GAS_PER_MARKET = 60_000, 90_000
+
+
+def market_guard_calls(m: Market) -> list[tuple[str, tuple[Any, ...]]]:
+    """The router calls (function, arguments after the asset) that set one market's ``oracle_guards``; none when
+    it has none, so today's scenarios and deployments send no extra transaction (their timelines stay the same)."""
+    g = m.oracle_guards
+    if g is None:
+        return []
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    if g.min_price is not None or g.max_price is not None:
+        calls.append(("setFeedBounds", (to_units(g.min_price or Decimal(0), 18),
+                                        UINT128_MAX if g.max_price is None else to_units(g.max_price, 18))))
+    if g.max_move is not None:
+        calls.append(("setPriceBand", (g.max_move_bps, g.window)))
+    return calls
+
+
+def guard_changes(m: Market) -> list[tuple[str, tuple[Any, ...]]]:
+    """The router calls that make a listed market's guards ``m.oracle_guards`` (a governance change): every guard
+    the new set leaves out is switched off."""
+    g = m.oracle_guards
+    calls = market_guard_calls(m)
+    if g is None or (g.min_price is None and g.max_price is None):
+        calls.insert(0, ("setFeedBounds", (0, UINT128_MAX)))
+    if g is None or g.max_move is None:
+        calls.append(("setPriceBand", (0, 0)))
+    return calls
+
+
+def guard_calls(plan: Plan) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """Every market's guard calls as (symbol, function, arguments after the asset), and with ``sequencer:`` one
+    ``setSequencerFeed`` per market (its feed address is filled in by the caller)."""
+    calls = [(m.symbol, fn, args) for m in plan.markets for fn, args in market_guard_calls(m)]
+    if plan.sequencer is not None:
+        calls += [(m.symbol, "setSequencerFeed", (plan.sequencer.grace_period,)) for m in plan.markets]
+    return calls
+
+
+def apply_oracle_guards(world: World, plan: Plan, router: Contract) -> None:
+    """Set each market's bounds and circuit breaker on the router; with ``sequencer:``, create the uptime feed
+    (up since long ago, so set-up is not in a grace period) and guard every market with it."""
+    calls = guard_calls(plan)
+    if not calls:
+        return
+    chain, deployer = world.chain, world.deployer
+    if plan.sequencer is not None:
+        receipt = chain.transact(deployer, world.batcher, "createFeed", 0, 0)
+        world.sequencer = chain.contract(world._created(receipt), world.artifacts.abi("SettableAggregator"))
+        chain.transact(deployer, world.batcher, "setRoundData", world.sequencer.address, 1, 0, 1,
+                       chain.latest_timestamp(), 1)
+        world.label(world.sequencer.address, "sequencer uptime feed")
+    for sym, fn, args in calls:
+        if fn == "setSequencerFeed":
+            assert world.sequencer is not None
+            args = (world.sequencer.address, *args)
+        chain.transact(deployer, router, fn, world.tokens[sym].address, *args)
+    banded = [world.tokens[m.symbol].address for m in plan.markets
+              if m.oracle_guards is not None and m.oracle_guards.max_move is not None]
+    if banded:
+        poker = chain.deploy(deployer, world.artifacts, "SimPoker")
+        world.label(poker.address, "breaker keeper")
+
+        def poke() -> None:
+            """The keeper's poke of every banded market after the step's rounds (a refusal is an event)."""
+            chain.transact(deployer, poker, "pokeAll", router.address, banded,
+                           gas=POKE_GAS + POKE_GAS_PER_MARKET * len(banded))
+
+        world.after_prices = poke

@@ -22,6 +22,7 @@ from typing_extensions import assert_never
 from marginlab.errors import Issue
 from marginlab.numbers import plain, wad
 from marginlab.protocols.base import Decision
+from marginlab.protocols.guards import guard_refusals
 from marginlab.protocols.morpho_blue.math import MAX_FEE, WAD, incentive_factor
 from marginlab.scenario.actions import (
     Borrow,
@@ -90,6 +91,8 @@ def layout(plan: Plan, *, strict: bool = False) -> Layout:
     _pair_decisions(plan, out)
     _liquidity(plan, out)
     _actions(plan, out)
+    out.refusals += guard_refusals(plan, NAME, "Morpho Blue takes its oracle's price as given; the pair oracle has "
+                                               "no bounds, band or sequencer check")
     if strict:
         out.refusals += [_issue(plan, _scope_source(plan, d.scope), f"{d.scope}: {d.setting} is not honoured: "
                                                                      f"{d.detail} (--strict)")
