@@ -172,6 +172,9 @@ def run_all(specs: list[RunSpec], doc: SourceDoc, out: Path, options: ChainOptio
         result.runs.append(VariantRun(spec.variant, spec.protocol, spec.mode, timeline, spec.mapping, spec.folder,
                                       gas))
     _write_comparisons(specs, result, out, comparison)
+    if options.backend == "revm" and options.rpc_url is None and len({s.variant for s in specs}) > 1:
+        result.messages.append("gas: not measured on revm (its one open state keeps storage warm across "
+                               "transactions), so the comparison has no gas table; --chain anvil measures it")
     return result
 
 
@@ -208,7 +211,9 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
     timeline.liquidation_policy = None if spec.plan.liquidation.is_default else spec.plan.liquidation.describe()
     timeline.keeper_rule = None if spec.plan.keeper.choose == "most-value" else spec.plan.keeper.choose
     write_run_info(info, spec.folder)
-    gas = dict(replay.world.gas)
+    # revm (pyrevm 0.3.7) keeps one EVM state open across transactions, so storage stays warm and its gas is not
+    # what a node charges: no gas figure from it is shown (docs/toolchain.md); --chain anvil measures gas.
+    gas = {} if options.backend == "revm" and options.rpc_url is None else dict(replay.world.gas)
     if failure is not None:
         timeline.error = failure
         write_report(timeline, spec.folder, charts=charts)

@@ -49,3 +49,18 @@ def test_revm_per_step_mining_matches_too(name, tmp_path):
     specs = plan_runs(protocol_variants(model, doc, None), tmp_path, compare=True)
     run_all(specs, doc, tmp_path, ChainOptions(backend="revm", mining="per-step"), charts=False, progress=False)
     check(scenario, {s.mode: (s.folder / "timeline.json").read_text(encoding="utf-8") for s in specs})
+
+
+def test_a_comparison_on_revm_shows_no_gas_table_and_says_why(tmp_path, capsys):
+    # revm keeps one EVM state open across transactions (storage stays warm), so its gas is not a node's: the
+    # comparison leaves the gas table out rather than show figures that look measured.
+    from marginlab.cli import main
+
+    out = tmp_path / "out"
+    code = main(["replay", str(ROOT / "scenarios" / "drain.yaml"), "--chain", "revm",
+                 "--compare-protocols", "marginlab,morpho-blue", "--compare", "--out", str(out)])
+    assert code == 0
+    table = (out / "compare-protocols.md").read_text()
+    assert "| marginlab | cross | complete |" in table
+    assert "Gas per operation" not in table
+    assert "gas: not measured on revm" in capsys.readouterr().err
