@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from marginlab.compiled import ensure_build
 from marginlab.errors import MarginlabError, ScenarioError, UsageError, one_line
 from marginlab.node import DEFAULT_RPC_URL
+
+if TYPE_CHECKING:
+    from marginlab.scenario.model import Scenario
+    from marginlab.scenario.source import SourceDoc
 
 EXIT_OK = 0
 EXIT_EXPECT_FAILED = 1
@@ -28,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="validate a scenario file without touching a chain")
     check.add_argument("file", type=Path)
+    check.add_argument("--protocol", default=None, metavar="NAME|FILE.py:CLASS",
+                       help="also check that the protocol can express the file (both margin modes; no chain)")
+    check.add_argument("--strict", action="store_true",
+                       help="with --protocol: a setting the protocol would not honour is a refusal too")
     replay = sub.add_parser("replay", help="replay a scenario on a fresh protocol and write a report")
     replay.add_argument("file", type=Path)
     replay.add_argument("--compare", action="store_true",
@@ -100,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "check":
-            return _check(args.file)
+            return _check(args.file, args.protocol, args.strict)
         from marginlab import cli_risk
         if args.command in cli_risk.COMMANDS:
             return cli_risk.run(args)
@@ -129,17 +137,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _check(file: Path) -> int:
+def _check(file: Path, protocol: str | None = None, strict: bool = False) -> int:
     from marginlab.scenario.plan import MODES, build_plan
     from marginlab.scenario.validate import load_scenario
 
     scenario, doc = load_scenario(file)
     plans = [build_plan(scenario, doc, mode) for mode in MODES]  # paths and price rounding fail here too
     plan = plans[0]
+    modes = _check_protocol(file, scenario, doc, protocol, strict) if protocol is not None else []
     subs = sum(len(a.sub_ids) for a in plan.accounts)
     print(f"{file}: ok — {len(scenario.markets)} markets, {len(plan.accounts)} accounts ({subs} sub-accounts), "
           f"{len(plan.liquidity)} liquidity providers, {len(plan.steps)} steps, {len(scenario.expect)} expectations")
+    for line in modes:
+        print(one_line(line))
     return EXIT_OK
+
+
+def _check_protocol(file: Path, scenario: Scenario, doc: SourceDoc, protocol: str, strict: bool) -> list[str]:
+    """The file as written on ``protocol``: its refusals are the scenario's problems (exit 2, one line each, as
+    ``replay`` would give them, before anything else is said); otherwise a line per margin mode saying how many
+    settings are not honoured there."""
+    from marginlab.protocols.registry import load_protocol
+    from marginlab.runner import map_run
+    from marginlab.scenario.plan import build_plan, compare_plans
+
+    cls = load_protocol(protocol, doc.file)
+    written = map_run(cls, build_plan(scenario, doc), strict)
+    if written.refusals:
+        raise ScenarioError(list(written.refusals))
+    lines = []
+    for mode, plan in compare_plans(scenario, doc).items():
+        mapping = map_run(cls, plan, strict)
+        if mapping.refusals:
+            lines.append(f"{file}: {mode} margin: not expressible on {cls.name}: {mapping.refusals[0].reason}")
+        else:
+            lines.append(f"{file}: {mode} margin: expressible on {cls.name}, {len(mapping.not_honoured)} setting(s) "
+                         f"not honoured (replay --compare-protocols lists them)")
+    return lines
 
 
 def _replay(args: argparse.Namespace) -> int:

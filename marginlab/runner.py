@@ -118,13 +118,13 @@ def plan_runs(variants: list[Variant], out: Path, *, compare: bool = False, stri
                 folder = folder / _folder_name(variant.name)
             if len(plans) > 1:
                 folder = folder / mode
-            specs.append(RunSpec(variant.name, cls.name, cls, mode, plan, folder, _mapped(cls, plan, strict)))
+            specs.append(RunSpec(variant.name, cls.name, cls, mode, plan, folder, map_run(cls, plan, strict)))
     if len(specs) == 1 and not specs[0].expressible:
         raise ScenarioError(list(specs[0].mapping.refusals))
     return specs
 
 
-def _mapped(cls: type[Protocol], plan: Plan, strict: bool) -> Mapping:
+def map_run(cls: type[Protocol], plan: Plan, strict: bool = False) -> Mapping:
     """The protocol's own mapping, plus a refusal for each governance act it cannot carry out and for a
     ``liquidation:`` section it cannot express."""
     mapping = cls.map_plan(plan, strict=strict)
