@@ -19,7 +19,7 @@ from marginlab.protocols.marginlab.params import dust_minimums, liquidation_para
 from marginlab.protocols.marginlab.protocol import MarginlabVault
 from marginlab.protocols.morpho_blue.protocol import MorphoBlue
 from marginlab.report.expect import evaluate
-from marginlab.runner import _mapped, policy_variants, protocol_variants
+from marginlab.runner import map_run, policy_variants, protocol_variants
 from marginlab.scenario.model import Keeper
 from marginlab.scenario.plan import build_plan, expect_applies
 from marginlab.scenario.sections import LIQUIDATION_BOUNDS
@@ -126,17 +126,17 @@ def test_sweep_sets_the_policy():
 @pytest.mark.parametrize("cls", [MorphoBlue, AaveV3])
 def test_other_protocols_refuse_a_section_in_one_line(cls):
     plan = _plan("liquidation: {policy: absorb}\n")
-    refusals = _mapped(cls, plan, False).refusals
+    refusals = map_run(cls, plan, False).refusals
     mine = [i for i in refusals if i.field == "liquidation"]
     assert len(mine) == 1
     assert str(mine[0]) == (f"pol.yaml:14: liquidation: {cls.name} has no switchable liquidation policy: "
                             f"liquidation: absorb is marginlab's vault only")
-    assert not [i for i in _mapped(cls, _plan(), False).refusals if i.field == "liquidation"]
+    assert not [i for i in map_run(cls, _plan(), False).refusals if i.field == "liquidation"]
 
 
 def test_the_vault_expresses_every_policy():
     for policy in ("close-factor", "fixed-incentive", "dutch", "absorb"):
-        assert not _mapped(MarginlabVault, _plan(f"liquidation: {{policy: {policy}}}\n"), False).refusals
+        assert not map_run(MarginlabVault, _plan(f"liquidation: {{policy: {policy}}}\n"), False).refusals
 
 
 def test_policy_variants_keep_the_sections_parameters():
