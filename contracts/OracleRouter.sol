@@ -30,6 +30,8 @@ contract OracleRouter is IOracleRouter {
     mapping(address asset => Bounds) internal _bounds;
     mapping(address asset => Band) internal _bands;
     mapping(address asset => Sequencer) internal _sequencers;
+    /// @inheritdoc IOracleRouter
+    address public pendingGovernor;
 
     modifier onlyGovernor() {
         if (msg.sender != governor) revert NotGovernor(msg.sender);
@@ -45,8 +47,17 @@ contract OracleRouter is IOracleRouter {
     /// @inheritdoc IOracleRouter
     function setGovernor(address newGovernor) external onlyGovernor {
         if (newGovernor == address(0)) revert ZeroAddress();
-        emit GovernorSet(governor, newGovernor);
-        governor = newGovernor;
+        pendingGovernor = newGovernor;
+        emit GovernorProposed(msg.sender, newGovernor);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function acceptGovernance() external {
+        address pending = pendingGovernor;
+        if (msg.sender != pending) revert NotPendingGovernor(msg.sender);
+        emit GovernorSet(governor, pending);
+        governor = pending;
+        pendingGovernor = address(0);
     }
 
     /// @inheritdoc IOracleRouter

@@ -88,6 +88,16 @@ contract Vault is VaultCore, IVault {
     }
 
     /// @inheritdoc IVaultGovernance
+    function acceptGovernance() external {
+        _delegate(governanceModule);
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setLiquidationGracePeriod(uint256 /* period */) external {
+        _delegate(governanceModule);
+    }
+
+    /// @inheritdoc IVaultGovernance
     function setGuardian(address /* newGuardian */) external {
         _delegate(governanceModule);
     }
@@ -132,6 +142,31 @@ contract Vault is VaultCore, IVault {
         _nonces[auth.owner] = expected + 1;
         _isOperator[auth.owner][auth.operator] = auth.approved;
         emit OperatorSet(auth.owner, auth.operator, auth.approved);
+    }
+
+    /// @inheritdoc IVault
+    function invalidateNonce() external returns (uint256 used) {
+        used = _nonces[msg.sender];
+        _nonces[msg.sender] = used + 1;
+        emit NonceUsed(msg.sender, used);
+    }
+
+    /// @inheritdoc IVault
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        // DOMAIN_TYPEHASH has chainId (bit 2) and verifyingContract (bit 3) only.
+        return (hex"0c", "", "", block.chainid, address(this), bytes32(0), new uint256[](0));
     }
 
     /// @inheritdoc IVault
@@ -287,6 +322,21 @@ contract Vault is VaultCore, IVault {
     }
 
     /// @inheritdoc IVault
+    function pendingGovernor() external view returns (address) {
+        return _pendingGovernor;
+    }
+
+    /// @inheritdoc IVault
+    function liquidationGracePeriod() external view returns (uint256) {
+        return _liquidationGracePeriod;
+    }
+
+    /// @inheritdoc IVault
+    function liquidationGraceUntil() external view returns (uint256) {
+        return _liquidationGraceUntil;
+    }
+
+    /// @inheritdoc IVault
     function router() external view returns (IOracleRouter) {
         return _router;
     }
@@ -422,7 +472,7 @@ contract Vault is VaultCore, IVault {
     /// @inheritdoc IVault
     function maxBorrow(address owner, uint8 subId, address token) external view returns (uint256) {
         Market storage m = _listed(token);
-        if (_borrowPaused) return 0;
+        if (_borrowPaused || _withdrawPaused) return 0;
         return _maxTake(m, _key(owner, subId), token, type(uint256).max, true);
     }
 
@@ -466,6 +516,8 @@ contract Vault is VaultCore, IVault {
 
     function _borrow(address owner, uint8 subId, address token, uint256 amount, address receiver) internal {
         if (_borrowPaused) revert BorrowPaused();
+        // A borrow takes tokens out as a withdrawal does (same slot as the borrow flag: no extra load).
+        if (_withdrawPaused) revert WithdrawPaused();
         if (receiver == address(0)) revert ZeroAddress();
         if (amount == 0) revert ZeroAmount();
         uint256 fromDeposit;

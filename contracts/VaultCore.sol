@@ -85,7 +85,8 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
     uint128 internal _minDebtLeftValue = 1e18;
     // slither-disable-next-line uninitialized-state,constable-states,unused-state
     uint128 internal _minCollateralLeftValue = 1e18;
-    /// @dev Pause flags and the liquidation policy share one slot: a liquidation reads both.
+    /// @dev Pause flags, the liquidation policy and the liquidation grace period share one slot: a liquidation
+    /// reads them all with one load (the grace fields were appended to the slot, so no later slot moved).
     // slither-disable-next-line uninitialized-state,constable-states,unused-state
     bool internal _borrowPaused;
     // slither-disable-next-line uninitialized-state,constable-states,unused-state
@@ -94,6 +95,12 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
     bool internal _liquidatePaused;
     // slither-disable-next-line uninitialized-state,constable-states,unused-state
     LiquidationPolicy internal _policy;
+    /// @dev Liquidations stay refused until this time (seconds) after the governor unpauses them.
+    // slither-disable-next-line uninitialized-state,constable-states,unused-state
+    uint48 internal _liquidationGraceUntil;
+    /// @dev The grace period (seconds, at most MAX_LIQUIDATION_GRACE_PERIOD) an unpause of liquidations starts.
+    // slither-disable-next-line uninitialized-state,constable-states,unused-state
+    uint32 internal _liquidationGracePeriod;
     /// @dev The policies' parameters, two slots (CloseFactor reads only the first).
     // slither-disable-next-line uninitialized-state,constable-states,unused-state
     LiquidationParams internal _liqParams = LiquidationParams({
@@ -116,6 +123,9 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
     mapping(uint256 key => mapping(address token => int256)) internal _scaled;
     /// @dev Per account key: bit i (low half) = deposit in market i, bit 128 + i = debt in market i.
     mapping(uint256 key => uint256) internal _masks;
+    /// @dev The governor-elect of a two-step hand-over (zero: none); appended so no earlier slot moved.
+    // slither-disable-next-line uninitialized-state,constable-states,unused-state
+    address internal _pendingGovernor;
 
     constructor(IOracleRouter router_) {
         _router = router_;
@@ -373,6 +383,13 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
     function _listed(address token) internal view returns (Market storage m) {
         m = _markets[token];
         if (!m.listed) revert MarketNotListed(token);
+    }
+
+    /// @dev Liquidations are neither paused nor in the grace period after an unpause. One slot load.
+    function _requireLiquidationsOpen() internal view {
+        if (_liquidatePaused) revert LiquidationPaused();
+        uint256 until = _liquidationGraceUntil;
+        if (block.timestamp < until) revert LiquidationGracePeriod(until);
     }
 
     function _requireGovernor() internal view {

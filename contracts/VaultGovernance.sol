@@ -29,6 +29,9 @@ contract VaultGovernance is VaultCore, IVaultGovernance {
     uint64 internal constant MIN_TARGET_HEALTH_FACTOR = 1.01e18;
     uint64 internal constant MAX_TARGET_HEALTH_FACTOR = 1.5e18;
     uint256 internal constant MAX_DUST_VALUE = 1_000e18;
+    /// @dev At most 4 hours of refused liquidations after an unpause: enough for owners to react, short
+    /// enough that prices cannot drift far while debt grows unliquidated.
+    uint256 internal constant MAX_LIQUIDATION_GRACE_PERIOD = 4 hours;
 
     modifier onlyGovernor() {
         _requireGovernor();
@@ -105,8 +108,17 @@ contract VaultGovernance is VaultCore, IVaultGovernance {
     /// @inheritdoc IVaultGovernance
     function setGovernor(address newGovernor) external onlyGovernor {
         if (newGovernor == address(0)) revert ZeroAddress();
-        emit GovernorSet(_governor, newGovernor);
-        _governor = newGovernor;
+        _pendingGovernor = newGovernor;
+        emit GovernorProposed(msg.sender, newGovernor);
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function acceptGovernance() external {
+        address pending = _pendingGovernor;
+        if (msg.sender != pending) revert NotPendingGovernor(msg.sender);
+        emit GovernorSet(_governor, pending);
+        _governor = pending;
+        _pendingGovernor = address(0);
     }
 
     /// @inheritdoc IVaultGovernance
@@ -117,11 +129,37 @@ contract VaultGovernance is VaultCore, IVaultGovernance {
 
     /// @inheritdoc IVaultGovernance
     function setPaused(bool borrow_, bool withdraw_, bool liquidate_) external {
-        if (msg.sender != _guardian && msg.sender != _governor) revert NotGuardian(msg.sender);
+        bool wasLiquidatePaused = _liquidatePaused;
+        if (msg.sender != _governor) {
+            if (msg.sender != _guardian) revert NotGuardian(msg.sender);
+            // The guardian only pauses, one flag per call: a compromised guardian can stop things, never
+            // restart them, and each of its calls is one visible decision.
+            if ((_borrowPaused && !borrow_) || (_withdrawPaused && !withdraw_) || (wasLiquidatePaused && !liquidate_)) {
+                revert GuardianCannotUnpause(msg.sender);
+            }
+            uint256 changed = (_borrowPaused != borrow_ ? 1 : 0) + (_withdrawPaused != withdraw_ ? 1 : 0)
+                + (wasLiquidatePaused != liquidate_ ? 1 : 0);
+            if (changed != 1) revert GuardianPausesOneFlag(changed);
+        }
+        if (wasLiquidatePaused && !liquidate_) {
+            uint256 period = _liquidationGracePeriod;
+            if (period != 0) {
+                uint256 until = block.timestamp + period;
+                _liquidationGraceUntil = uint48(until); // a timestamp plus at most 4 hours fits 48 bits
+                emit LiquidationGraceStarted(until);
+            }
+        }
         _borrowPaused = borrow_;
         _withdrawPaused = withdraw_;
         _liquidatePaused = liquidate_;
         emit PauseSet(msg.sender, borrow_, withdraw_, liquidate_);
+    }
+
+    /// @inheritdoc IVaultGovernance
+    function setLiquidationGracePeriod(uint256 period) external onlyGovernor {
+        if (period > MAX_LIQUIDATION_GRACE_PERIOD) revert GracePeriodTooLong(period, MAX_LIQUIDATION_GRACE_PERIOD);
+        emit LiquidationGracePeriodSet(_liquidationGracePeriod, period);
+        _liquidationGracePeriod = uint32(period); // <= 4 hours
     }
 
     /// @inheritdoc IVaultGovernance

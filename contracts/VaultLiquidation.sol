@@ -62,7 +62,7 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation {
         uint8 liquidatorSubId
     ) external nonReentrant returns (uint256, uint256) {
         LiquidationPolicy policy = _policy;
-        if (_liquidatePaused) revert LiquidationPaused();
+        _requireLiquidationsOpen();
         if (policy == LiquidationPolicy.Absorb) revert WrongLiquidationPolicy(policy);
         if (repayAmount == 0) revert ZeroAmount();
         // slither-disable-next-line uninitialized-local -- a scratch struct filled field by field below
@@ -109,7 +109,7 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation {
         if (_reentrancyGuardEntered()) revert ReentrancyGuardReentrantCall();
         // The checks of `liquidate`, in its order, but for the caller's own (SelfLiquidation) and the pull's.
         LiquidationPolicy policy = _policy;
-        if (_liquidatePaused) revert LiquidationPaused();
+        _requireLiquidationsOpen();
         if (policy == LiquidationPolicy.Absorb) revert WrongLiquidationPolicy(policy);
         if (repayAmount == 0) revert ZeroAmount();
         // slither-disable-next-line uninitialized-local -- a scratch struct filled field by field below
@@ -167,7 +167,7 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation {
         returns (uint256 collateralValue, uint256 debtValue)
     {
         LiquidationPolicy policy = _policy;
-        if (_liquidatePaused) revert LiquidationPaused();
+        _requireLiquidationsOpen();
         if (policy != LiquidationPolicy.Absorb) revert WrongLiquidationPolicy(policy);
         uint256 key = _key(owner, subId);
         Cache memory cache = _newCache();
@@ -189,7 +189,7 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation {
         uint256 minCollateral,
         uint8 buyerSubId
     ) external nonReentrant returns (uint256 paid, uint256 bought) {
-        if (_liquidatePaused) revert LiquidationPaused();
+        _requireLiquidationsOpen();
         if (payAmount == 0) revert ZeroAmount();
         if (collToken == payToken) revert PayTokenIsCollateral(payToken);
         Market storage mc = _listed(collToken);

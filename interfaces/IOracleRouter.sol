@@ -54,6 +54,8 @@ interface IOracleRouter {
     event FeedSet(address indexed asset, address indexed feed, uint32 heartbeat, uint8 decimals);
     /// @notice Governance moved from `previous` to `governor`.
     event GovernorSet(address indexed previous, address indexed governor);
+    /// @notice `governor` proposed `pendingGovernor` as its successor (it takes over by `acceptGovernance`).
+    event GovernorProposed(address indexed governor, address indexed pendingGovernor);
     /// @notice `asset`'s price bounds are now (`minPrice`, `maxPrice`); both 0 and max = no bounds.
     event FeedBoundsSet(address indexed asset, uint128 minPrice, uint128 maxPrice);
     /// @notice `asset`'s circuit breaker allows `maxMoveBps` per `window` seconds (0 = off).
@@ -65,6 +67,8 @@ interface IOracleRouter {
 
     /// @notice The caller is not the governor.
     error NotGovernor(address caller);
+    /// @notice The caller is not the governor-elect.
+    error NotPendingGovernor(address caller);
     /// @notice A zero address was given where a contract or account is required.
     error ZeroAddress();
     /// @notice A heartbeat of 0 would make every round stale.
@@ -104,8 +108,16 @@ interface IOracleRouter {
     /// @notice The address allowed to set feeds and guards.
     function governor() external view returns (address);
 
-    /// @notice Hand governance to `newGovernor`. Governor only.
+    /// @notice The governor-elect of a two-step hand-over; zero if none.
+    function pendingGovernor() external view returns (address);
+
+    /// @notice Propose `newGovernor` as the next governor (step one of two). Governor only; emits
+    /// `GovernorProposed`; a later proposal replaces it. Reverts `ZeroAddress` for the zero address.
     function setGovernor(address newGovernor) external;
+
+    /// @notice Take over governance (step two), by the governor-elect only (`NotPendingGovernor` otherwise);
+    /// emits `GovernorSet` and clears the proposal.
+    function acceptGovernance() external;
 
     /// @notice Price `asset` with `feed`; rounds older than `heartbeat` seconds are rejected. Governor only.
     /// @dev Reads and caches `feed.decimals()`, which must be at most 36, and requires `feed.latestRoundData()`

@@ -16,8 +16,14 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
 
     /// @notice The address that lists markets, sets parameters and takes reserves.
     function governor() external view returns (address);
-    /// @notice The address that may pause (besides the governor).
+    /// @notice The address that may pause (besides the governor), one flag per call, and never unpause.
     function guardian() external view returns (address);
+    /// @notice The governor-elect of a two-step hand-over (`setGovernor` then `acceptGovernance`); zero if none.
+    function pendingGovernor() external view returns (address);
+    /// @notice The grace period (seconds) that an unpause of liquidations starts (default 0).
+    function liquidationGracePeriod() external view returns (uint256);
+    /// @notice Liquidations are refused (`LiquidationGracePeriod`) before this timestamp; 0 if never set.
+    function liquidationGraceUntil() external view returns (uint256);
     /// @notice The oracle router used for every price.
     function router() external view returns (IOracleRouter);
     /// @notice How `liquidate` sizes and pays liquidations (default `CloseFactor`).
@@ -29,7 +35,7 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
     function minDebtLeftValue() external view returns (uint256);
     /// @notice The least collateral value (USD WAD) a liquidation may leave of the seized asset, unless 0 ($1).
     function minCollateralLeftValue() external view returns (uint256);
-    /// @notice Whether borrowing is paused.
+    /// @notice Whether borrowing is paused (a withdraw pause refuses borrows too, with `WithdrawPaused`).
     function borrowPaused() external view returns (bool);
     /// @notice Whether withdrawals and sub-account transfers are paused.
     function withdrawPaused() external view returns (bool);
@@ -61,6 +67,25 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
     function setOperatorWithSig(Authorization calldata auth, uint8 v, bytes32 r, bytes32 s) external;
     /// @notice The next nonce `owner` must sign for `setOperatorWithSig`.
     function nonces(address owner) external view returns (uint256);
+    /// @notice Use up the caller's next signature nonce, so that an authorization signed with it (and not yet
+    /// submitted) never works; emits `NonceUsed`.
+    /// @return used The nonce invalidated (the caller's next nonce is now `used + 1`).
+    function invalidateNonce() external returns (uint256 used);
+    /// @notice EIP-5267: the EIP-712 domain of the vault's signatures (`setOperatorWithSig`). `fields` is
+    /// 0x0c: only chainId and verifyingContract (this vault) are in the domain; name, version and salt are
+    /// empty and there are no extensions.
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        );
     /// @notice Whether `operator` may act for `owner`.
     function isOperator(address owner, address operator) external view returns (bool);
 
@@ -78,7 +103,8 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
         returns (uint256 withdrawn);
 
     /// @notice Take `amount` of `token` out of the caller's `subId` to `receiver`: any deposit in `token`
-    /// is consumed first, the rest becomes debt. Afterwards health_init >= 0.
+    /// is consumed first, the rest becomes debt. Afterwards health_init >= 0. Refused while borrowing
+    /// (`BorrowPaused`) or withdrawals (`WithdrawPaused`) are paused: a borrow takes tokens out as a withdrawal does.
     function borrow(uint8 subId, address token, uint256 amount, address receiver) external;
     /// @notice `borrow` for `owner`, by `owner` or its operator.
     function borrowFrom(address owner, uint8 subId, address token, uint256 amount, address receiver) external;
@@ -91,7 +117,8 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
 
     /// @notice Move `amount` (type(uint256).max = all) of the caller's `token` deposit from `fromSubId` to
     /// `toSubId` (where it repays any `token` debt first). `fromSubId` must stay health_init >= 0. Reverts
-    /// `ZeroAmount` when `toSubId` would receive nothing (an amount below one scale unit of its debt).
+    /// `ZeroAmount` when `toSubId` would receive nothing (an amount below one scale unit of its debt). Refused
+    /// while withdrawals are paused, even when it would repay debt in `toSubId` (docs/roles-and-pauses.md).
     function transfer(uint8 fromSubId, uint8 toSubId, address token, uint256 amount) external;
     /// @notice `transfer` between `owner`'s sub-accounts, by `owner` or its operator.
     function transferFrom(address owner, uint8 fromSubId, uint8 toSubId, address token, uint256 amount) external;
@@ -121,7 +148,7 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
     /// in `token` first, then new debt, so that health_init stays >= 0, the pool keeps borrows <= deposits, total
     /// borrows stay within the borrow cap, and the vault holds the tokens. Computed with the vault's own rounding
     /// (scale taken rounded up, debt valued up, deposits down): borrowing the result succeeds and one unit more
-    /// does not, in the same block. 0 while borrowing is paused or nothing can be borrowed. Reverts
+    /// does not, in the same block. 0 while borrowing or withdrawals are paused or nothing can be borrowed. Reverts
     /// `MarketNotListed`, or with an oracle's error when a market the sub-account holds has no valid price.
     /// Interest accrued in later blocks lowers the answer.
     function maxBorrow(address owner, uint8 subId, address token) external view returns (uint256);

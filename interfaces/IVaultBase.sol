@@ -155,6 +155,14 @@ interface IVaultBase {
     event GuardianSet(address indexed previous, address indexed guardian);
     /// @notice Global pause flags changed.
     event PauseSet(address indexed caller, bool borrowPaused, bool withdrawPaused, bool liquidatePaused);
+    /// @notice `governor` proposed `pendingGovernor` as its successor (it takes over by `acceptGovernance`).
+    event GovernorProposed(address indexed governor, address indexed pendingGovernor);
+    /// @notice An unpause of liquidations from now on starts a grace period of `period` seconds (was `previous`).
+    event LiquidationGracePeriodSet(uint256 previous, uint256 period);
+    /// @notice Liquidations were unpaused; they stay refused until `until` (a timestamp).
+    event LiquidationGraceStarted(uint256 until);
+    /// @notice `owner` used up its signature nonce `nonce`: a signed authorization carrying it no longer works.
+    event NonceUsed(address indexed owner, uint256 nonce);
     /// @notice `owner` approved or revoked `operator` for all of its sub-accounts.
     event OperatorSet(address indexed owner, address indexed operator, bool approved);
     /// @notice Interest accrued on `token`: new indexes, the reserve cut and the total interest charged
@@ -329,6 +337,16 @@ interface IVaultBase {
     error WithdrawPaused();
     /// @notice Liquidations are paused.
     error LiquidationPaused();
+    /// @notice Liquidations were unpaused recently; they resume at `until` (a timestamp).
+    error LiquidationGracePeriod(uint256 until);
+    /// @notice The guardian may only pause, never unpause: unpausing is the governor's.
+    error GuardianCannotUnpause(address caller);
+    /// @notice The guardian pauses one flag per call (`changed` flags would change).
+    error GuardianPausesOneFlag(uint256 changed);
+    /// @notice A liquidation grace period above the bound `max` (seconds).
+    error GracePeriodTooLong(uint256 period, uint256 max);
+    /// @notice The caller is not the governor-elect.
+    error NotPendingGovernor(address caller);
     /// @notice The sub-account has health_maint `healthMaint` >= 0 and cannot be liquidated.
     error AccountHealthy(int256 healthMaint);
     /// @notice The sub-account owes nothing in `token`.

@@ -24,12 +24,27 @@ interface IVaultGovernance is IVaultBase {
     /// or worth at least `minDebtLeftValue`, and the seized collateral at 0 or worth at least
     /// `minCollateralLeftValue`, unless it closes one of them. Governor only; emits `DustMinimumsSet`.
     function setDustMinimums(uint256 minDebtLeftValue, uint256 minCollateralLeftValue) external;
-    /// @notice Hand governance to `newGovernor`. Governor only.
+    /// @notice Propose `newGovernor` as the next governor (step one of two). Governor only; emits
+    /// `GovernorProposed`. Governance moves only when `newGovernor` calls `acceptGovernance`, so a typo cannot
+    /// hand the vault to an address nobody controls; a later proposal replaces this one (proposing the governor
+    /// itself withdraws it in effect). Reverts `ZeroAddress` for the zero address.
     function setGovernor(address newGovernor) external;
+    /// @notice Take over governance (step two): only the proposed governor-elect may call it; emits `GovernorSet`
+    /// and clears the proposal. Reverts `NotPendingGovernor` for anyone else.
+    function acceptGovernance() external;
     /// @notice Replace the guardian (zero disables it). Governor only.
     function setGuardian(address newGuardian) external;
-    /// @notice Set the global pause flags. Guardian or governor. Deposits and repays are never paused.
+    /// @notice Set the global pause flags; emits `PauseSet`. Deposits and repays are never paused. The governor
+    /// may set any flags. The guardian may only pause, one flag per call: exactly one flag may change and it must
+    /// go from false to true (else `GuardianCannotUnpause` / `GuardianPausesOneFlag`). Anyone else: `NotGuardian`.
+    /// When liquidations go from paused to unpaused and the grace period is non-zero, they stay refused
+    /// (`LiquidationGracePeriod`) for that period; emits `LiquidationGraceStarted`.
     function setPaused(bool borrow, bool withdraw, bool liquidate) external;
+    /// @notice Set the grace period (seconds, at most 4 hours) that an unpause of liquidations starts, so that
+    /// owners can repay or add collateral before liquidators return (Aave 3.1's). Governor only; emits
+    /// `LiquidationGracePeriodSet`; reverts `GracePeriodTooLong`. Default 0 (liquidations resume at once). A
+    /// grace period already running is unchanged.
+    function setLiquidationGracePeriod(uint256 period) external;
     /// @notice Send `amount` of `token` reserves to `to`. Governor only; reserves lent out cannot be taken.
     function withdrawReserves(address token, uint256 amount, address to) external;
 }

@@ -60,10 +60,13 @@ ROLE_RIGHTS = {
                  "feed.setAnswer(answer) and feed.setRoundData(...) on every feed (it deployed them)",
                  "hostile tokens' settings (pause, block, fee: the deployer of a token only)"],
     "governor": ["vault.listMarket", "vault.setMarketParams", "vault.setLiquidationPolicy",
-                 "vault.setLiquidationParams", "vault.setDustMinimums", "vault.setGuardian", "vault.setGovernor",
-                 "vault.withdrawReserves", "vault.setPaused", "router.setFeed", "router.setFeedBounds",
-                 "router.setPriceBand", "router.setSequencerFeed", "router.resetBreaker", "router.setGovernor"],
-    "guardian": ["vault.setPaused"],
+                 "vault.setLiquidationParams", "vault.setDustMinimums", "vault.setGuardian",
+                 "vault.setGovernor (proposes; the new governor calls vault.acceptGovernance)",
+                 "vault.withdrawReserves", "vault.setPaused (any flags, pause and unpause)",
+                 "vault.setLiquidationGracePeriod (at most 4 h)", "router.setFeed", "router.setFeedBounds",
+                 "router.setPriceBand", "router.setSequencerFeed", "router.resetBreaker",
+                 "router.setGovernor (proposes; the new governor calls router.acceptGovernance)"],
+    "guardian": ["vault.setPaused (pause only, one flag per call)"],
 }
 
 

@@ -31,10 +31,10 @@ accounts:
 steps:
   - {label: paused, governance: {pause: [borrow, withdraw]}, action: {account: alice, borrow: {USDC: 100}, expect_revert: BorrowPaused}}
   - {action: {account: alice, repay: {USDC: 100}}}
-  - {label: back, governance: {unpause: [borrow], set_params: {WETH: {asset_weight: {init: 0.5, maint: 0.6}}}}, action: {account: alice, borrow: {USDC: 100}}}
+  - {label: back, governance: {unpause: [borrow], set_params: {WETH: {asset_weight: {init: 0.5, maint: 0.6}}}}, action: {account: alice, borrow: {USDC: 100}, expect_revert: WithdrawPaused}}
   - {action: {account: alice, withdraw: {WETH: 1}, expect_revert: WithdrawPaused}}
 expect:
-  - {account: alice, balances: {USDC: -1000}}
+  - {account: alice, balances: {USDC: -900}}
 """
 
 
@@ -55,11 +55,12 @@ def test_the_guardian_pauses_the_governor_unpauses_and_sets_parameters(tmp_path,
     assert calls[0][1][2] is False and t["steps"][0]["actions"][1]["error_name"] == "BorrowPaused"
     assert calls[2][:2] == [("governor", "set_params(WETH: asset_weight 0.5/0.6)", True),
                             ("governor", "unpause(borrow)", True)]
-    assert calls[2][2][2] is True  # borrowing works again
+    # A borrow takes tokens out as a withdrawal does: the withdraw pause still refuses it (I23).
+    assert calls[2][2][2] is False and t["steps"][2]["actions"][2]["error_name"] == "WithdrawPaused"
     assert t["steps"][3]["actions"][0]["error_name"] == "WithdrawPaused"  # withdraw is still paused
-    # The new weights count from step 2 on: 10 WETH at 0.85, then at 0.6 maint, against ~1,000 USDC of debt.
+    # The new weights count from step 2 on: 10 WETH at 0.85, then at 0.6 maint, against ~900 USDC of debt.
     before, after = (int(t["steps"][k]["accounts"]["alice/0"]["health_maint"]) for k in (1, 2))
-    assert before - after == 10 * 2000 * (85 - 60) * 10**16 + 100 * 10**18  # 5,000 of weight, 100 borrowed
+    assert before - after == 10 * 2000 * (85 - 60) * 10**16  # 5,000 of weight, nothing borrowed
     assert all(e["passed"] for e in t["expectations"])
 
 

@@ -102,6 +102,7 @@ def test_governance_functions_are_governor_only(proto, vault, rando, weth, fresh
         lambda: vault.setGovernor(rando, {"from": rando}),
         lambda: vault.setGuardian(rando, {"from": rando}),
         lambda: vault.withdrawReserves(weth, 1, rando, {"from": rando}),
+        lambda: vault.setLiquidationGracePeriod(0, {"from": rando}),
     ):
         with brownie.reverts(revert_pattern=err("NotGovernor")):
             call()
@@ -126,7 +127,11 @@ def test_roles_can_be_handed_over(vault, gov, guardian, rando):
     with brownie.reverts(revert_pattern=err("ZeroAddress")):
         vault.setGovernor(brownie.ZERO_ADDRESS, {"from": gov})
     tx = vault.setGovernor(rando, {"from": gov})
+    assert tx.events["GovernorProposed"]["pendingGovernor"] == rando and vault.pendingGovernor() == rando
+    assert vault.governor() == gov  # two steps: nothing moves until the governor-elect accepts
+    tx = vault.acceptGovernance({"from": rando})
     assert tx.events["GovernorSet"]["governor"] == rando and vault.governor() == rando
+    assert vault.pendingGovernor() == brownie.ZERO_ADDRESS
     with brownie.reverts(revert_pattern=err("NotGovernor")):
         vault.setDustMinimums(0, 0, {"from": gov})
 

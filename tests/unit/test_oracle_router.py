@@ -102,7 +102,13 @@ def test_router_governance_can_be_handed_over(router, gov, rando):
     with brownie.reverts(revert_pattern=err("ZeroAddress")):
         router.setGovernor(brownie.ZERO_ADDRESS, {"from": gov})
     tx = router.setGovernor(rando, {"from": gov})
+    assert tx.events["GovernorProposed"]["pendingGovernor"] == rando and router.pendingGovernor() == rando
+    assert router.governor() == gov
+    with brownie.reverts(revert_pattern=err("NotPendingGovernor")):
+        router.acceptGovernance({"from": gov})
+    tx = router.acceptGovernance({"from": rando})
     assert tx.events["GovernorSet"]["governor"] == rando and router.governor() == rando
+    assert router.pendingGovernor() == brownie.ZERO_ADDRESS
 
 
 def test_settable_aggregator_is_written_only_by_its_owner(proto, rando):
