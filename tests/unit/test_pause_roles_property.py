@@ -2,7 +2,7 @@
 checked against a four-line model of who may change which flags, and the grace period an unpause starts."""
 import brownie
 from brownie.test import given, strategy
-from hypothesis import settings
+from proptest import property_settings
 from unitkit import err
 
 GRACE = 600
@@ -21,7 +21,7 @@ def expected(caller, before, after):
     return None
 
 
-@settings(max_examples=25, deadline=None)
+@property_settings(25, 500)
 @given(calls=strategy("uint8[6]", max_value=23))
 def test_only_the_governor_unpauses_and_the_guardian_pauses_one_flag_per_call(vault, gov, guardian, rando, calls):
     roles = {"gov": gov, "guardian": guardian, "rando": rando}
