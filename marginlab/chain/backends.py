@@ -266,7 +266,8 @@ class Revm(Backend):
 
     def provider(self) -> Any:
         """A fresh in-process chain, at genesis, behind a web3 provider."""
-        from marginlab.chain.revm import RevmChain, RevmProvider
+        from marginlab.chain.revm import RevmChain
+        from marginlab.chain.revm_rpc import RevmProvider
 
         return RevmProvider(RevmChain(GENESIS_TIME, self.chain_id, BLOCK_GAS_LIMIT))
 

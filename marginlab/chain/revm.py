@@ -1,10 +1,10 @@
 """An in-process chain: revm (pyrevm) behind a web3 provider that answers the JSON-RPC methods the simulator sends,
 the way Anvil answers them, with no node process and no HTTP.
 
-The rest of the chain package does not know it is not talking to a node: :class:`RevmProvider` has the two
-methods :class:`~marginlab.chain.rpc.Transport` uses (``make_request`` and ``batch``) and keeps what a dev node
-keeps — blocks, receipts with their logs, nonces, a transaction pool when automine is off, the next block's
-timestamp, snapshots. Transactions arrive signed (``eth_sendRawTransaction``); their sender is recovered from the
+The rest of the chain package does not know it is not talking to a node: its JSON-RPC face,
+:class:`~marginlab.chain.revm_rpc.RevmProvider`, has the two methods :class:`~marginlab.chain.rpc.Transport` uses
+(``make_request`` and ``batch``), and :class:`RevmChain` keeps what a dev node keeps — blocks, receipts with their
+logs, nonces, a transaction pool when automine is off, the next block's timestamp, snapshots. Transactions arrive signed (``eth_sendRawTransaction``); their sender is recovered from the
 signature as a node would.
 
 It follows Anvil as marginlab starts it: chain id 31337, a 30M block gas limit, a zero base fee, blocks that keep
@@ -32,7 +32,6 @@ from typing import Any, Callable
 import rlp
 from eth_account import Account
 from eth_utils import keccak
-from web3.providers.base import BaseProvider
 
 CHAIN_ID = 31337
 BLOCK_GAS_LIMIT = 30_000_000
@@ -107,18 +106,18 @@ class Saved:
     block_checkpoint: Any
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """A request parameter as it would arrive as JSON: bytes as 0x-hex, containers walked."""
     if isinstance(value, (bytes, bytearray)):
         return "0x" + bytes(value).hex()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_json(v) for v in value]
     return value
 
 
-def _hex(n: int) -> str:
+def to_hex(n: int) -> str:
     return hex(n)
 
 
@@ -301,13 +300,13 @@ class RevmChain:
 
     def _receipt(self, tx: Tx, outcome: Outcome, block: Block, index: int, log_index: int) -> dict[str, Any]:
         logs = [{"address": address.lower(), "topics": topics, "data": "0x" + data.hex(),
-                 "blockHash": block.hash, "blockNumber": _hex(block.number), "transactionHash": tx.hash,
-                 "transactionIndex": _hex(index), "logIndex": _hex(log_index + i), "removed": False}
+                 "blockHash": block.hash, "blockNumber": to_hex(block.number), "transactionHash": tx.hash,
+                 "transactionIndex": to_hex(index), "logIndex": to_hex(log_index + i), "removed": False}
                 for i, (address, topics, data) in enumerate(outcome.logs)]
-        return {"transactionHash": tx.hash, "transactionIndex": _hex(index), "blockHash": block.hash,
-                "blockNumber": _hex(block.number), "from": tx.sender, "to": tx.to,
-                "cumulativeGasUsed": _hex(block.gas_used), "gasUsed": _hex(outcome.gas_used),
-                "effectiveGasPrice": _hex(tx.gas_price),
+        return {"transactionHash": tx.hash, "transactionIndex": to_hex(index), "blockHash": block.hash,
+                "blockNumber": to_hex(block.number), "from": tx.sender, "to": tx.to,
+                "cumulativeGasUsed": to_hex(block.gas_used), "gasUsed": to_hex(outcome.gas_used),
+                "effectiveGasPrice": to_hex(tx.gas_price),
                 "contractAddress": (outcome.address or _create_address(tx.sender, tx.nonce)).lower()
                 if tx.to is None else None,
                 "logs": logs, "logsBloom": EMPTY_BLOOM, "status": "0x1" if outcome.success else "0x0", "type": "0x0"}
@@ -417,8 +416,8 @@ class RevmChain:
         except RpcError:
             return None
         b = self.blocks[number]
-        return {"number": _hex(b.number), "hash": b.hash, "parentHash": b.parent, "timestamp": _hex(b.timestamp),
-                "gasLimit": _hex(self.gas_limit), "gasUsed": _hex(b.gas_used), "baseFeePerGas": "0x0",
+        return {"number": to_hex(b.number), "hash": b.hash, "parentHash": b.parent, "timestamp": to_hex(b.timestamp),
+                "gasLimit": to_hex(self.gas_limit), "gasUsed": to_hex(b.gas_used), "baseFeePerGas": "0x0",
                 "miner": ZERO_ADDRESS, "difficulty": "0x0", "totalDifficulty": "0x0", "extraData": "0x",
                 "nonce": "0x0000000000000000", "mixHash": "0x" + "00" * 32, "sha3Uncles": "0x" + "00" * 32,
                 "logsBloom": EMPTY_BLOOM, "transactionsRoot": "0x" + "00" * 32, "stateRoot": "0x" + "00" * 32,
@@ -428,8 +427,9 @@ class RevmChain:
     def tx_answer(self, tx: Tx) -> dict[str, Any]:
         receipt = self.receipts.get(tx.hash)
         return {"hash": tx.hash, "from": tx.sender, "to": tx.to,
-                "input": "0x" + tx.data.hex(), "value": _hex(tx.value), "gas": _hex(tx.gas),
-                "gasPrice": _hex(tx.gas_price), "nonce": _hex(tx.nonce), "type": "0x0", "chainId": _hex(self.chain_id),
+                "input": "0x" + tx.data.hex(), "value": to_hex(tx.value), "gas": to_hex(tx.gas),
+                "gasPrice": to_hex(tx.gas_price), "nonce": to_hex(tx.nonce), "type": "0x0",
+                "chainId": to_hex(self.chain_id),
                 "blockHash": receipt["blockHash"] if receipt else None,
                 "blockNumber": receipt["blockNumber"] if receipt else None,
                 "transactionIndex": receipt["transactionIndex"] if receipt else None}
@@ -466,147 +466,3 @@ class RevmChain:
         latest = self.blocks[-1]
         self._set_block_env(latest.number, latest.timestamp)
         return True
-
-
-class RevmProvider(BaseProvider):
-    """A web3 provider over a :class:`RevmChain`: ``make_request`` and ``batch`` as
-    :class:`~marginlab.chain.rpc.CountingProvider` has them, counting calls the same way."""
-
-    def __init__(self, chain: RevmChain) -> None:
-        super().__init__()
-        self.chain = chain
-        self.counts: dict[str, int] = {}
-        self.round_trips = 0
-        self.middlewares = ()  # type: ignore[assignment]
-        self._methods: dict[str, Callable[[list[Any]], Any]] = {
-            "eth_chainId": lambda p: _hex(chain.chain_id),
-            "net_version": lambda p: str(chain.chain_id),
-            "web3_clientVersion": lambda p: CLIENT_VERSION,
-            "eth_accounts": lambda p: [],
-            "eth_gasPrice": lambda p: "0x0",
-            "eth_blockNumber": lambda p: _hex(chain.blocks[-1].number),
-            "eth_getBlockByNumber": lambda p: chain.block_answer(p[0], bool(p[1]) if len(p) > 1 else False),
-            "eth_getBlockByHash": self._block_by_hash,
-            "eth_getBalance": lambda p: _hex(self._at(p, lambda: chain.evm.get_balance(str(p[0])))),
-            "eth_getCode": lambda p: "0x" + self._at(p, lambda: chain.code(str(p[0]))).hex(),
-            "eth_getTransactionCount": self._transaction_count,
-            "eth_call": self._call,
-            "eth_estimateGas": lambda p: _hex(chain.estimate(p[0])),
-            "eth_sendRawTransaction": lambda p: chain.send_raw(bytes.fromhex(str(p[0])[2:])),
-            "eth_getTransactionReceipt": lambda p: chain.receipts.get(str(p[0]).lower()),
-            "eth_getTransactionByHash": self._tx_by_hash,
-            "evm_mine": self._mine,
-            "evm_setAutomine": self._set_automine,
-            "evm_setNextBlockTimestamp": self._set_next_timestamp,
-            "evm_increaseTime": self._increase_time,
-            "evm_snapshot": lambda p: _hex(chain.snapshot()),
-            "evm_revert": lambda p: chain.revert(int(p[0], 16) if isinstance(p[0], str) else int(p[0])),
-            "anvil_setBlockTimestampInterval": lambda p: None,
-            "anvil_setBalance": self._set_balance,
-            "evm_setAccountBalance": self._set_balance,
-            "debug_traceTransaction": self._trace,
-        }
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def is_connected(self, show_traceback: bool = False) -> bool:
-        return True
-
-    def make_request(self, method: Any, params: Any) -> Any:
-        self.counts[str(method)] = self.counts.get(str(method), 0) + 1
-        self.round_trips += 1
-        return self._answer(str(method), list(params or []), 1)
-
-    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
-        for method, _ in calls:
-            self.counts[method] = self.counts.get(method, 0) + 1
-        self.round_trips += 1
-        return [self._answer(method, list(params), i) for i, (method, params) in enumerate(calls)]
-
-    def _answer(self, method: str, params: list[Any], request_id: int) -> dict[str, Any]:
-        params = [_plain(p) for p in params]
-        handler = self._methods.get(method)
-        if handler is None:
-            return {"jsonrpc": "2.0", "id": request_id,
-                    "error": {"code": -32601, "message": f"the revm chain does not support {method}"}}
-        try:
-            return {"jsonrpc": "2.0", "id": request_id, "result": handler(params)}
-        except RpcError as exc:
-            return {"jsonrpc": "2.0", "id": request_id, "error": exc.answer()}
-
-    # ---- handlers
-    def _at(self, params: list[Any], read: Callable[[], Any]) -> Any:
-        block = params[1] if len(params) > 1 else "latest"
-        if self.chain._block_number(block) != self.chain.blocks[-1].number:
-            raise RpcError(-32000, "the revm chain answers balances and code at the latest block only")
-        return read()
-
-    def _transaction_count(self, params: list[Any]) -> str:
-        address = str(params[0]).lower()
-        count = self.chain.nonces.get(address, 0)
-        if len(params) > 1 and params[1] == "pending":
-            count += sum(1 for p in self.chain.pool if p.sender == address)
-        return _hex(count)
-
-    def _call(self, params: list[Any]) -> str:
-        outcome = self.chain.call(params[0], params[1] if len(params) > 1 else "latest")
-        if not outcome.success:
-            raise self.chain._failure(outcome)
-        return "0x" + outcome.output.hex()
-
-    def _block_by_hash(self, params: list[Any]) -> dict[str, Any] | None:
-        for b in self.chain.blocks:
-            if b.hash == str(params[0]).lower():
-                return self.chain.block_answer(b.number, bool(params[1]) if len(params) > 1 else False)
-        return None
-
-    def _tx_by_hash(self, params: list[Any]) -> dict[str, Any] | None:
-        wanted = str(params[0]).lower()
-        for tx in [*self.chain.pool, *(t for b in self.chain.blocks for t in b.txs)]:
-            if tx.hash == wanted:
-                return self.chain.tx_answer(tx)
-        return None
-
-    def _mine(self, params: list[Any]) -> str:
-        timestamp = None
-        if params:
-            first = params[0]
-            timestamp = first.get("timestamp") if isinstance(first, dict) else first
-            if isinstance(timestamp, str):
-                timestamp = int(timestamp, 16)
-        self.chain.mine(timestamp)
-        return "0x0"
-
-    def _set_automine(self, params: list[Any]) -> None:
-        self.chain.automine = bool(params[0])
-        if self.chain.automine and self.chain.pool:
-            self.chain.mine()
-
-    def _set_next_timestamp(self, params: list[Any]) -> None:
-        value = params[0]
-        target = int(value, 16) if isinstance(value, str) else int(value)
-        if target < self.chain.blocks[-1].timestamp:
-            raise RpcError(-32000, f"timestamp {target} is before the latest block's {self.chain.blocks[-1].timestamp}")
-        self.chain.next_timestamp = target
-
-    def _increase_time(self, params: list[Any]) -> str:
-        value = params[0]
-        seconds = int(value, 16) if isinstance(value, str) else int(value)
-        base = self.chain.next_timestamp if self.chain.next_timestamp is not None else self.chain.blocks[-1].timestamp
-        self.chain.next_timestamp = base + seconds
-        return _hex(seconds)
-
-    def _set_balance(self, params: list[Any]) -> None:
-        value = params[1]
-        self.chain.evm.set_balance(str(params[0]), int(value, 16) if isinstance(value, str)
-                                   else int(value))
-
-    def _trace(self, params: list[Any]) -> dict[str, Any]:
-        """What ``debug_traceTransaction`` answers without opcode steps: failed, gas, the return or revert data."""
-        outcome = self.chain.outcomes.get(str(params[0]).lower())
-        if outcome is None:
-            raise RpcError(-32000, f"transaction {params[0]} not found")
-        return {"failed": not outcome.success, "gas": outcome.gas_used, "returnValue": "0x" + outcome.output.hex(),
-                "structLogs": []}
