@@ -4,8 +4,8 @@ the way Anvil answers them, with no node process and no HTTP.
 The rest of the chain package does not know it is not talking to a node: its JSON-RPC face,
 :class:`~marginlab.chain.revm_rpc.RevmProvider`, has the two methods :class:`~marginlab.chain.rpc.Transport` uses
 (``make_request`` and ``batch``), and :class:`RevmChain` keeps what a dev node keeps — blocks, receipts with their
-logs, nonces, a transaction pool when automine is off, the next block's timestamp, snapshots. Transactions arrive signed (``eth_sendRawTransaction``); their sender is recovered from the
-signature as a node would.
+logs, nonces, a transaction pool when automine is off, the next block's timestamp, snapshots. Transactions arrive
+signed (``eth_sendRawTransaction``); their sender is recovered from the signature as a node would.
 
 It follows Anvil as marginlab starts it: chain id 31337, a 30M block gas limit, a zero base fee, blocks that keep
 the time of the block before unless ``evm_setNextBlockTimestamp`` (or ``evm_increaseTime``) says otherwise, a
