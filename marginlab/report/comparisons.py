@@ -175,15 +175,22 @@ def render_policies(runs: list[VariantRun]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _json_entry(run: VariantRun, column: str, expressible: bool) -> dict[str, object]:
+    """A run's JSON entry as far as every comparison shares it: which run, and, when it could not be expressed,
+    the refusals (a run that ran adds its figures and ``expressible: true``)."""
+    entry: dict[str, object] = {column: run.variant, "protocol": run.protocol, "margin": run.mode}
+    if not expressible:
+        entry["expressible"] = False
+        entry["refusals"] = [str(i) for i in run.mapping.refusals]
+    return entry
+
+
 def policies_json(runs: list[VariantRun]) -> str:
     out = []
     for run in runs:
         r = policy_row(run)
-        entry: dict[str, object] = {"policy": run.variant, "protocol": run.protocol, "margin": run.mode}
-        if r is None:
-            entry["expressible"] = False
-            entry["refusals"] = [str(i) for i in run.mapping.refusals]
-        else:
+        entry = _json_entry(run, "policy", r is not None)
+        if r is not None:
             entry.update(expressible=True, status=r.status, liquidations=r.liquidations,
                          collateral_lost_usd=str(r.collateral_lost), liquidator_profit_usd=str(r.liquidator_profit),
                          reserves_change_usd=str(r.reserves_change), lenders_loss_usd=str(r.lenders_loss),
@@ -296,13 +303,9 @@ def comparison_json(runs: list[VariantRun], what: str) -> str:
     out = []
     for run in runs:
         r = row(run)
-        entry: dict[str, object] = {column: run.variant, "protocol": run.protocol, "margin": run.mode,
-                                    "not_honoured": [f"{d.scope}: {d.setting}: {d.detail}"
-                                                     for d in run.mapping.not_honoured]}
-        if r is None:
-            entry["expressible"] = False
-            entry["refusals"] = [str(i) for i in run.mapping.refusals]
-        else:
+        entry = _json_entry(run, column, r is not None)
+        entry["not_honoured"] = [f"{d.scope}: {d.setting}: {d.detail}" for d in run.mapping.not_honoured]
+        if r is not None:
             entry.update(expressible=True, status=r.status, liquidations=r.liquidations,
                          collateral_seized_usd=str(r.collateral_seized), bad_debt_usd=str(r.bad_debt),
                          lenders_loss_usd=str(r.lenders_loss), reserves_paid_usd=str(r.reserves_paid),
