@@ -6,13 +6,13 @@ import time
 from typing import Any, Callable
 
 from eth_utils import keccak
-from web3._utils.method_formatters import receipt_formatter
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, TimeExhausted
 from web3.types import RPCEndpoint
 
 from marginlab.chain.backends import Backend
 from marginlab.chain.gas import GAS_PRICE, GasKey, GasLimits, padded_gas
 from marginlab.chain.mining import Mining, PendingTx, settle
+from marginlab.chain.receipts import format_receipt
 from marginlab.chain.reverts import RevertDecoder, TxReverted, revert_data
 from marginlab.chain.rpc import Transport, short_error
 from marginlab.chain.signers import Signer
@@ -129,7 +129,7 @@ class AutoMining(Mining):
         while True:
             raw = self.rpc.raw("eth_getTransactionReceipt", [tx_hash])
             if raw is not None:
-                return dict(receipt_formatter(raw))
+                return format_receipt(raw)
             if time.monotonic() > deadline:
                 raise TimeExhausted(f"transaction {tx_hash} is not in the chain after {self.request_timeout} s")
             time.sleep(0.01)

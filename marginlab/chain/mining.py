@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Literal
 
 from eth_utils import keccak
-from web3._utils.method_formatters import receipt_formatter
 from web3.types import RPCEndpoint
 
 from marginlab.chain.backends import Backend
 from marginlab.chain.gas import GAS_CAP, GasKey, GasLimits, padded_gas
+from marginlab.chain.receipts import format_receipt
 from marginlab.chain.reverts import RevertDecoder, TxReverted
 from marginlab.chain.rpc import Transport, short_error
 from marginlab.chain.signers import Signer
@@ -251,7 +251,7 @@ class PerStepMining(Mining):
         self.rpc.progress.tx_count += len(batch)
 
     def _resolve(self, pending: PendingTx, raw: dict[str, Any], last: bool) -> None:
-        receipt = dict(receipt_formatter(raw))
+        receipt = format_receipt(raw)
         if receipt["status"] == 1:
             pending.receipt = receipt
             return

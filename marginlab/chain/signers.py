@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import rlp
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -50,13 +49,45 @@ def sign_legacy(account: LocalAccount, tx: dict[str, Any]) -> bytes:
     to = bytes.fromhex(tx["to"][2:]) if tx.get("to") else b""
     data = bytes.fromhex(str(tx["data"])[2:])
     chain_id = int(tx["chainId"])
-    fields = [int(tx["nonce"]), int(tx["gasPrice"]), int(tx["gas"]), to, int(tx.get("value", 0)), data]
-    digest = keccak(rlp.encode([*fields, chain_id, 0, 0]))
-    key = PrivateKey(bytes(account.key))
+    fields: list[int | bytes] = [int(tx["nonce"]), int(tx["gasPrice"]), int(tx["gas"]), to, int(tx.get("value", 0)), data]
+    digest = keccak(rlp_list([*fields, chain_id, 0, 0]))
+    key = _coincurve_key(bytes(account.key))
     signature = key.sign_recoverable(digest, hasher=None)
     r, s, recovery = signature[:32], signature[32:64], signature[64]
-    return bytes(rlp.encode([*fields, chain_id * 2 + 35 + recovery, int.from_bytes(r, "big"),
-                             int.from_bytes(s, "big")]))
+    return rlp_list([*fields, chain_id * 2 + 35 + recovery, int.from_bytes(r, "big"), int.from_bytes(s, "big")])
+
+
+def _length_prefix(length: int, offset: int) -> bytes:
+    if length < 56:
+        return bytes([offset + length])
+    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([offset + 55 + len(size)]) + size
+
+
+def _rlp_item(item: int | bytes) -> bytes:
+    raw = item.to_bytes((item.bit_length() + 7) // 8, "big") if isinstance(item, int) else item
+    if len(raw) == 1 and raw[0] < 0x80:
+        return raw
+    return _length_prefix(len(raw), 0x80) + raw
+
+
+def rlp_list(items: list[int | bytes]) -> bytes:
+    """The RLP encoding of a flat list of non-negative integers and byte strings: ``rlp.encode`` gives the same
+    bytes (tests/engine/test_receipts.py checks it), without its type inference, which cost more than the
+    signature."""
+    payload = b"".join(_rlp_item(i) for i in items)
+    return _length_prefix(len(payload), 0xC0) + payload
+
+
+_KEYS: dict[bytes, Any] = {}
+
+
+def _coincurve_key(secret: bytes) -> Any:
+    """One coincurve key per secret: making it derives the public key, which cost as much as the signature."""
+    key = _KEYS.get(secret)
+    if key is None:
+        key = _KEYS[secret] = PrivateKey(secret)
+    return key
 
 
 def signer_key(role: str, name: str) -> bytes:

@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from web3.contract import Contract
-from web3.logs import DISCARD
 
 from marginlab.chain import Artifacts, Chain, Signer, TxReverted
+from marginlab.chain.events import events_of
 from marginlab.errors import ChainError, ReplayRevert
 from marginlab.numbers import UINT256_MAX, from_units, plain, to_units
 from marginlab.scenario.model import Market
@@ -117,7 +117,7 @@ class World:
         return self.chain.transact(deployer, self.batcher, "createContract", bytes.fromhex(init_code[2:]))
 
     def _created(self, receipt: dict[str, Any]) -> str:
-        events = self.batcher.events.Created().process_receipt(receipt, errors=DISCARD)
+        events = events_of(self.batcher, "Created", receipt)
         if len(events) != 1:
             raise ChainError("the batcher created no contract")
         return str(events[0]["args"]["created"])

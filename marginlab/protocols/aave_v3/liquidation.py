@@ -10,9 +10,8 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 from typing import Any, Callable
 
-from web3.logs import DISCARD
-
 from marginlab.chain import TxReverted
+from marginlab.chain.events import events_of
 from marginlab.numbers import EXACT, UINT256_MAX, WAD
 from marginlab.protocols.aave_v3.artifacts import explain
 from marginlab.protocols.aave_v3.deploy import Deployment
@@ -87,12 +86,12 @@ class AaveLiquidations:
         out: list[LiquidationEvent | BadDebtEvent] = []
         world, block = self.world, int(receipt["blockNumber"])
         sym = world.symbol_of
-        for ev in self.dep.pool.events.LiquidationCall().process_receipt(receipt, errors=DISCARD):
+        for ev in events_of(self.dep.pool, "LiquidationCall", receipt):
             a = ev["args"]
             owner, sub = self.key_of(a["user"])
             coll, debt = sym[a["collateralAsset"].lower()], sym[a["debtAsset"].lower()]
             fee = sum(int(t["args"]["value"]) for t in
-                      self.dep.tokens[coll][0].events.Transfer().process_receipt(receipt, errors=DISCARD)
+                      events_of(self.dep.tokens[coll][0], "Transfer", receipt)
                       if t["args"]["from"].lower() == a["user"].lower()
                       and t["args"]["to"].lower() == self.dep.treasury.lower())
             before = self.reads.snapshot([a["user"]], block - 1).users[0]

@@ -6,9 +6,9 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from web3.contract import Contract
-from web3.logs import DISCARD
 
 from marginlab.chain import TxReverted
+from marginlab.chain.events import events_of
 from marginlab.model.vault import (
     DEFAULT_LIQUIDATION_PARAMS,
     LiquidationParams,
@@ -247,11 +247,11 @@ class KeeperBot:
         debts: set[str] = set()
         absorbed_accounts: set[tuple[str, int]] = set()
         for receipt in receipts:
-            for ev in self.vault.events.CollateralAbsorbed().process_receipt(receipt, errors=DISCARD):
+            for ev in events_of(self.vault, "CollateralAbsorbed", receipt):
                 colls.add(sym[ev["args"]["token"].lower()])
-            for ev in self.vault.events.Absorbed().process_receipt(receipt, errors=DISCARD):
+            for ev in events_of(self.vault, "Absorbed", receipt):
                 absorbed_accounts.add((ev["args"]["owner"].lower(), int(ev["args"]["subId"])))
-            for ev in self.vault.events.BadDebtSettled().process_receipt(receipt, errors=DISCARD):
+            for ev in events_of(self.vault, "BadDebtSettled", receipt):
                 if (ev["args"]["owner"].lower(), int(ev["args"]["subId"])) in absorbed_accounts:
                     debts.add(sym[ev["args"]["token"].lower()])
         markets = sorted(self.world.tokens)
@@ -269,7 +269,7 @@ class KeeperBot:
 
     def _failed(self, receipt: dict[str, Any]) -> dict[int, str]:
         return {int(ev["args"]["index"]): self.chain.decoder.decode(bytes(ev["args"]["reason"]))
-                for ev in self.bot.events.Failed().process_receipt(receipt, errors=DISCARD)}
+                for ev in events_of(self.bot, "Failed", receipt)}
 
 
 def _hf(value: int) -> int | None:
@@ -283,20 +283,20 @@ def vault_events(world: World, vault: Contract,
     of one receipt."""
     out: list[LiquidationEvent | BadDebtEvent | PurchaseEvent] = []
     sym = world.symbol_of
-    for ev in vault.events.Liquidated().process_receipt(receipt, errors=DISCARD):
+    for ev in events_of(vault, "Liquidated", receipt):
         a = ev["args"]
         out.append(LiquidationEvent(a["liquidator"], a["owner"], int(a["subId"]), sym[a["debtToken"].lower()],
                                     sym[a["collToken"].lower()], int(a["repaid"]), int(a["seizedTotal"]),
                                     int(a["toLiquidator"]), int(a["protocolCut"]), _hf(a["healthFactorBefore"]),
                                     _hf(a["healthFactorAfter"]), liquidator_sub_id=int(a["liquidatorSubId"])))
     taken: dict[tuple[str, int], dict[str, int]] = {}
-    for ev in vault.events.CollateralAbsorbed().process_receipt(receipt, errors=DISCARD):
+    for ev in events_of(vault, "CollateralAbsorbed", receipt):
         a = ev["args"]
         moved = taken.setdefault((a["owner"].lower(), int(a["subId"])), {})
         moved[sym[a["token"].lower()]] = moved.get(sym[a["token"].lower()], 0) + int(a["amount"])
-    settled = list(vault.events.BadDebtSettled().process_receipt(receipt, errors=DISCARD))
+    settled = list(events_of(vault, "BadDebtSettled", receipt))
     absorbed: set[tuple[str, int]] = set()
-    for ev in vault.events.Absorbed().process_receipt(receipt, errors=DISCARD):
+    for ev in events_of(vault, "Absorbed", receipt):
         a = ev["args"]
         key = (a["owner"].lower(), int(a["subId"]))
         absorbed.add(key)
@@ -311,7 +311,7 @@ def vault_events(world: World, vault: Contract,
         out.append(BadDebtEvent(a["owner"], int(a["subId"]), sym[a["token"].lower()], int(a["debt"]),
                                 int(a["coveredByReserves"]), int(a["socialised"]),
                                 in_absorb=(a["owner"].lower(), int(a["subId"])) in absorbed))
-    for ev in vault.events.CollateralBought().process_receipt(receipt, errors=DISCARD):
+    for ev in events_of(vault, "CollateralBought", receipt):
         a = ev["args"]
         out.append(PurchaseEvent(a["buyer"], sym[a["collToken"].lower()], sym[a["payToken"].lower()], int(a["paid"]),
                                  int(a["bought"]), int(a["incentive"])))

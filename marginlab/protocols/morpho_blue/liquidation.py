@@ -6,8 +6,8 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from web3.contract import Contract
-from web3.logs import DISCARD
 
+from marginlab.chain.events import events_of
 from marginlab.numbers import EXACT, UINT256_MAX
 from marginlab.protocols.base import AccountView, BadDebtEvent, KeeperOrder, LiquidationEvent, Offer, RoundResult
 from marginlab.protocols.morpho_blue.book import MorphoBook
@@ -59,7 +59,7 @@ class MorphoLiquidations:
             op = (self.params[m], self.sub_address(order.owner, order.sub_id), seized, shares)
             receipt = self.world.chain.transact(self.world.signer(KEEPER), self.bot, "run", [op])
             failed = [self.world.chain.decoder.decode(bytes(ev["args"]["reason"]))
-                      for ev in self.bot.events.Failed().process_receipt(receipt, errors=DISCARD)]
+                      for ev in events_of(self.bot, "Failed", receipt)]
             if failed:
                 result.failed[i] = failed[0]
                 continue
@@ -71,7 +71,7 @@ class MorphoLiquidations:
         """Morpho's ``Liquidate`` events (decoded with EventsLib's ABI: solc 0.8.19 leaves library events out of
         Morpho's); the health factors before and after are read from the position once the transaction is in."""
         out: list[LiquidationEvent | BadDebtEvent] = []
-        for ev in self._events.events.Liquidate().process_receipt(receipt, errors=DISCARD):
+        for ev in events_of(self._events, "Liquidate", receipt):
             a = ev["args"]
             owner, sub = self.key_of[a["borrower"].lower()]
             snap, m, pos = self._position(f"{owner}/{sub}")
