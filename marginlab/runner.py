@@ -27,6 +27,7 @@ from marginlab.progress import Progress
 from marginlab.protocols.base import Mapping, Protocol
 from marginlab.protocols.registry import factory, load_protocol
 from marginlab.replaybook import ReplayBook
+from marginlab.report.capital import capital_efficiency, render_capital
 from marginlab.report.comparisons import VariantRun, write_comparison
 from marginlab.report.expect import evaluate, revert_checks
 from marginlab.report.html_compare import write_compare_html, write_comparison_html
@@ -206,6 +207,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
             book_lines = book.write(replay, f"marginlab replay {doc.file} ({label})", spec.folder)
         chain.close()
     timeline = replay.timeline
+    sections = render_capital(capital_efficiency(spec.plan))  # from the plan: not in the timeline
     timeline.provenance = provenance(replay.protocol, spec.mapping)
     # Written only when not the defaults, so the timelines of scenarios without them keep their bytes.
     timeline.liquidation_policy = None if spec.plan.liquidation.is_default else spec.plan.liquidation.describe()
@@ -216,14 +218,14 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
     gas = {} if options.backend == "revm" and options.rpc_url is None else dict(replay.world.gas)
     if failure is not None:
         timeline.error = failure
-        write_report(timeline, spec.folder, charts=charts)
+        write_report(timeline, spec.folder, charts=charts, extra=sections)
         messages.append(f"error: {failure}")
         messages.append(f"the timeline up to the failure is in {spec.folder}/ "
                         f"({len(timeline.steps)} of {len(spec.plan.steps)} steps)")
         messages.extend(book_lines)
         return EXIT_CHAIN, timeline, gas
     timeline.expectations = evaluate(spec.plan, timeline, spec.protocol) + revert_checks(timeline)
-    write_report(timeline, spec.folder, charts=charts)
+    write_report(timeline, spec.folder, charts=charts, extra=sections)
     failed = [e for e in timeline.expectations if e.failed]
     for e in failed:
         messages.append(f"{doc.file}:{e.line}: expect failed [{label}]: {e.description} (actual {e.actual})")
@@ -280,7 +282,9 @@ def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path, compa
                 continue
             folder = out / _folder_name(variant) if len(variants) > 1 else out
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "compare.md").write_text(render_compare(timelines, refused), encoding="utf-8")
+            plan = next(s.plan for s in specs if s.variant == variant)
+            sections = render_capital(capital_efficiency(plan))
+            (folder / "compare.md").write_text(render_compare(timelines, refused, sections), encoding="utf-8")
             write_compare_html(timelines, refused, folder)
             result.messages.append(f"comparison → {folder}/compare.md")
     if len(variants) > 1:
