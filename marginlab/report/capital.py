@@ -164,10 +164,10 @@ def render_capital(rows: list[AccountCapital]) -> list[str]:
         return []
     lines = ["", "## Capital efficiency", "",
              "Capital needed: the smallest factor k by which the account's deposits can be scaled (borrows "
-             "unchanged) with every sub-account still at initial health ≥ 0 (one k for all of them), times the deposits' USD value, at the "
-             "initial prices and the markets' initial weights (exact; capital rounded up, scale down). Max book "
-             "scale: 1/k, how far the whole book (deposits and borrows) could grow on the current deposits. Freed: "
-             "isolated capital less cross capital.", "",
+             "unchanged) with every sub-account still at initial health ≥ 0 (one k for all of them), times the "
+             "deposits' USD value, at the initial prices and the markets' initial weights (exact; capital rounded "
+             "up, scale down). Max book scale: 1/k, how far the whole book (deposits and borrows) could grow on "
+             "the current deposits. Freed: isolated capital less cross capital.", "",
              "| account | margin | deposits (USD) | k | capital needed (USD) | max book scale | freed by cross (USD) |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
