@@ -13,6 +13,7 @@ so (status ``chain-died``) next to the steps that did complete. The exit code is
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from marginlab import __version__
 from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder, TxReverted
-from marginlab.errors import ChainDied, ChainError, Issue, ReplayRevert, ScenarioError
+from marginlab.errors import ChainDied, ChainError, Issue, ReplayRevert, ScenarioError, UsageError
 from marginlab.progress import Progress
 from marginlab.protocols.base import Mapping, Protocol
 from marginlab.protocols.registry import factory, load_protocol
@@ -32,6 +33,7 @@ from marginlab.report.comparisons import VariantRun, write_comparison
 from marginlab.report.expect import evaluate, revert_checks
 from marginlab.report.html_compare import write_compare_html, write_comparison_html
 from marginlab.report.markdown import render_compare, write_report
+from marginlab.report.strategies import write_strategy_comparison
 from marginlab.scenario.model import Scenario
 from marginlab.scenario.plan import Plan, build_plan, compare_plans
 from marginlab.scenario.source import SourceDoc
@@ -61,6 +63,8 @@ class Variant:
     protocol: str
     scenario: Scenario
     doc: SourceDoc
+    #: the strategy kinds this variant's accounts follow (``--compare-strategies``; None: all the file has)
+    strategies: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,17 @@ def policy_variants(base: Variant, policies: list[str]) -> list[Variant]:
     return out
 
 
+def strategy_variants(base: Variant, names: list[str]) -> list[Variant]:
+    """One variant per strategy kind (``none``: no strategies), on the base variant's protocol; raises
+    :class:`UsageError` for a kind the scenario has no strategy of."""
+    have = {s.kind for s in base.scenario.strategies}
+    for name in names:
+        if name != "none" and name not in have:
+            raise UsageError(f"--compare-strategies: {base.doc.file} has no {name} strategy (it has: "
+                             f"{', '.join(sorted(have)) or 'none'})")
+    return [dataclasses.replace(base, name=name, strategies=() if name == "none" else (name,)) for name in names]
+
+
 def plan_runs(variants: list[Variant], out: Path, *, compare: bool = False, strict: bool = False) -> list[RunSpec]:
     """Every run of ``variants`` (× both margin modes with ``compare``), mapped; raises :class:`ScenarioError`
     when a lone run cannot be expressed."""
@@ -114,6 +129,9 @@ def plan_runs(variants: list[Variant], out: Path, *, compare: bool = False, stri
         plans = compare_plans(variant.scenario, variant.doc) if compare else \
             {"as-written": build_plan(variant.scenario, variant.doc)}
         for mode, plan in plans.items():
+            if variant.strategies is not None:
+                plan = dataclasses.replace(plan, strategies=tuple(s for s in plan.strategies
+                                                                  if s.kind in variant.strategies))
             folder = out
             if len(variants) > 1:
                 folder = folder / _folder_name(variant.name)
@@ -287,7 +305,10 @@ def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path, compa
             (folder / "compare.md").write_text(render_compare(timelines, refused, sections), encoding="utf-8")
             write_compare_html(timelines, refused, folder)
             result.messages.append(f"comparison → {folder}/compare.md")
-    if len(variants) > 1:
+    if comparison == "strategies":
+        path = write_strategy_comparison(result.runs, {(s.variant, s.mode): s.plan for s in specs}, out)
+        result.messages.append(f"strategies comparison → {path}")
+    elif len(variants) > 1:
         path = write_comparison(result.runs, out, comparison)
         write_comparison_html(result.runs, out, comparison)
         result.messages.append(f"{comparison} comparison → {path}")

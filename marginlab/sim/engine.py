@@ -91,6 +91,8 @@ class Replay:
         # The accounts' strategies (``strategies:``); none for a scenario without them, so nothing changes there.
         self.strategies = StrategyRunner(plan, self.world, self.protocol, self.oracle.prices,
                                          self.recorder.events) if plan.strategies else None
+        if self.strategies is not None:
+            self.timeline.strategy_acts = self.strategies.acts
         self._last: Reading | None = None
         self._last_index = plan.steps[-1].index if plan.steps else -1
 

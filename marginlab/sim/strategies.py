@@ -22,11 +22,11 @@ from marginlab.chain import PendingTx
 from marginlab.numbers import EXACT, UINT256_MAX, from_units, plain
 from marginlab.protocols.base import Call, Protocol, Reading
 from marginlab.protocols.world import World
-from marginlab.scenario.actions import Deposit, PlannedVerb, Repay, Withdraw
+from marginlab.scenario.actions import Deposit, PlannedVerb, Repay, Withdraw, verb_word
 from marginlab.scenario.plan import Plan, PlannedStep
 from marginlab.scenario.strategy_plan import PlannedStrategy
 from marginlab.sim.actions import ActionSender
-from marginlab.timeline import ActionRecord
+from marginlab.timeline import ActionRecord, StrategyAct
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,9 @@ class WalletSender(ActionSender):
 
     label_prefix = ""
     on_ok: Callable[[PlannedVerb], None] | None = None
+    strategy = ""
+    acts: list[StrategyAct] = []
+    prices: dict[str, Decimal] = {}
 
     def _fund(self, step: int, action: PlannedVerb, call: Call) -> None:
         pay = call.pay
@@ -95,9 +98,12 @@ class WalletSender(ActionSender):
         source = str(action.source)
         records.append(ActionRecord(step, action.account, label, True, source, line=action.source.line))
         on_ok = self.on_ok
+        act = self._act(step, action, call)
+        self.acts.append(act)
 
         def done(pending: PendingTx) -> None:
             if pending.error is not None:
+                act.ok = False
                 records[slot] = ActionRecord(step, action.account, label, False, source, pending.error.reason,
                                              error_name=pending.error.error_name, line=action.source.line)
                 return
@@ -108,6 +114,16 @@ class WalletSender(ActionSender):
 
         signer = self.world.signer(call.signer or action.account)
         self.chain.submit(signer, call.contract, call.fn, *call.args, on_done=done)
+
+    def _act(self, step: int, action: PlannedVerb, call: Call) -> StrategyAct:
+        pay = call.pay
+        amounts = {pay.symbol: pay.amount} if pay is not None else {}
+        value = 0
+        if pay is not None and pay.amount != UINT256_MAX:
+            with localcontext(EXACT):
+                usd = from_units(pay.amount, self.world.markets[pay.symbol].decimals) * self.prices[pay.symbol]
+                value = int(usd.scaleb(18))
+        return StrategyAct(step, action.account, self.strategy, verb_word(action), True, amounts, value)
 
 
 @dataclass
@@ -129,6 +145,10 @@ class StrategyRunner:
         self.protocol = protocol
         self.prices = prices  # the oracle's market path, updated in place
         self.sender = WalletSender(world, protocol, protocol.custody_name, on_receipt)
+        self.sender.prices = prices
+        #: every call sent, in order (the timeline's ``strategy_acts``)
+        self.acts: list[StrategyAct] = []
+        self.sender.acts = self.acts
         self.decimals = {m.symbol: m.decimals for m in plan.markets}
         opening = {(p.owner, p.position): p.legs for p in plan.legs.positions} if plan.legs else {}
         self.opening = opening
@@ -212,6 +232,7 @@ class StrategyRunner:
     def do(self, step: int, s: PlannedStrategy, state: _State, why: str, reading: Reading | None,
            records: list[ActionRecord]) -> None:
         self.sender.label_prefix = f"{s.label} ({why}): "
+        self.sender.strategy = s.label
         self.sender.on_ok = lambda action: self._applied(s, action)
         verbs: list[PlannedVerb] = []
         notes: list[str] = []

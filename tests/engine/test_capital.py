@@ -79,3 +79,12 @@ accounts:
     rendered = "\n".join(render_capital([saver, naked]))
     assert "| naked | isolated | 2000 | cannot open | cannot open | – |  |" in rendered
     assert "| saver | cross | 2000 | 0 | 0 | ∞ | 0 |" in rendered
+
+
+def test_a_timeline_with_strategy_acts_reads_back_to_the_same_bytes():
+    from marginlab.timeline import timeline_from_json, timeline_json
+
+    text = (ROOT / "tests" / "golden" / "drain-stop-loss.cross.json").read_text(encoding="utf-8")
+    timeline = timeline_from_json(text)
+    assert timeline.strategy_acts and timeline.strategy_acts[0].strategy == "stop_loss[0]"
+    assert timeline_json(timeline) == text

@@ -119,3 +119,29 @@ def test_strategies_replay_byte_identically_per_seed_across_backends_and_on_aave
     assert _replay(file, tmp_path / "aave", "revm", "--protocol", "aave-v3") == 0
     aave = json.loads((tmp_path / "aave" / "timeline.json").read_text())
     assert any("take_profit[3]" in a[3] and a[2] for a in _actions(aave))
+
+
+def test_compare_strategies_writes_one_table_per_account(tmp_path):
+    code = main(["replay", str(ROOT / "scenarios" / "drain-stop-loss.yaml"), "--out", str(tmp_path), "--chain",
+                 "revm", "--quiet", "--no-charts", "--compare", "--compare-strategies", "none,stop_loss"])
+    assert code == 1  # without its stop-loss the file's own expectations fail: the BTC is seized in cross margin
+    table = (tmp_path / "compare-strategies.md").read_text()
+    assert "## bob" in table
+    assert "| none | cross | complete | 2 | 52430 | 7570 | 65000 | – |" in table
+    assert "| stop_loss | cross | complete | 0 | 0 | 34998.8 | 65000 | step 0: stop_loss[0] repay ✓ |" in table
+    assert "| stop_loss | isolated | complete | 0 | 0 |" in table and "repay ✓, withdraw ✓ |" in table
+    data = json.loads((tmp_path / "compare-strategies.json").read_text())
+    assert [(r["strategies"], r["margin"], r["liquidations"]) for r in data["bob"]] == [
+        ("none", "cross", "2"), ("none", "isolated", "1"), ("stop_loss", "cross", "0"), ("stop_loss", "isolated", "0")]
+
+
+def test_compare_strategies_capital_used_counts_top_ups_that_went_through(tmp_path):
+    file = tmp_path / "traders.yaml"
+    file.write_text(TRADERS)
+    assert main(["replay", str(file), "--out", str(tmp_path / "out"), "--chain", "revm", "--quiet", "--no-charts",
+                 "--compare-strategies", "none,top_up"]) == 0
+    table = (tmp_path / "out" / "compare-strategies.md").read_text()
+    # alice: 10 WETH at 2000 at opening, then 1000 + 500 USDC of top-ups; carol's top-ups all reverted.
+    assert "| top_up | as-written | complete | 0 | 0 |" in table
+    assert "| 21500 | step 1: top_up[0] deposit ✓; step 4: top_up[0] deposit ✓ |" in table
+    assert "| 2000 | step 0: top_up[1] deposit ✗;" in table
