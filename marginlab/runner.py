@@ -33,7 +33,7 @@ from marginlab.report.comparisons import VariantRun, write_comparison
 from marginlab.report.expect import evaluate, revert_checks
 from marginlab.report.html_compare import write_compare_html, write_comparison_html
 from marginlab.report.markdown import render_compare, write_report
-from marginlab.report.strategies import write_strategy_comparison
+from marginlab.report.strategies import render_strategy_section, write_strategy_comparison
 from marginlab.scenario.model import Scenario
 from marginlab.scenario.plan import Plan, build_plan, compare_plans
 from marginlab.scenario.source import SourceDoc
@@ -225,7 +225,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
             book_lines = book.write(replay, f"marginlab replay {doc.file} ({label})", spec.folder)
         chain.close()
     timeline = replay.timeline
-    sections = render_capital(capital_efficiency(spec.plan))  # from the plan: not in the timeline
+    sections = render_capital(capital_efficiency(spec.plan)) + render_strategy_section(replay.timeline)
     timeline.provenance = provenance(replay.protocol, spec.mapping)
     # Written only when not the defaults, so the timelines of scenarios without them keep their bytes.
     timeline.liquidation_policy = None if spec.plan.liquidation.is_default else spec.plan.liquidation.describe()

@@ -245,6 +245,8 @@ class StrategyAct:
     ok: bool
     amounts: dict[str, int]
     value: int
+    #: the custom error's name when the call reverted
+    error_name: str | None = None
 
 
 @dataclass
@@ -428,7 +430,7 @@ def timeline_from_json(text: str) -> Timeline:
 
 def _act(d: dict[str, Any]) -> StrategyAct:
     return StrategyAct(d["step"], d["account"], d["strategy"], d["verb"], d["ok"],
-                       {k: _int(v) for k, v in d["amounts"].items()}, _int(d["value"]))
+                       {k: _int(v) for k, v in d["amounts"].items()}, _int(d["value"]), d.get("error_name"))
 
 
 def _book(d: dict[str, Any]) -> PositionBook:

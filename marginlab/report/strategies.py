@@ -20,16 +20,25 @@ from marginlab.timeline import Timeline
 
 
 def opening_deposits(plan: Plan, account: str) -> Decimal:
-    acct = plan.account(account)
+    """The account's (or liquidity provider's) deposits at opening, at the initial prices."""
+    lender = next((lp for lp in plan.liquidity if lp.name == account), None)
+    deposits = [lender.deposits] if lender is not None else [p.deposit for p in plan.account(account).positions]
     with localcontext(EXACT):
         return sum((from_units(v, plan.decimals(s)) * plan.initial_prices[s]
-                    for p in acct.positions for s, v in p.deposit.items()), Decimal(0))
+                    for d in deposits for s, v in d.items()), Decimal(0))
 
 
 def topped_up(timeline: Timeline, account: str) -> Decimal:
     with localcontext(EXACT):
         return sum((wad_to_decimal(a.value) for a in timeline.strategy_acts or []
                     if a.account == account and a.ok and a.verb == "deposit"), Decimal(0))
+
+
+def withdrawn(timeline: Timeline, account: str) -> Decimal:
+    """What the account's strategy withdrawals took out (a close's "all" is not counted), at their steps' prices."""
+    with localcontext(EXACT):
+        return sum((wad_to_decimal(a.value) for a in timeline.strategy_acts or []
+                    if a.account == account and a.ok and a.verb == "withdraw"), Decimal(0))
 
 
 def acted(timeline: Timeline, account: str) -> str:
@@ -59,19 +68,23 @@ def strategy_rows(runs: list[VariantRun], plans: Mapping[tuple[str, str], Plan],
             capital = opening_deposits(plans[(run.variant, run.mode)], account) + topped_up(t, account)
         rows.append({**row, "status": t.status, "liquidations": str(s.liquidations),
                      "collateral_lost_usd": _usd(s.collateral_seized), "end_equity_usd": _usd(s.end_equity),
-                     "capital_used_usd": _usd(capital), "acted": acted(t, account)})
+                     "capital_used_usd": _usd(capital), "withdrawn_usd": _usd(withdrawn(t, account)),
+                     "acted": acted(t, account)})
     return rows
 
 
 COLUMNS = [("strategies", "strategies"), ("margin", "margin"), ("status", "status"),
            ("liquidations", "liquidations"), ("collateral_lost_usd", "collateral lost (USD)"),
-           ("end_equity_usd", "end equity (USD)"), ("capital_used_usd", "capital used (USD)"),
+           ("end_equity_usd", "end equity in the protocol (USD)"), ("capital_used_usd", "capital used (USD)"),
+           ("withdrawn_usd", "taken out by strategies (USD)"),
            ("acted", "which strategy acted when")]
 
 
 def accounts_of(plans: Mapping[tuple[str, str], Plan]) -> list[str]:
+    """Every account, then the liquidity providers that follow a strategy in some run."""
     first = next(iter(plans.values()))
-    return [a.name for a in first.accounts]
+    lenders = {s.account for p in plans.values() for s in p.strategies if s.kind == "withdraw"}
+    return [a.name for a in first.accounts] + [lp.name for lp in first.liquidity if lp.name in lenders]
 
 
 def render_strategies(runs: list[VariantRun], plans: Mapping[tuple[str, str], Plan]) -> str:
@@ -84,7 +97,7 @@ def render_strategies(runs: list[VariantRun], plans: Mapping[tuple[str, str], Pl
              "strategy's calls per step, ✓ mined, ✗ reverted on chain (the wallet is never topped up by minting).", ""]
     for account in accounts_of(plans):
         lines += [f"## {account}", "", "| " + " | ".join(h for _, h in COLUMNS) + " |",
-                  "|---|---|---|---:|---:|---:|---:|---|"]
+                  "|---|---|---|---:|---:|---:|---:|---:|---|"]
         for row in strategy_rows(runs, plans, account):
             lines.append("| " + " | ".join(row.get(k, "") for k, _ in COLUMNS) + " |")
         lines.append("")
@@ -101,3 +114,37 @@ def write_strategy_comparison(runs: list[VariantRun], plans: Mapping[tuple[str, 
     path = out / "compare-strategies.md"
     path.write_text(render_strategies(runs, plans), encoding="utf-8")
     return path
+
+
+def render_strategy_section(timeline: Timeline) -> list[str]:
+    """report.md's "Strategies" section: every call the accounts' strategies sent and how it ended, the
+    withdrawals the protocol refused (a lender's run on a pool without the cash) and what each withdrawer got out.
+    Empty for a scenario without ``strategies:``."""
+    acts = timeline.strategy_acts
+    if acts is None:
+        return []
+    decimals = timeline.decimals()
+    lines = ["", "## Strategies", ""]
+    if not acts:
+        return lines + ["No strategy acted."]
+    lines += ["| step | account | strategy | call | amount | outcome |", "|---:|---|---|---|---:|---|"]
+    for a in acts:
+        amount = ", ".join("all " + s if v == 2**256 - 1 else f"{fmt_decimal(from_units(v, decimals[s]))} {s}"
+                           for s, v in a.amounts.items()) or "–"
+        outcome = "ok" if a.ok else f"reverted ({a.error_name})"
+        lines.append(f"| {a.step} | {a.account} | {a.strategy} | {a.verb} | {amount} | {outcome} |")
+    withdrawers = list(dict.fromkeys(a.account for a in acts if a.verb == "withdraw"))
+    if withdrawers:
+        lines += ["", "| account | withdrawals refused | recovered by withdrawing |", "|---|---:|---|"]
+        for who in withdrawers:
+            mine = [a for a in acts if a.account == who and a.verb == "withdraw"]
+            got: dict[str, int] = {}
+            for a in mine:
+                if a.ok:
+                    for s, v in a.amounts.items():
+                        got[s] = got.get(s, 0) + v
+            text = ", ".join(f"{fmt_decimal(from_units(v, decimals[s]))} {s}" for s, v in got.items()) or "0"
+            lines.append(f"| {who} | {sum(1 for a in mine if not a.ok)} | {text} |")
+        lines += ["", "A refused withdrawal is one the protocol reverted (the pool did not hold the cash: deposits "
+                      "less borrows); the lender then takes what is there and asks again the next step."]
+    return lines

@@ -275,8 +275,9 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                 position_book(scenario, accounts, decimals), scenario.liquidation,
                 Source(("liquidation",), doc.line_of(("liquidation",))) if "liquidation" in doc.data else None,
                 scenario.sequencer, doc.line_of(("sequencer",)) if scenario.sequencer is not None else 0,
-                plan_strategies(scenario, doc, {a.name: [a.sub_id(i) for i in range(len(a.positions))]
-                                                for a in accounts}, decimals))
+                plan_strategies(scenario, doc, {**{lp.name: [0] for lp in liquidity},
+                                                **{a.name: [a.sub_id(i) for i in range(len(a.positions))]
+                                                   for a in accounts}}, decimals))
 
 
 def plan_governance(gov: Governance, loc: Loc, current: dict[str, Market], doc: SourceDoc,

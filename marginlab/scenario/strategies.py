@@ -18,16 +18,18 @@ scenario asking for ``route: pool`` is refused until pools exist.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from marginlab.errors import quote
-from marginlab.scenario.fields import AmountMap, Fraction, Name, NonNegInt, Positive, Strict, Symbol, _err
+from marginlab.scenario.fields import AmountMap, Fraction, Int, Name, NonNegInt, Positive, Strict, Symbol, _err
 from marginlab.scenario.source import Loc
 
-#: The behaviours, in the order ``--compare-strategies`` names them.
-KINDS = ("stop_loss", "take_profit", "top_up", "deleverage")
+#: The behaviours, in the order ``--compare-strategies`` names them; ``withdraw`` is a liquidity provider's.
+KINDS = ("stop_loss", "take_profit", "top_up", "deleverage", "withdraw")
+#: The kinds that belong to accounts with positions; ``withdraw`` belongs to liquidity providers.
+ACCOUNT_KINDS = ("stop_loss", "take_profit", "top_up", "deleverage")
 #: Where a repayment's tokens come from. A ``pool`` route (swap the position's collateral for its debt) needs the
 #: AMM pools of issue 17; it is refused at validation until they exist.
 ROUTES = ("wallet",)
@@ -108,12 +110,35 @@ class Deleverage(Strict):
         return self
 
 
+class LenderWithdraw(Strict):
+    """A liquidity provider taking its deposits out: once utilisation of a market it lends in has stayed above
+    ``utilisation_above`` for ``for_steps`` steps, or once bad debt has been socialised (``after_bad_debt``: a
+    run). It asks for ``share`` of its deposit in every asset it lends; what the pool cannot pay is refused on
+    chain, it takes what is there and asks again each later step until it has it all."""
+
+    utilisation_above: Fraction | None = None
+    for_steps: Annotated[Int, Field(ge=1)] = 1
+    after_bad_debt: bool = False
+    share: Positive = Decimal(1)
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> LenderWithdraw:
+        if (self.utilisation_above is None) == (not self.after_bad_debt):
+            raise _err("trigger", "give exactly one of utilisation_above (with for_steps) or after_bad_debt: true")
+        if self.share > 1:
+            raise _err("share", f"share is a part of the deposit, at most 1, got {self.share}")
+        if self.for_steps != 1 and self.utilisation_above is None:
+            raise _err("for_steps", "for_steps goes with utilisation_above")
+        return self
+
+
 class Strategy(Strict):
     account: Name
     stop_loss: Exit | None = None
     take_profit: Exit | None = None
     top_up: TopUp | None = None
     deleverage: Deleverage | None = None
+    withdraw: LenderWithdraw | None = None
     #: steps between first seeing the trigger and acting
     delay: NonNegInt = 0
     #: the chance, drawn from the scenario's seed, that the trader misses a step in which they would act
@@ -141,7 +166,7 @@ class Strategy(Strict):
     @property
     def position(self) -> int:
         spec = getattr(self, self.kind)
-        return int(spec.position)
+        return int(getattr(spec, "position", 0))
 
 
 AddFn = Callable[[Loc, str], None]
@@ -160,9 +185,14 @@ def check_strategies(data: dict[str, Any], accounts: dict[str, int | None], lend
             continue
         name = entry.get("account")
         if isinstance(name, str):
-            if name in lenders:
-                add(("strategies", i, "account"), f"{quote(name)} is a liquidity provider; strategies belong to "
-                                                  f"accounts with positions")
+            lender_kind = isinstance(entry.get("withdraw"), dict)
+            if name in lenders and not lender_kind:
+                add(("strategies", i, "account"), f"{quote(name)} is a liquidity provider: its strategy is withdraw "
+                                                  f"(stop_loss, take_profit, top_up, deleverage need positions)")
+                continue
+            if lender_kind and name not in lenders:
+                add(("strategies", i, "withdraw"), f"withdraw is a liquidity provider's strategy; {quote(name)} is "
+                                                   f"not one of liquidity:")
                 continue
             if name not in accounts:
                 add(("strategies", i, "account"), f"unknown account {quote(name)}")

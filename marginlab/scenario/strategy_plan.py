@@ -46,6 +46,11 @@ class PlannedStrategy:
     amounts: dict[str, int] = field(default_factory=dict)
     budget: dict[str, int] = field(default_factory=dict)
     route: str = "wallet"
+    #: a lender's withdraw: its trigger (a utilisation, WAD, held for ``for_steps`` steps; or a run after bad
+    #: debt) and the share of its deposits it takes out
+    utilisation: int | None = None
+    for_steps: int = 1
+    after_bad_debt: bool = False
 
     @property
     def label(self) -> str:
@@ -77,6 +82,11 @@ def plan_strategies(scenario: Scenario, doc: SourceDoc, sub_ids: Mapping[str, Se
         elif s.kind == "top_up":
             out.append(PlannedStrategy(**common, below=wad(spec.below), amounts=units(spec.deposit),
                                        budget=units(spec.budget)))
-        else:
+        elif s.kind == "deleverage":
             out.append(PlannedStrategy(**common, below=wad(spec.below), amounts=units(spec.repay), route=spec.route))
+        else:
+            out.append(PlannedStrategy(**common, share=spec.share, for_steps=spec.for_steps,
+                                       after_bad_debt=spec.after_bad_debt,
+                                       utilisation=wad(spec.utilisation_above)
+                                       if spec.utilisation_above is not None else None))
     return tuple(out)

@@ -378,8 +378,9 @@ def _scan_expect(ctx: _Ctx, i: int, exp: dict[str, Any]) -> None:
     if "account" in exp:
         _known_account(ctx, (*base, "account"), exp.get("account"),
                        exp.get("position", 0), (*base, "position"))
-    for sym, _ in _entries(exp.get("balances")):
-        _known_asset(ctx, (*base, "balances", sym), sym)
+    for key in ("balances", "recovered"):
+        for sym, _ in _entries(exp.get(key)):
+            _known_asset(ctx, (*base, key, sym), sym)
 
 
 __all__ = ["load_scenario", "parse_scenario_text", "validate_doc", "generated_names", "Account", "VERBS"]

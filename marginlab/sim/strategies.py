@@ -26,7 +26,7 @@ from marginlab.scenario.actions import Deposit, PlannedVerb, Repay, Withdraw, ve
 from marginlab.scenario.plan import Plan, PlannedStep
 from marginlab.scenario.strategy_plan import PlannedStrategy
 from marginlab.sim.actions import ActionSender
-from marginlab.timeline import ActionRecord, StrategyAct
+from marginlab.timeline import ActionRecord, BadDebt, MarketState, StrategyAct
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,7 @@ class WalletSender(ActionSender):
         def done(pending: PendingTx) -> None:
             if pending.error is not None:
                 act.ok = False
+                act.error_name = pending.error.error_name or pending.error.reason
                 records[slot] = ActionRecord(step, action.account, label, False, source, pending.error.reason,
                                              error_name=pending.error.error_name, line=action.source.line)
                 return
@@ -118,11 +119,14 @@ class WalletSender(ActionSender):
     def _act(self, step: int, action: PlannedVerb, call: Call) -> StrategyAct:
         pay = call.pay
         amounts = {pay.symbol: pay.amount} if pay is not None else {}
+        if pay is None and isinstance(action, Withdraw):  # one asset per call: what it asks to take out
+            amounts = dict(action.amounts)
         value = 0
-        if pay is not None and pay.amount != UINT256_MAX:
-            with localcontext(EXACT):
-                usd = from_units(pay.amount, self.world.markets[pay.symbol].decimals) * self.prices[pay.symbol]
-                value = int(usd.scaleb(18))
+        for sym, amount in amounts.items():
+            if amount != UINT256_MAX:
+                with localcontext(EXACT):
+                    usd = from_units(amount, self.world.markets[sym].decimals) * self.prices[sym]
+                    value += int(usd.scaleb(18))
         return StrategyAct(step, action.account, self.strategy, verb_word(action), True, amounts, value)
 
 
@@ -133,14 +137,20 @@ class _State:
     first_seen: int | None = None
     done: bool = False
     spent: dict[str, int] = field(default_factory=dict)
+    streak: int = 0  # a lender: consecutive steps with utilisation above its level
+    target: dict[str, int] | None = None  # a lender: what it set out to withdraw, per asset
+    withdrawn: dict[str, int] = field(default_factory=dict)
 
 
 class StrategyRunner:
     """Each step: what every strategy sees (its position's loss, its sub-account's health), then what it does."""
 
     def __init__(self, plan: Plan, world: World, protocol: Protocol, prices: dict[str, Decimal],
-                 on_receipt: Callable[[int, dict[str, object]], None]) -> None:
+                 on_receipt: Callable[[int, dict[str, object]], None], bad_debts: list[BadDebt]) -> None:
         self.plan = plan
+        self.bad_debts = bad_debts  # the timeline's, as the keeper records them
+        self.lends = {lp.name: sorted(lp.deposits) for lp in plan.liquidity}
+        self._markets: dict[str, MarketState] | None = None
         self.world = world
         self.protocol = protocol
         self.prices = prices  # the oracle's market path, updated in place
@@ -184,6 +194,7 @@ class StrategyRunner:
                 if (s.account, s.position) == (m.owner, m.position):
                     self._moved(state, m.asset, m.change)
         reading: Reading | None = None
+        self._markets = None
         for s, state, rng in zip(self.plan.strategies, self.states, self.rngs, strict=True):
             if state.done:
                 continue
@@ -201,15 +212,19 @@ class StrategyRunner:
                 records.append(ActionRecord(step.index, s.account, f"{s.label}: {why}; missed this step", True,
                                             str(s.source), line=s.source.line))
                 continue
-            if s.kind in ("stop_loss", "take_profit") and reading is None:
+            if s.kind in ("stop_loss", "take_profit", "withdraw") and reading is None:
                 reading = self.protocol.read_accounts()
             self.do(step.index, s, state, why, reading, records)
-            state.first_seen = None
+            if s.kind != "withdraw":  # a lender that started keeps asking every step until it has it all
+                state.first_seen = None
+            self._markets = None
             self.protocol.touched({s.account})
             reading = None  # balances moved: read again if another strategy needs them
 
     def trigger(self, s: PlannedStrategy, state: _State, reading: Reading | None) -> str | None:
         """Why the strategy acts now, or None."""
+        if s.kind == "withdraw":
+            return self.lender_trigger(s, state)
         if s.price is not None:
             return f"{s.price}" if s.price.crossed(self.prices[s.price.symbol]) else None
         if s.share is not None:
@@ -228,6 +243,54 @@ class StrategyRunner:
             return None
         return f"health factor {from_units(st.health_factor, 18).quantize(Decimal('0.0001'))} < " \
                f"{plain(from_units(s.below, 18))}"
+
+    def markets(self) -> dict[str, MarketState]:
+        if self._markets is None:
+            self._markets = self.protocol.read_markets()
+        return self._markets
+
+    def lender_trigger(self, s: PlannedStrategy, state: _State) -> str | None:
+        if state.target is not None:
+            return "still withdrawing"
+        if s.after_bad_debt:
+            lost = [b for b in self.bad_debts if b.socialised > 0]
+            return f"bad debt socialised ({len(lost)} write-off(s))" if lost else None
+        assert s.utilisation is not None
+        markets = self.markets()
+        over = [sym for sym in self.lends[s.account] if sym in markets and markets[sym].utilisation > s.utilisation]
+        state.streak = state.streak + 1 if over else 0
+        if state.streak < s.for_steps:
+            return None
+        return f"{over[0]} utilisation above {plain(from_units(s.utilisation, 16))} % for {state.streak} step(s)"
+
+    def withdraw(self, s: PlannedStrategy, state: _State, reading: Reading | None) -> list[PlannedVerb]:
+        """Ask for the rest of the target in each asset; when the pool holds less than that (deposits less
+        borrows, less a hair for the block's interest), the request is refused on chain and the lender takes
+        what is there."""
+        sub = (reading.accounts or {}).get(f"{s.account}/0") if reading is not None else None
+        balances = dict(sub.balances) if sub is not None else {}
+        if state.target is None:
+            share = s.share if s.share is not None else Decimal(1)
+            with localcontext(EXACT):
+                state.target = {sym: int(Decimal(balances.get(sym, 0)) * share) for sym in self.lends[s.account]
+                                if balances.get(sym, 0) > 0}
+        markets = self.markets()
+        verbs: list[PlannedVerb] = []
+        for sym, target in state.target.items():
+            want = min(target - state.withdrawn.get(sym, 0), balances.get(sym, 0))
+            if want <= 0:
+                continue
+            verbs.append(Withdraw(account=s.account, source=s.source, sub_id=0, amounts={sym: want}))
+            m = markets.get(sym)
+            if m is None:
+                continue
+            cash = m.total_deposits - m.total_borrows
+            can = cash - cash // 10**4 - 1
+            if want > can > 0:
+                verbs.append(Withdraw(account=s.account, source=s.source, sub_id=0, amounts={sym: can}))
+        if not verbs:
+            state.done = True
+        return verbs
 
     def do(self, step: int, s: PlannedStrategy, state: _State, why: str, reading: Reading | None,
            records: list[ActionRecord]) -> None:
@@ -253,6 +316,8 @@ class StrategyRunner:
             if amounts:
                 verbs.append(Deposit(account=s.account, source=s.source, owner=s.account, sub_id=s.sub_id,
                                      amounts=amounts))
+        elif s.kind == "withdraw":
+            verbs = self.withdraw(s, state, reading)
         else:
             verbs.append(Repay(account=s.account, source=s.source, owner=s.account, sub_id=s.sub_id,
                                amounts=dict(s.amounts)))
@@ -266,6 +331,12 @@ class StrategyRunner:
     def _applied(self, acting: PlannedStrategy, action: PlannedVerb) -> None:
         """A strategy's own deposit or repayment went through: the position's legs moved, for every strategy on
         that position (a closed position needs no further tracking)."""
+        if acting.kind == "withdraw" and isinstance(action, Withdraw):
+            state = self.states[self.plan.strategies.index(acting)]
+            for sym, v in action.amounts.items():
+                state.withdrawn[sym] = state.withdrawn.get(sym, 0) + v
+            state.done = all(state.withdrawn.get(sym, 0) >= t for sym, t in (state.target or {}).items())
+            return
         if not isinstance(action, (Deposit, Repay)):
             return
         if acting.kind == "top_up" and isinstance(action, Deposit):

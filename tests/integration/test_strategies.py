@@ -127,8 +127,8 @@ def test_compare_strategies_writes_one_table_per_account(tmp_path):
     assert code == 1  # without its stop-loss the file's own expectations fail: the BTC is seized in cross margin
     table = (tmp_path / "compare-strategies.md").read_text()
     assert "## bob" in table
-    assert "| none | cross | complete | 2 | 52430 | 7570 | 65000 | – |" in table
-    assert "| stop_loss | cross | complete | 0 | 0 | 34998.8 | 65000 | step 0: stop_loss[0] repay ✓ |" in table
+    assert "| none | cross | complete | 2 | 52430 | 7570 | 65000 | 0 | – |" in table
+    assert "| stop_loss | cross | complete | 0 | 0 | 34998.8 | 65000 | 0 | step 0: stop_loss[0] repay ✓ |" in table
     assert "| stop_loss | isolated | complete | 0 | 0 |" in table and "repay ✓, withdraw ✓ |" in table
     data = json.loads((tmp_path / "compare-strategies.json").read_text())
     assert [(r["strategies"], r["margin"], r["liquidations"]) for r in data["bob"]] == [
@@ -143,5 +143,28 @@ def test_compare_strategies_capital_used_counts_top_ups_that_went_through(tmp_pa
     table = (tmp_path / "out" / "compare-strategies.md").read_text()
     # alice: 10 WETH at 2000 at opening, then 1000 + 500 USDC of top-ups; carol's top-ups all reverted.
     assert "| top_up | as-written | complete | 0 | 0 |" in table
-    assert "| 21500 | step 1: top_up[0] deposit ✓; step 4: top_up[0] deposit ✓ |" in table
-    assert "| 2000 | step 0: top_up[1] deposit ✗;" in table
+    assert "| 21500 | 0 | step 1: top_up[0] deposit ✓; step 4: top_up[0] deposit ✓ |" in table
+    assert "| 2000 | 0 | step 0: top_up[1] deposit ✗;" in table
+
+
+def test_a_lender_run_after_bad_debt_is_bounded_by_the_pools_cash(tmp_path):
+    # lender-run.yaml's expect: checks pin the refused withdrawals (InsufficientLiquidity on chain) and what each
+    # lender recovered; exit 0 means they all held on this chain.
+    assert _replay(ROOT / "scenarios" / "lender-run.yaml", tmp_path, CHAIN) == 0
+    timeline = json.loads((tmp_path / "timeline.json").read_text())
+    refused = [(a["step"], a["account"]) for a in timeline["strategy_acts"] if not a["ok"]]
+    assert refused == [(1, "lp-fast"), (2, "lp-fast"), (2, "lp-slow"), (3, "lp-slow"), (4, "lp-slow")]
+    assert {a.get("error_name") for a in timeline["strategy_acts"] if not a["ok"]} == {"InsufficientLiquidity"}
+    # No withdrawal ever takes more than the pool held: total deposits stay at or above total borrows.
+    for step in timeline["steps"]:
+        usdc = step["markets"]["USDC"]
+        assert int(usdc["total_deposits"]) >= int(usdc["total_borrows"])
+    report = (tmp_path / "report.md").read_text()
+    assert "| lp-fast | 2 | 90873.267114 USDC |" in report and "| lp-slow | 3 | 41742.630564 USDC |" in report
+    # Without the run, nobody asks: the comparison's none row shows no withdrawal.
+    assert main(["replay", str(ROOT / "scenarios" / "lender-run.yaml"), "--out", str(tmp_path / "cmp"), "--chain",
+                 "revm", "--quiet", "--no-charts", "--compare-strategies", "none,withdraw"]) == 1  # none: expects fail
+    table = (tmp_path / "cmp" / "compare-strategies.md").read_text()
+    assert "## lp-fast" in table and "| none | as-written | complete | 0 | 0 | 90873.64 | 100000 | 0 | – |" in table
+    assert "| withdraw | as-written | complete | 0 | 0 | 1.48 | 100000 | 90873.27 | step 1: withdraw[0] withdraw ✗, " \
+           "withdraw ✓;" in table
