@@ -47,6 +47,30 @@ steps:
   - {advance: 3600}
 """
 
+UTILISATION = """\
+name: utilisation-exit
+seed: 2
+markets:
+  - {symbol: WETH, decimals: 18, price: 2000, asset_weight: {init: 0.80, maint: 0.85},
+     liab_weight: {init: 1.0, maint: 1.0}, liquidation_bonus: 0.05}
+  - {symbol: USDC, decimals: 6, price: 1, asset_weight: {init: 0.90, maint: 0.95},
+     liab_weight: {init: 1.0, maint: 1.0}, liquidation_bonus: 0.02}
+liquidity:
+  - {name: lp-a, deposits: {USDC: 100000}}
+  - {name: lp-b, deposits: {USDC: 200000}}
+accounts:
+  - {name: alice, positions: [{deposit: {WETH: 500}, borrow: {USDC: 275000}}]}
+strategies:
+  - {account: lp-a, withdraw: {utilisation_above: 0.9, for_steps: 2, share: 0.5}}
+steps:
+  - {advance: 3600}
+  - {advance: 3600}
+  - {advance: 3600}
+  - {action: {account: alice, repay: {USDC: 100000}}}
+expect:
+  - {account: lp-a, withdrawals_refused: 2, recovered: {USDC: 50004.497003}}
+"""
+
 
 @pytest.fixture(autouse=True)
 def isolation():
@@ -168,3 +192,15 @@ def test_a_lender_run_after_bad_debt_is_bounded_by_the_pools_cash(tmp_path):
     assert "## lp-fast" in table and "| none | as-written | complete | 0 | 0 | 90873.64 | 100000 | 0 | – |" in table
     assert "| withdraw | as-written | complete | 0 | 0 | 1.48 | 100000 | 90873.27 | step 1: withdraw[0] withdraw ✗, " \
            "withdraw ✓;" in table
+
+
+def test_a_lender_leaves_when_utilisation_stays_high(tmp_path):
+    # Utilisation 275000 / 300000 ≈ 91.7 % from the start: above 0.9 in steps 0 and 1, so lp-a (for_steps: 2)
+    # asks in step 1 for half its deposit; the pool holds 25000, so the vault refuses and it takes what is there;
+    # it is refused again in step 2 and gets the rest after alice repays in step 3 (the file's expect: pins it).
+    file = tmp_path / "util.yaml"
+    file.write_text(UTILISATION)
+    assert _replay(file, tmp_path / "out", "revm") == 0
+    timeline = json.loads((tmp_path / "out" / "timeline.json").read_text())
+    acts = [(a["step"], a["ok"]) for a in timeline["strategy_acts"]]
+    assert acts == [(1, False), (1, True), (2, False), (2, True), (3, True)]
