@@ -101,6 +101,8 @@ def test_a_stop_loss_on_the_losing_short_keeps_the_cross_accounts_btc(tmp_path):
     assert "MEME" not in cross["steps"][-1]["accounts"]["bob/0"]["balances"]
     compare = (tmp_path / "compare.md").read_text()
     assert "| bob | cross | 0 |" in compare
+    # The margin comparison carries the book's capital efficiency (tests/engine/test_capital.py checks the figures).
+    assert "## Capital efficiency" in compare and "| bob | cross | 65000 | 0.678 | 44070 | 1.4749 | 12263.33 |" in compare
 
 
 def test_top_up_deleverage_take_profit_and_a_failing_top_up(tmp_path):
