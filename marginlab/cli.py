@@ -66,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--compare-policies", default=None, metavar="P1,P2[,P3]",
                         help="replay under each liquidation policy (close-factor, fixed-incentive, dutch, absorb) and "
                              "write compare-policies.md/.json (with --compare: every policy in both margin modes)")
+    replay.add_argument("--compare-strategies", default=None, metavar="none,K1[,K2]",
+                        help="replay with no strategies (none) and with each kind of the file's strategies alone "
+                             "(stop_loss, take_profit, top_up, deleverage) and write compare-strategies.md/.json "
+                             "(with --compare: every one in both margin modes)")
     replay.add_argument("--strict", action="store_true",
                         help="refuse a scenario setting a protocol does not honour, instead of listing it")
     replay.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
@@ -205,6 +209,7 @@ def _replay(args: argparse.Namespace) -> int:
         if args.ab is not None or (protocols is not None and len(protocols) > 1):
             raise UsageError("--compare-policies combines with --compare, not with --ab or --compare-protocols "
                              "(one comparison at a time)")
+    strategies = _strategy_names(args, protocols, policies)
     scenario, doc = load_scenario(args.file)
     ensure_build()
     out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
@@ -226,12 +231,17 @@ def _replay(args: argparse.Namespace) -> int:
 
         variants = policy_variants(variants[0], policies)
         comparison = "policies"
+    if strategies is not None:
+        from marginlab.runner import strategy_variants
+
+        variants = strategy_variants(variants[0], strategies)
+        comparison = "strategies"
     specs = plan_runs(variants, out, compare=args.compare, strict=args.strict)
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
                            mining=args.mining)
     # A protocol comparison measures the gas of each operation from its own receipt (no batching); a policy
     # comparison runs on one protocol and keeps the batched rounds (faster; its table is about outcomes).
-    per_op_gas = len({s.variant for s in specs}) > 1 and comparison != "policies"
+    per_op_gas = len({s.variant for s in specs}) > 1 and comparison not in ("policies", "strategies")
     replay_options = ReplayOptions(reads=args.reads, per_op_gas=per_op_gas,
                                    attribution=args.attribution)
     result = run_all(specs, doc, out, options, replay_options, charts=not args.no_charts, progress=not args.quiet,
@@ -239,6 +249,25 @@ def _replay(args: argparse.Namespace) -> int:
     for line in result.messages:
         print(one_line(line), file=sys.stderr)
     return result.exit_code
+
+
+def _strategy_names(args: argparse.Namespace, protocols: list[str] | None, policies: list[str] | None) -> \
+        list[str] | None:
+    """``--compare-strategies``: two or more different names, each ``none`` or a strategy kind."""
+    if args.compare_strategies is None:
+        return None
+    from marginlab.scenario.strategies import KINDS
+
+    names = [n.strip() for n in args.compare_strategies.split(",") if n.strip()]
+    unknown = [n for n in names if n != "none" and n not in KINDS]
+    if unknown:
+        raise UsageError(f"--compare-strategies: unknown strategy {unknown[0]}: choose from none, {', '.join(KINDS)}")
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise UsageError(f"--compare-strategies needs two or more different names, got {args.compare_strategies}")
+    if args.ab is not None or policies is not None or (protocols is not None and len(protocols) > 1):
+        raise UsageError("--compare-strategies combines with --compare, not with --ab, --compare-policies or "
+                         "--compare-protocols (one comparison at a time)")
+    return names
 
 
 if __name__ == "__main__":  # pragma: no cover

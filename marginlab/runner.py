@@ -13,6 +13,7 @@ so (status ``chain-died``) next to the steps that did complete. The exit code is
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -22,15 +23,17 @@ from pathlib import Path
 
 from marginlab import __version__
 from marginlab.chain import Artifacts, Chain, ChainOptions, RevertDecoder, TxReverted
-from marginlab.errors import ChainDied, ChainError, Issue, ReplayRevert, ScenarioError
+from marginlab.errors import ChainDied, ChainError, Issue, ReplayRevert, ScenarioError, UsageError
 from marginlab.progress import Progress
 from marginlab.protocols.base import Mapping, Protocol
 from marginlab.protocols.registry import factory, load_protocol
 from marginlab.replaybook import ReplayBook
+from marginlab.report.capital import capital_efficiency, render_capital
 from marginlab.report.comparisons import VariantRun, write_comparison
 from marginlab.report.expect import evaluate, revert_checks
 from marginlab.report.html_compare import write_compare_html, write_comparison_html
 from marginlab.report.markdown import render_compare, write_report
+from marginlab.report.strategies import render_strategy_section, write_strategy_comparison
 from marginlab.scenario.model import Scenario
 from marginlab.scenario.plan import Plan, build_plan, compare_plans
 from marginlab.scenario.source import SourceDoc
@@ -60,6 +63,8 @@ class Variant:
     protocol: str
     scenario: Scenario
     doc: SourceDoc
+    #: the strategy kinds this variant's accounts follow (``--compare-strategies``; None: all the file has)
+    strategies: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,17 @@ def policy_variants(base: Variant, policies: list[str]) -> list[Variant]:
     return out
 
 
+def strategy_variants(base: Variant, names: list[str]) -> list[Variant]:
+    """One variant per strategy kind (``none``: no strategies), on the base variant's protocol; raises
+    :class:`UsageError` for a kind the scenario has no strategy of."""
+    have = {s.kind for s in base.scenario.strategies}
+    for name in names:
+        if name != "none" and name not in have:
+            raise UsageError(f"--compare-strategies: {base.doc.file} has no {name} strategy (it has: "
+                             f"{', '.join(sorted(have)) or 'none'})")
+    return [dataclasses.replace(base, name=name, strategies=() if name == "none" else (name,)) for name in names]
+
+
 def plan_runs(variants: list[Variant], out: Path, *, compare: bool = False, strict: bool = False) -> list[RunSpec]:
     """Every run of ``variants`` (× both margin modes with ``compare``), mapped; raises :class:`ScenarioError`
     when a lone run cannot be expressed."""
@@ -113,6 +129,9 @@ def plan_runs(variants: list[Variant], out: Path, *, compare: bool = False, stri
         plans = compare_plans(variant.scenario, variant.doc) if compare else \
             {"as-written": build_plan(variant.scenario, variant.doc)}
         for mode, plan in plans.items():
+            if variant.strategies is not None:
+                plan = dataclasses.replace(plan, strategies=tuple(s for s in plan.strategies
+                                                                  if s.kind in variant.strategies))
             folder = out
             if len(variants) > 1:
                 folder = folder / _folder_name(variant.name)
@@ -206,6 +225,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
             book_lines = book.write(replay, f"marginlab replay {doc.file} ({label})", spec.folder)
         chain.close()
     timeline = replay.timeline
+    sections = render_capital(capital_efficiency(spec.plan)) + render_strategy_section(replay.timeline)
     timeline.provenance = provenance(replay.protocol, spec.mapping)
     # Written only when not the defaults, so the timelines of scenarios without them keep their bytes.
     timeline.liquidation_policy = None if spec.plan.liquidation.is_default else spec.plan.liquidation.describe()
@@ -216,14 +236,14 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
     gas = {} if options.backend == "revm" and options.rpc_url is None else dict(replay.world.gas)
     if failure is not None:
         timeline.error = failure
-        write_report(timeline, spec.folder, charts=charts)
+        write_report(timeline, spec.folder, charts=charts, extra=sections)
         messages.append(f"error: {failure}")
         messages.append(f"the timeline up to the failure is in {spec.folder}/ "
                         f"({len(timeline.steps)} of {len(spec.plan.steps)} steps)")
         messages.extend(book_lines)
         return EXIT_CHAIN, timeline, gas
     timeline.expectations = evaluate(spec.plan, timeline, spec.protocol) + revert_checks(timeline)
-    write_report(timeline, spec.folder, charts=charts)
+    write_report(timeline, spec.folder, charts=charts, extra=sections)
     failed = [e for e in timeline.expectations if e.failed]
     for e in failed:
         messages.append(f"{doc.file}:{e.line}: expect failed [{label}]: {e.description} (actual {e.actual})")
@@ -280,10 +300,15 @@ def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path, compa
                 continue
             folder = out / _folder_name(variant) if len(variants) > 1 else out
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "compare.md").write_text(render_compare(timelines, refused), encoding="utf-8")
+            plan = next(s.plan for s in specs if s.variant == variant)
+            sections = render_capital(capital_efficiency(plan))
+            (folder / "compare.md").write_text(render_compare(timelines, refused, sections), encoding="utf-8")
             write_compare_html(timelines, refused, folder)
             result.messages.append(f"comparison → {folder}/compare.md")
-    if len(variants) > 1:
+    if comparison == "strategies":
+        path = write_strategy_comparison(result.runs, {(s.variant, s.mode): s.plan for s in specs}, out)
+        result.messages.append(f"strategies comparison → {path}")
+    elif len(variants) > 1:
         path = write_comparison(result.runs, out, comparison)
         write_comparison_html(result.runs, out, comparison)
         result.messages.append(f"{comparison} comparison → {path}")

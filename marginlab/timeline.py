@@ -22,7 +22,8 @@ _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed",
                            "feed_decimals", "positions", "count", "line", "position"})
 # Fields written only when set: added after version 1, absent (None) in every timeline written before them.
 _OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs", "error_name", "line", "provenance", "legs",
-                              "left_as_debt", "absorbed", "purchases", "liquidation_policy", "keeper_rule"})
+                              "left_as_debt", "absorbed", "purchases", "liquidation_policy", "keeper_rule",
+                              "strategy_acts"})
 # Booleans written only when true.
 _FLAG_FIELDS = frozenset({"skipped", "closes", "in_absorb"})
 
@@ -232,6 +233,23 @@ class ExpectResult:
 
 
 @dataclass
+class StrategyAct:
+    """One call a strategy sent (``strategies:``): which strategy (``stop_loss[0]``), the verb, whether it went
+    through, what it pays in from the wallet (token units; uint256 max: all the debt) and the USD value of that at
+    the step's prices (WAD; 0 for "all" and for calls that pay nothing in)."""
+
+    step: int
+    account: str
+    strategy: str
+    verb: str
+    ok: bool
+    amounts: dict[str, int]
+    value: int
+    #: the custom error's name when the call reverted
+    error_name: str | None = None
+
+
+@dataclass
 class Timeline:
     scenario: str
     seed: int
@@ -257,6 +275,8 @@ class Timeline:
     liquidation_policy: str | None = None
     #: the keeper's rule when not the default most-value
     keeper_rule: str | None = None
+    #: the calls the accounts' strategies sent; None for a scenario without ``strategies:``
+    strategy_acts: list[StrategyAct] | None = None
 
     @property
     def records(self) -> list[StepRecord]:
@@ -404,7 +424,13 @@ def timeline_from_json(text: str) -> Timeline:
         legs=_book(raw["legs"]) if raw.get("legs") is not None else None,
         purchases=[purchase(x) for x in raw["purchases"]] if raw.get("purchases") is not None else None,
         liquidation_policy=raw.get("liquidation_policy"), keeper_rule=raw.get("keeper_rule"),
+        strategy_acts=[_act(x) for x in raw["strategy_acts"]] if raw.get("strategy_acts") is not None else None,
     )
+
+
+def _act(d: dict[str, Any]) -> StrategyAct:
+    return StrategyAct(d["step"], d["account"], d["strategy"], d["verb"], d["ok"],
+                       {k: _int(v) for k, v in d["amounts"].items()}, _int(d["value"]), d.get("error_name"))
 
 
 def _book(d: dict[str, Any]) -> PositionBook:

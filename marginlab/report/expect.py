@@ -90,6 +90,13 @@ def _checks(exp: Expect, timeline: Timeline, decimals: dict[str, int], last) -> 
                 equity = sum((state_equity(last.accounts[k], last, decimals) for k in keys if k in last.accounts),
                              Decimal(0))
             out.append(_check(f"{scope}: final equity (USD)", exp.final_equity, equity))
+        withdrawals = [a for a in timeline.strategy_acts or [] if a.account == who and a.verb == "withdraw"]
+        if exp.withdrawals_refused is not None:
+            refused = sum(1 for a in withdrawals if not a.ok)
+            out.append(_check(f"{scope}: withdrawals refused", exp.withdrawals_refused, Decimal(refused)))
+        for sym, cmp in (exp.recovered or {}).items():
+            units = sum(a.amounts.get(sym, 0) for a in withdrawals if a.ok)
+            out.append(_check(f"{scope}: {sym} recovered by withdrawing", cmp, from_units(units, decimals[sym])))
         for sym, cmp in (exp.balances or {}).items():
             units = 0
             if last is not None:

@@ -8,6 +8,7 @@ import csv
 import io
 from decimal import Decimal
 from pathlib import Path
+from typing import Sequence
 
 from marginlab.numbers import fmt_decimal, from_units
 from marginlab.report.attribution import render_attribution, render_compare_attribution
@@ -94,7 +95,10 @@ def _policy(timeline: Timeline) -> str:
     return "policy close-factor (the vault's default)"
 
 
-def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = None) -> str:
+def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = None,
+                    extra: Sequence[str] = ()) -> str:
+    """The run's report; ``extra``: sections computed from the plan rather than the timeline (capital
+    efficiency, strategies), placed before the charts."""
     decimals = timeline.decimals()
     records = timeline.records
     lines: list[str] = [f"# Replay: {timeline.scenario} ({timeline.mode})", ""]
@@ -246,6 +250,7 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
         lines.append("None apply to this run.")
 
     lines += render_attribution(timeline)  # with replay --attribution only
+    lines += extra
 
     # ---- charts
     if charts:
@@ -283,18 +288,19 @@ def render_csv(timeline: Timeline) -> str:
     return buf.getvalue()
 
 
-def write_report(timeline: Timeline, folder: Path, *, charts: bool = True) -> None:
+def write_report(timeline: Timeline, folder: Path, *, charts: bool = True, extra: Sequence[str] = ()) -> None:
     """Write timeline.json, timeline.csv, the charts, report.md and report.html (interactive, self-contained)
     into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     write_timeline_json(timeline, folder / "timeline.json")
     (folder / "timeline.csv").write_text(render_csv(timeline), encoding="utf-8")
     drawn = write_charts(timeline, folder) if charts else []
-    (folder / "report.md").write_text(render_markdown(timeline, drawn), encoding="utf-8")
+    (folder / "report.md").write_text(render_markdown(timeline, drawn, extra), encoding="utf-8")
     write_timeline_html(timeline, folder)
 
 
-def render_compare(timelines: dict[str, Timeline], refused: dict[str, str] | None = None) -> str:
+def render_compare(timelines: dict[str, Timeline], refused: dict[str, str] | None = None,
+                   extra: Sequence[str] = ()) -> str:
     """Side by side per owner: one row per (owner, margin mode). ``refused``: margin modes the protocol cannot
     express, with the reason (rows that say why instead of numbers)."""
     first = next(iter(timelines.values()))
@@ -315,6 +321,7 @@ def render_compare(timelines: dict[str, Timeline], refused: dict[str, str] | Non
         lines.append(f"| {mode} | {t.status} | {len(t.liquidations)} | {_usd(total_bad_debt(t))} | "
                      f"{ok}/{counted} passed | [{mode}/report.md]({mode}/report.md) |")
     lines += render_compare_attribution(timelines)  # with replay --attribution only
+    lines += extra
     failed = [(m, e) for m, t in timelines.items() for e in t.expectations if e.failed]
     if failed:
         lines += ["", "## Failed expectations", ""]

@@ -60,6 +60,7 @@ from marginlab.scenario.sections import (  # noqa: F401
     Liquidation,
     PathSpec,
 )
+from marginlab.scenario.strategies import Strategy
 from marginlab.scenario.stress import CorrelatedPaths
 
 # --------------------------------------------------------------------------------------------------- markets
@@ -402,6 +403,8 @@ class Scenario(Strict):
     books: list[BookSpec] = []
     #: an L2 sequencer uptime feed guarding every market's price (off unless set; docs/oracle-guards.md)
     sequencer: Sequencer | None = None
+    #: behaviours accounts follow (stop-loss, take-profit, top-up, deleverage); off unless written
+    strategies: list[Strategy] = []
 
     def market(self, symbol: str) -> Market:
         for m in self.markets:

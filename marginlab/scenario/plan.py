@@ -38,6 +38,7 @@ from marginlab.scenario.model import Keeper as KeeperPolicy
 from marginlab.scenario.model import Liquidation as LiquidationSection
 from marginlab.scenario.paths import PathError, csv_prices, gbm_prices
 from marginlab.scenario.source import Loc, SourceDoc
+from marginlab.scenario.strategy_plan import PlannedStrategy, plan_strategies
 from marginlab.scenario.validate import generated_names
 from marginlab.timeline import PositionBook
 
@@ -121,6 +122,8 @@ class Plan:
     #: the sequencer uptime feed guarding every market (``sequencer:``), if any
     sequencer: Sequencer | None = None
     sequencer_line: int = 0
+    #: the accounts' behaviours (``strategies:``), acted on by :mod:`marginlab.sim.strategies`
+    strategies: tuple[PlannedStrategy, ...] = ()
 
     def account(self, name: str) -> PlannedAccount:
         for acct in self.accounts:
@@ -271,7 +274,10 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                 tuple(source("markets", i) for i in range(len(scenario.markets))), scenario.protocol,
                 position_book(scenario, accounts, decimals), scenario.liquidation,
                 Source(("liquidation",), doc.line_of(("liquidation",))) if "liquidation" in doc.data else None,
-                scenario.sequencer, doc.line_of(("sequencer",)) if scenario.sequencer is not None else 0)
+                scenario.sequencer, doc.line_of(("sequencer",)) if scenario.sequencer is not None else 0,
+                plan_strategies(scenario, doc, {**{lp.name: [0] for lp in liquidity},
+                                                **{a.name: [a.sub_id(i) for i in range(len(a.positions))]
+                                                   for a in accounts}}, decimals))
 
 
 def plan_governance(gov: Governance, loc: Loc, current: dict[str, Market], doc: SourceDoc,

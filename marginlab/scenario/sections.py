@@ -185,7 +185,7 @@ def _cmp(value: Any) -> Cmp:
 
 Comparison = Annotated[Cmp, BeforeValidator(_cmp)]
 ACCOUNT_CHECKS = ("liquidations", "health_factor_min", "balances", "final_equity", "collateral_seized",
-                  "reverts")
+                  "reverts", "withdrawals_refused", "recovered")
 GLOBAL_CHECKS = ("liquidations", "bad_debt", "health_factor_min", "collateral_seized", "reverts")
 
 
@@ -204,6 +204,10 @@ class Expect(Strict):
     final_equity: Comparison | None = None
     collateral_seized: Comparison | None = None
     reverts: Comparison | None = None
+    #: the account's strategy withdrawals the protocol refused (a lender's run on a pool without the cash)
+    withdrawals_refused: Comparison | None = None
+    #: tokens the account's strategy withdrawals took out of the protocol, per asset
+    recovered: dict[str, Comparison] | None = None
 
     @model_validator(mode="after")
     def _meaningful(self) -> Expect:

@@ -20,6 +20,7 @@ from marginlab.scenario.guards import SEQUENCER, SEQUENCER_STATES
 from marginlab.scenario.model import TOKEN_ADMIN_TARGETS, Account, Scenario
 from marginlab.scenario.reasons import pydantic_issues
 from marginlab.scenario.source import Loc, SourceDoc, load_yaml_file, parse_yaml_bytes
+from marginlab.scenario.strategies import check_strategies
 
 INT256_MAX = 2**255 - 1
 
@@ -118,6 +119,9 @@ def _cross_checks(doc: SourceDoc) -> list[Issue]:
     for i, exp in _items(data.get("expect")):
         if isinstance(exp, dict):
             _scan_expect(ctx, i, exp)
+    lenders = {lp["name"] for _, lp in _items(data.get("liquidity")) if isinstance(lp, dict) and "name" in lp}
+    check_strategies(data, ctx.accounts, lenders, set(ctx.decimals), ctx.add,
+                     lambda loc, value: _amounts(ctx, loc, value))
     return ctx.issues
 
 
@@ -374,8 +378,9 @@ def _scan_expect(ctx: _Ctx, i: int, exp: dict[str, Any]) -> None:
     if "account" in exp:
         _known_account(ctx, (*base, "account"), exp.get("account"),
                        exp.get("position", 0), (*base, "position"))
-    for sym, _ in _entries(exp.get("balances")):
-        _known_asset(ctx, (*base, "balances", sym), sym)
+    for key in ("balances", "recovered"):
+        for sym, _ in _entries(exp.get(key)):
+            _known_asset(ctx, (*base, key, sym), sym)
 
 
 __all__ = ["load_scenario", "parse_scenario_text", "validate_doc", "generated_names", "Account", "VERBS"]

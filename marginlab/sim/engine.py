@@ -28,6 +28,7 @@ from marginlab.sim.keeper import LiquidationKeeper
 from marginlab.sim.liquidator import Liquidator
 from marginlab.sim.oracle import Oracle
 from marginlab.sim.recorder import Recorder, market_info
+from marginlab.sim.strategies import StrategyRunner
 from marginlab.timeline import ActionRecord, StepRecord, SubAccountRef, Timeline
 
 # Tokens minted to the keeper once per market: it never runs dry, so liquidations are limited only by policy.
@@ -87,6 +88,11 @@ class Replay:
                                      self.rng)
         self.sender = ActionSender(self.world, self.protocol, self.protocol.custody_name, self.recorder.events)
         self.issuer: Issuer | None = None
+        # The accounts' strategies (``strategies:``); none for a scenario without them, so nothing changes there.
+        self.strategies = StrategyRunner(plan, self.world, self.protocol, self.oracle.prices,
+                                         self.recorder.events, self.timeline.bad_debts) if plan.strategies else None
+        if self.strategies is not None:
+            self.timeline.strategy_acts = self.strategies.acts
         self._last: Reading | None = None
         self._last_index = plan.steps[-1].index if plan.steps else -1
 
@@ -142,6 +148,8 @@ class Replay:
         for action in step.actions:
             self.sender.send(step.index, action, records)
         self.protocol.touched(set().union(*(names_in(a) for a in step.actions)) if step.actions else set())
+        if self.strategies is not None:  # the accounts react to the step, before the keeper does
+            self.strategies.act(step, records)
         self._last = self.liquidator.run(step.index, records)
         self.chain.flush()  # per-step mining: the step's block is mined (no-op when the keeper's read did it)
         record = self.record(step.index, step.source, step.label, records)

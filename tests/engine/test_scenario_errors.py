@@ -73,3 +73,24 @@ def test_replay_rejects_bad_input_before_any_chain_work(tmp_path, capsys, monkey
     assert main(["replay", str(path), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
     assert not (tmp_path / "out").exists()
     assert "markets[0].price: must be greater than 0, got -1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("names,expected", [
+    ("none", "--compare-strategies needs two or more different names, got none"),
+    ("none,none", "--compare-strategies needs two or more different names, got none,none"),
+    ("none,trailing", "--compare-strategies: unknown strategy trailing: choose from none, stop_loss, take_profit, "
+                      "top_up, deleverage"),
+    ("none,top_up", "has no top_up strategy (it has: none)"),
+])
+def test_compare_strategies_usage_errors(tmp_path, capsys, names, expected):
+    path = _write(tmp_path, BASE)
+    code = main(["replay", str(path), "--compare-strategies", names, "--chain", "revm", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT and expected in err and "Traceback" not in err
+
+
+def test_compare_strategies_is_one_comparison_at_a_time(tmp_path, capsys):
+    path = _write(tmp_path, BASE)
+    code = main(["replay", str(path), "--compare-strategies", "none,stop_loss", "--compare-policies",
+                 "dutch,absorb", "--quiet"])
+    assert code == EXIT_BAD_INPUT and "one comparison at a time" in capsys.readouterr().err

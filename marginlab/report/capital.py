@@ -1,0 +1,196 @@
+"""Capital efficiency: how much capital each account's book needs in cross and in isolated margin, how far the
+book could be scaled on the deposits it has, and what netting frees (issue 21, item 1). Pure: from the plan's
+positions, initial prices and the markets' initial weights; no chain.
+
+The vault's initial health of a sub-account is Σ asset_weight.init × value of each net deposit − Σ
+liab_weight.init × value of each net debt, where the balances are netted per asset (one signed balance per
+sub-account and asset). Scaling every deposit by k and keeping the borrows makes each asset's net balance
+k·D − B, so the health is a continuous, increasing, piecewise-linear function of k with a kink at each B/D. The
+capital needed is k × the deposits' USD value for the smallest k ≥ 0 whose health is ≥ 0 in every sub-account
+(the same k for all of them). Health is homogeneous of degree one in the book, so the whole book (deposits and
+borrows) scales by up to 1/k on the current deposits. Every figure is an exact rational (``Fraction``); the
+tables round the capital up and the scale down, to the cent and to 4 places.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from fractions import Fraction
+from typing import Literal, Sequence
+
+from marginlab.numbers import fmt_decimal
+from marginlab.scenario.plan import Plan, PlannedAccount
+
+MarginMode = Literal["cross", "isolated"]
+
+
+@dataclass(frozen=True)
+class Book:
+    """A sub-account's opening book in USD at the initial prices: per asset, deposits and borrows."""
+
+    deposits: dict[str, Fraction]
+    borrows: dict[str, Fraction]
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """One account in one margin mode. ``k`` None: some sub-account borrows with nothing deposited (no k opens
+    it); ``max_scale`` None: nothing borrowed, the book scales without bound."""
+
+    account: str
+    mode: MarginMode
+    deposits_usd: Fraction
+    k: Fraction | None
+    capital_usd: Fraction | None
+    max_scale: Fraction | None
+
+
+@dataclass(frozen=True)
+class Offset:
+    """In cross margin, one asset deposited by some positions and borrowed by others: the netted USD value and
+    the initial health netting frees (liab_weight.init − asset_weight.init per USD netted)."""
+
+    symbol: str
+    depositors: tuple[int, ...]
+    borrowers: tuple[int, ...]
+    netted_usd: Fraction
+    health_freed_usd: Fraction
+
+
+@dataclass(frozen=True)
+class AccountCapital:
+    account: str
+    cross: Efficiency
+    isolated: Efficiency
+    offsets: tuple[Offset, ...]
+
+    @property
+    def freed_usd(self) -> Fraction | None:
+        """Capital cross margin saves over isolated margin (the same book, its netting and pooling)."""
+        if self.cross.capital_usd is None or self.isolated.capital_usd is None:
+            return None
+        return self.isolated.capital_usd - self.cross.capital_usd
+
+
+def _usd(plan: Plan, symbol: str, units: int) -> Fraction:
+    return Fraction(units) * Fraction(plan.initial_prices[symbol]) / 10 ** plan.decimals(symbol)
+
+
+def position_book(plan: Plan, acct: PlannedAccount, positions: Sequence[int]) -> Book:
+    deposits: dict[str, Fraction] = {}
+    borrows: dict[str, Fraction] = {}
+    for i in positions:
+        pos = acct.positions[i]
+        for s, v in pos.deposit.items():
+            deposits[s] = deposits.get(s, Fraction(0)) + _usd(plan, s, v)
+        for s, v in pos.borrow.items():
+            borrows[s] = borrows.get(s, Fraction(0)) + _usd(plan, s, v)
+    return Book(deposits, borrows)
+
+
+def health_init(plan: Plan, book: Book, k: Fraction) -> Fraction:
+    """The vault's initial health (USD) of ``book`` with every deposit scaled by ``k``, balances netted."""
+    total = Fraction(0)
+    for s in sorted(set(book.deposits) | set(book.borrows)):
+        net = k * book.deposits.get(s, Fraction(0)) - book.borrows.get(s, Fraction(0))
+        m = plan.market(s)
+        weight = m.asset_weight.init if net > 0 else m.liab_weight.init
+        total += Fraction(weight) * net
+    return total
+
+
+def smallest_k(plan: Plan, book: Book) -> Fraction | None:
+    """The smallest k ≥ 0 with ``health_init(book, k) ≥ 0``: found on the linear piece between two kinks."""
+    h = lambda k: health_init(plan, book, k)  # noqa: E731
+    if h(Fraction(0)) >= 0:
+        return Fraction(0)
+    kinks = sorted({b / book.deposits[s] for s, b in book.borrows.items() if book.deposits.get(s, 0) > 0})
+    lo = Fraction(0)
+    for hi in [*kinks, (kinks[-1] if kinks else Fraction(0)) + 1]:
+        if hi <= lo:
+            continue
+        if h(hi) >= 0:
+            return lo + (-h(lo)) * (hi - lo) / (h(hi) - h(lo))
+        lo = hi
+    slope = h(lo + 1) - h(lo)  # past the last kink every deposited asset is a net deposit
+    return lo + (-h(lo)) / slope if slope > 0 else None
+
+
+def efficiency(plan: Plan, acct: PlannedAccount, mode: MarginMode) -> Efficiency:
+    groups = [list(range(len(acct.positions)))] if mode == "cross" else [[i] for i in range(len(acct.positions))]
+    books = [position_book(plan, acct, g) for g in groups]
+    deposits = sum((v for b in books for v in b.deposits.values()), Fraction(0))
+    ks = [smallest_k(plan, b) for b in books]
+    if any(k is None for k in ks):
+        return Efficiency(acct.name, mode, deposits, None, None, None)
+    k = max((x for x in ks if x is not None), default=Fraction(0))
+    return Efficiency(acct.name, mode, deposits, k, k * deposits, (1 / k) if k > 0 else None)
+
+
+def offsets(plan: Plan, acct: PlannedAccount) -> tuple[Offset, ...]:
+    out = []
+    for s in sorted({s for p in acct.positions for s in p.deposit} & {s for p in acct.positions for s in p.borrow}):
+        dep = tuple(i for i, p in enumerate(acct.positions) if p.deposit.get(s))
+        bor = tuple(i for i, p in enumerate(acct.positions) if p.borrow.get(s))
+        if not dep or not bor or set(dep) == set(bor) and len(dep) == 1:
+            continue
+        d = sum((_usd(plan, s, acct.positions[i].deposit[s]) for i in dep), Fraction(0))
+        b = sum((_usd(plan, s, acct.positions[i].borrow[s]) for i in bor), Fraction(0))
+        m = plan.market(s)
+        netted = min(d, b)
+        out.append(Offset(s, dep, bor, netted, netted * (Fraction(m.liab_weight.init) - Fraction(m.asset_weight.init))))
+    return tuple(out)
+
+
+def capital_efficiency(plan: Plan) -> list[AccountCapital]:
+    """Every account of the plan, in both margin modes (whatever mode the plan itself replays)."""
+    return [AccountCapital(a.name, efficiency(plan, a, "cross"), efficiency(plan, a, "isolated"), offsets(plan, a))
+            for a in plan.accounts]
+
+
+# ------------------------------------------------------------------------------------------------ rendering
+def _dec(value: Fraction, places: int, rounding: str) -> str:
+    q = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal(1).scaleb(-places), rounding)
+    return fmt_decimal(q, places)
+
+
+def _cell(value: Fraction | None, places: int, rounding: str, none: str) -> str:
+    return none if value is None else _dec(value, places, rounding)
+
+
+def render_capital(rows: list[AccountCapital]) -> list[str]:
+    """The "Capital efficiency" section (markdown lines), for the report and the margin comparison."""
+    if not rows:
+        return []
+    lines = ["", "## Capital efficiency", "",
+             "Capital needed: the smallest factor k by which the account's deposits can be scaled (borrows "
+             "unchanged) with every sub-account still at initial health ≥ 0 (one k for all of them), times the "
+             "deposits' USD value, at the initial prices and the markets' initial weights (exact; capital rounded "
+             "up, scale down). Max book scale: 1/k, how far the whole book (deposits and borrows) could grow on "
+             "the current deposits. Freed: isolated capital less cross capital.", "",
+             "| account | margin | deposits (USD) | k | capital needed (USD) | max book scale | freed by cross (USD) |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        for e in (r.cross, r.isolated):
+            freed = _cell(r.freed_usd, 2, ROUND_FLOOR, "–") if e.mode == "cross" else ""
+            lines.append(f"| {r.account} | {e.mode} | {_dec(e.deposits_usd, 2, ROUND_FLOOR)} | "
+                         f"{_cell(e.k, 6, ROUND_CEILING, 'cannot open')} | "
+                         f"{_cell(e.capital_usd, 2, ROUND_CEILING, 'cannot open')} | "
+                         f"{_cell(e.max_scale, 4, ROUND_FLOOR, '∞' if e.k is not None else '–')} | {freed} |")
+    notes = []
+    for r in rows:
+        for o in r.offsets:
+            dep = ", ".join(str(i) for i in o.depositors)
+            bor = ", ".join(str(i) for i in o.borrowers)
+            notes.append(f"- {r.account}: {o.symbol} deposited by position {dep} nets against the {o.symbol} borrowed "
+                         f"by position {bor} in cross margin: {_dec(o.netted_usd, 2, ROUND_FLOOR)} USD netted, "
+                         f"{_dec(o.health_freed_usd, 2, ROUND_FLOOR)} USD of initial health freed (liability weight "
+                         f"minus asset weight per USD).")
+    if notes:
+        lines += ["", "Where the difference comes from: in cross margin one sub-account holds every position, so a "
+                      "position's surplus backs another's shortfall (pooling), and legs in the same asset net:", ""]
+        lines += notes
+    else:
+        lines += ["", "No asset is both deposited and borrowed by different positions: what cross margin saves "
+                      "here is pooling alone (one position's surplus backs another's shortfall)."]
+    return lines
