@@ -14,6 +14,11 @@ from marginlab.errors import quote
 from marginlab.numbers import NumberError, plain, to_decimal
 
 MAX_DECIMALS = 36
+#: What the vault's books hold (VaultCore.MAX_BOOK_AMOUNT: 2^128 - 1 scale at the deposit index floor 1e12), in token
+#: units, and the most decimals an uncapped market may have (a million whole tokens must fit): listings beyond revert
+#: CapTooLarge, so a scenario asking for one is refused in one line first.
+MAX_BOOK_UNITS = (2**128 - 1) * 10**12 // 10**18
+MAX_UNCAPPED_DECIMALS = 26
 MAX_SUB_ACCOUNTS = 256  # subId is a uint8
 MAX_GENERATED_ACCOUNTS = 1000
 MAX_PATH_POINTS = 100_000
