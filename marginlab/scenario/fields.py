@@ -30,7 +30,8 @@ DEFAULT_HEARTBEAT = 30 * 24 * 3600
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$"
 SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,15}$"
 VERBS = ("deposit", "withdraw", "borrow", "repay", "transfer", "liquidate", "donate", "settle_bad_debt")
-#: Verbs that act on a sub-account the actor may not own (``owner:``): anyone may deposit into or repay for it.
+#: Verbs that act on a sub-account the actor may not own (``owner:``): anyone may repay for it, and deposit into a
+#: market it already holds (the vault refuses a stranger's deposit in any other market: NotOwnerOrOperator, I25).
 OWNER_VERBS = ("deposit", "repay")
 #: ``all`` instead of an amount: the whole balance (withdraw), the whole debt (repay), the close-factor cap
 #: (liquidate). The vault reads it as type(uint256).max.
