@@ -112,6 +112,11 @@ contract Vault is VaultCore, IVault {
         _delegate(governanceModule);
     }
 
+    /// @inheritdoc IVaultGovernance
+    function coverDeficit(address /* token */, uint256 /* amount */, bool /* fromReserves */) external {
+        _delegate(governanceModule);
+    }
+
     /* INTEREST */
 
     /// @inheritdoc IVault
@@ -136,8 +141,9 @@ contract Vault is VaultCore, IVault {
         bytes32 structHash = keccak256(
             abi.encode(AUTHORIZATION_TYPEHASH, auth.owner, auth.operator, auth.approved, auth.nonce, auth.deadline)
         );
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", domain, structHash));
         // ECDSA.recover refuses malleable (high-s) and malformed signatures.
-        address signer = ECDSA.recover(keccak256(abi.encodePacked("\x19\x01", domain, structHash)), v, r, s);
+        address signer = ECDSA.recover(digest, v, r, s);
         if (signer != auth.owner) revert InvalidSignature(signer, auth.owner);
         _nonces[auth.owner] = expected + 1;
         _isOperator[auth.owner][auth.operator] = auth.approved;
@@ -178,10 +184,15 @@ contract Vault is VaultCore, IVault {
         if (owner == address(0)) revert ZeroAddress();
         if (amount == 0) revert ZeroAmount();
         Market storage m = _listed(token);
+        uint256 key = _key(owner, subId);
+        // Nobody but the owner or its operator adds a market (and so its feed) to a sub-account (I25).
+        if (msg.sender != owner && _masks[key] & ((1 | (1 << DEBT_SHIFT)) << m.index) == 0) {
+            _requireOwnerOrOperator(owner);
+        }
         _accrue(m, token);
 
+        // slither-disable-next-line reentrancy-eth -- nonReentrant on every entry point; pull before credit so only what arrived is credited (fee-on-transfer); test_incidents_reentrancy.py
         credited = _pull(token, amount);
-        uint256 key = _key(owner, subId);
         (uint256 debtRepaid, uint256 scaleAdded) = _credit(m, key, token, credited);
         // A deposit so small it buys no scale would be a silent donation.
         // slither-disable-next-line incorrect-equality -- zero checks on our own computed amounts, not on a manipulable balance
@@ -397,6 +408,11 @@ contract Vault is VaultCore, IVault {
     }
 
     /// @inheritdoc IVault
+    function deficit(address token) external view returns (uint256) {
+        return _listed(token).deficit;
+    }
+
+    /// @inheritdoc IVault
     function marketParams(address token) external view returns (MarketParams memory) {
         return _listed(token).params;
     }
@@ -435,7 +451,7 @@ contract Vault is VaultCore, IVault {
 
     /// @inheritdoc IVault
     function accountState(address owner, uint8 subId) external view returns (AccountState memory) {
-        return _accountState(_key(owner, subId), _newCache());
+        return _accountState(_key(owner, subId), _newCache(), true);
     }
 
     /// @inheritdoc IVault
@@ -448,7 +464,8 @@ contract Vault is VaultCore, IVault {
         Cache memory cache = _newCache();
         states = new AccountState[](owners.length);
         for (uint256 i; i < owners.length; ++i) {
-            states[i] = _accountState(_key(owners[i], subIds[i]), cache);
+            uint256 key = _key(owners[i], subIds[i]);
+            states[i] = _accountState(key, cache, _priced(key, cache));
         }
     }
 
@@ -464,6 +481,7 @@ contract Vault is VaultCore, IVault {
         for (uint256 i; i < owners.length; ++i) {
             uint256 key = _key(owners[i], subIds[i]);
             if (_masks[key] >> DEBT_SHIFT == 0) continue; // no debt: never liquidatable, needs no price
+            if (!_priced(key, cache)) continue; // unpriceable: `liquidate` would refuse it too (I25)
             Health memory h = _health(key, cache);
             result[i] = h.collMaint < h.debtMaint;
         }
@@ -571,7 +589,13 @@ contract Vault is VaultCore, IVault {
         if (borrows > deposits) revert InsufficientLiquidity(deposits, borrows);
     }
 
-    function _accountState(uint256 key, Cache memory cache) internal view returns (AccountState memory s) {
+    /// @dev Without `priced` (a held market's price cannot be read) only the tokens are filled and the state
+    /// says `unpriced`: a batch view reports the account instead of reverting for every other.
+    function _accountState(uint256 key, Cache memory cache, bool priced)
+        internal
+        view
+        returns (AccountState memory s)
+    {
         uint256 masks = _masks[key];
         uint256 held = (masks | (masks >> DEBT_SHIFT)) & LOW_MASK;
         // slither-disable-next-line uninitialized-local -- a counter that starts at 0 by design
@@ -588,14 +612,27 @@ contract Vault is VaultCore, IVault {
             held &= ~(1 << i);
             address token = _marketList[i];
             s.tokens[j] = token;
-            s.balances[j] = _accumulate(h, _markets[token], _scaled[key][token], cache, i, token);
+            if (priced) s.balances[j] = _accumulateHeld(h, key, cache, i, token);
             ++j;
+        }
+        if (!priced) {
+            s.unpriced = true;
+            return s;
         }
         s.healthInit = _signedDiff(h.collInit, h.debtInit);
         s.healthMaint = _signedDiff(h.collMaint, h.debtMaint);
         s.healthFactor = _healthFactor(h);
         s.collateralValue = h.collateralValue;
         s.debtValue = h.debtValue;
+    }
+
+    /// @dev `_accumulate` of the balance `key` holds in market `i` (keeps `_accountState`'s stack shallow).
+    function _accumulateHeld(Health memory h, uint256 key, Cache memory cache, uint256 i, address token)
+        internal
+        view
+        returns (int256)
+    {
+        return _accumulate(h, _markets[token], _scaled[key][token], cache, i, token);
     }
 
     /// @dev What `_debit` of a candidate amount would leave, for `maxBorrow` / `maxWithdraw` (see `_takes`).

@@ -33,6 +33,16 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
     /// @dev Debt bits live in the high half of an account's mask word, deposit bits in the low half.
     uint256 internal constant DEBT_SHIFT = 128;
     uint256 internal constant LOW_MASK = (1 << DEBT_SHIFT) - 1;
+    /// @dev The deposit index never falls below this (a millionth of its start): a loss that would push it lower
+    /// is recorded as a deficit instead, so a wiped-out market's next deposit gets at most 1e6 scale per token
+    /// unit and cannot overflow the books, and the old scale keeps at most a millionth of its claim.
+    uint256 internal constant MIN_DEPOSIT_INDEX = 1e12;
+    /// @dev The most token units the books hold at the floor index: a scale above 2^128 - 1 cannot be stored.
+    uint256 internal constant MAX_BOOK_AMOUNT = (uint256(type(uint128).max) * MIN_DEPOSIT_INDEX) / WAD;
+    /// @dev A market without a supply cap must hold a million whole tokens at the floor index: at most 26 decimals.
+    uint8 internal constant MAX_UNCAPPED_DECIMALS = 26;
+    /// @dev A price the router refused, memoised in a batch view's cache (a real price is far below it).
+    uint256 internal constant PRICE_UNREADABLE = type(uint256).max;
 
     /// @dev Packed so that valuing a market reads three state slots besides its params: the two indexes,
     /// the two total scales, and reserves with the accrual time and listing data. 2^128 is ~3.4e20 whole
@@ -48,6 +58,9 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
         uint8 decimals;
         uint8 index;
         bool listed;
+        /// @dev A loss no depositor was left to bear (token units, Aave 3.3's deficit): recorded when bad debt is
+        /// settled, only ever lowered by `coverDeficit` / `coverDeficitFromReserves`. Appended: no slot moved.
+        uint128 deficit;
     }
 
     /// @dev Per-call memo by market index: router prices and accrued indexes, so a call that values many
@@ -253,6 +266,33 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
         cache.prices = new uint256[](MAX_MARKETS);
         cache.depositIndex = new uint256[](MAX_MARKETS);
         cache.borrowIndex = new uint256[](MAX_MARKETS);
+    }
+
+    /// @dev `_price` for batch views: false (memoised) instead of the router's revert, so one feed that cannot be
+    /// read leaves every sub-account that does not hold its market valued (I25).
+    function _tryPrice(Cache memory cache, uint256 i, address token) internal view returns (bool) {
+        uint256 p = cache.prices[i];
+        if (p == PRICE_UNREADABLE) return false;
+        if (p != 0) return true;
+        try _router.price(token) returns (uint256 answer) {
+            cache.prices[i] = answer;
+            return true;
+        } catch {
+            cache.prices[i] = PRICE_UNREADABLE;
+            return false;
+        }
+    }
+
+    /// @dev Whether every market `key` holds has a readable price (each read memoised in `cache`).
+    function _priced(uint256 key, Cache memory cache) internal view returns (bool) {
+        uint256 masks = _masks[key];
+        uint256 held = (masks | (masks >> DEBT_SHIFT)) & LOW_MASK;
+        for (uint256 i; held != 0; ++i) {
+            if (held & (1 << i) == 0) continue;
+            held &= ~(1 << i);
+            if (!_tryPrice(cache, i, _marketList[i])) return false;
+        }
+        return true;
     }
 
     function _price(Cache memory cache, uint256 i, address token) internal view returns (uint256 p) {

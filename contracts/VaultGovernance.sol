@@ -52,7 +52,7 @@ contract VaultGovernance is VaultCore, IVaultGovernance {
         if (!_router.hasFeed(token)) revert MissingFeed(token);
         uint8 dec = IERC20Metadata(token).decimals();
         if (dec > MAX_DECIMALS) revert DecimalsOutOfRange(dec);
-        _validateParams(p);
+        _validateParams(p, dec);
 
         m.params = p;
         m.depositIndex = uint128(WAD);
@@ -68,7 +68,7 @@ contract VaultGovernance is VaultCore, IVaultGovernance {
     /// @inheritdoc IVaultGovernance
     function setMarketParams(address token, MarketParams calldata p) external onlyGovernor {
         Market storage m = _listed(token);
-        _validateParams(p);
+        _validateParams(p, m.decimals);
         // Interest up to now is owed at the old rate model and reserve factor.
         _accrue(m, token);
         m.params = p;
@@ -179,9 +179,40 @@ contract VaultGovernance is VaultCore, IVaultGovernance {
         IERC20(token).safeTransfer(to, amount);
     }
 
+    /// @inheritdoc IVaultGovernance
+    function coverDeficit(address token, uint256 amount, bool fromReserves) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Market storage m = _listed(token);
+        uint256 owed = m.deficit;
+        if (amount > owed) revert AmountAboveDeficit(owed, amount);
+        if (fromReserves) {
+            _requireGovernor();
+            _accrue(m, token);
+            uint256 reserves = m.reserves;
+            if (amount > reserves) revert InsufficientReserves(reserves, amount);
+            m.reserves = uint128(reserves - amount); // amount <= reserves
+        } else {
+            // slither-disable-next-line reentrancy-no-eth -- nonReentrant on every entry point; pull first so only what arrived covers (fee-on-transfer)
+            amount = _pull(token, amount);
+            if (amount > owed) amount = owed; // a token that delivers more than sent covers no more than owed
+        }
+        m.deficit = uint128(owed - amount); // amount <= deficit
+        emit DeficitCovered(msg.sender, token, amount, fromReserves, owed - amount);
+    }
+
     /* INTERNAL */
 
-    function _validateParams(MarketParams calldata p) internal pure {
+    /// @dev The bounds every market's parameters keep (IVaultBase.MarketParams), at `decimals`.
+    function _validateParams(MarketParams calldata p, uint8 decimals) internal view {
+        if (p.irm == address(0)) revert ZeroAddress();
+        // A rate model without code would make every accrual of a market with borrows revert.
+        if (p.irm.code.length == 0) revert RateModelNotContract(p.irm);
+        // The books store scale in 128 bits: at the floor deposit index a token unit is 1e6 scale, so the caps must
+        // stay within MAX_BOOK_AMOUNT, and a market without a supply cap must hold a million whole tokens there
+        // (up to 26 decimals: 1e6 x 1e26 <= MAX_BOOK_AMOUNT ~3.4e32 < 1e6 x 1e27).
+        if (p.supplyCap == 0 && decimals > MAX_UNCAPPED_DECIMALS) revert CapTooLarge(0, MAX_BOOK_AMOUNT);
+        if (p.supplyCap > MAX_BOOK_AMOUNT) revert CapTooLarge(p.supplyCap, MAX_BOOK_AMOUNT);
+        if (p.borrowCap > MAX_BOOK_AMOUNT) revert CapTooLarge(p.borrowCap, MAX_BOOK_AMOUNT);
         if (p.assetWeightInit == 0 || p.assetWeightInit > p.assetWeightMaint || p.assetWeightMaint >= WAD) {
             revert InvalidAssetWeights(p.assetWeightInit, p.assetWeightMaint);
         }
@@ -194,6 +225,5 @@ contract VaultGovernance is VaultCore, IVaultGovernance {
         }
         if (p.protocolShare > WAD) revert ProtocolShareAboveOne(p.protocolShare);
         if (p.reserveFactor >= WAD) revert ReserveFactorTooHigh(p.reserveFactor);
-        if (p.irm == address(0)) revert ZeroAddress();
     }
 }

@@ -24,13 +24,15 @@ contract VaultLens {
         uint256 borrowIndex;
         uint256 accounts;
         uint256 accountsWithDebt;
+        uint256 deficit;
     }
 
     /// @notice `owners` and `subIds` differ in length.
     error LengthMismatch(uint256 owners, uint256 subIds);
 
     /// @notice Books of every market of `vault` over the sub-accounts `(owners[i], subIds[i])`.
-    /// @dev `accounts` / `accountsWithDebt` count the given sub-accounts with a non-zero / negative balance.
+    /// @dev `accounts` / `accountsWithDebt` count the given sub-accounts with a non-zero / negative balance;
+    /// `deficit` is the market's recorded deficit (I24).
     function invariants(IVault vault, address[] calldata owners, uint8[] calldata subIds)
         external
         view
@@ -51,6 +53,7 @@ contract VaultLens {
             b.depositIndex = s.depositIndex;
             b.borrowIndex = s.borrowIndex;
             b.vaultBalance = IERC20(tokens[t]).balanceOf(address(vault));
+            b.deficit = vault.deficit(tokens[t]);
             for (uint256 i; i < owners.length; ++i) {
                 int256 bal = vault.scaledBalanceOf(owners[i], subIds[i], tokens[t]);
                 if (bal > 0) {

@@ -454,10 +454,16 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation {
             m.totalBorrowScale -= uint128(scale); // an account's scale <= the total
             _writeBalance(key, token, m.index, 0);
             if (socialised > 0) {
-                if (m.totalDepositScale == 0) {
-                    socialised = 0; // nobody left to bear it; the event shows debt > covered + socialised
-                } else {
-                    m.depositIndex = MarketMath.socialise(m.depositIndex, m.totalDepositScale, socialised).toUint128();
+                // What the depositors cannot bear (none left, or the index at its floor) is the deficit (I24).
+                uint256 loss = socialised;
+                uint256 index;
+                (index, socialised) =
+                    MarketMath.socialiseFloored(m.depositIndex, m.totalDepositScale, loss, MIN_DEPOSIT_INDEX);
+                m.depositIndex = uint128(index); // <= the stored index
+                if (socialised < loss) {
+                    uint256 owed = m.deficit + (loss - socialised);
+                    m.deficit = owed.toUint128();
+                    emit DeficitRecorded(token, loss - socialised, owed);
                 }
             }
             emit BadDebtSettled(owner, subId, token, debt, covered, socialised, m.depositIndex);

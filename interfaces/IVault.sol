@@ -89,8 +89,9 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
     /// @notice Whether `operator` may act for `owner`.
     function isOperator(address owner, address operator) external view returns (bool);
 
-    /// @notice Pay `amount` of `token` from the caller into `(owner, subId)`. Anyone may deposit for anyone;
-    /// a debt in `token` is repaid first. Needs no price. Fee-on-transfer tokens are credited what arrived.
+    /// @notice Pay `amount` of `token` from the caller into `(owner, subId)`. The owner and its operators may
+    /// deposit any market; anyone else only a market the sub-account already holds (deposit or debt), else
+    /// `NotOwnerOrOperator`: a stranger cannot attach a market's feed to it (I25). A debt in `token` is repaid first. Needs no price. Fee-on-transfer tokens are credited what arrived.
     /// @return credited The amount that arrived and was credited.
     function deposit(address owner, uint8 subId, address token, uint256 amount) external returns (uint256 credited);
 
@@ -133,13 +134,16 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
     function marketParams(address token) external view returns (MarketParams memory);
     /// @notice The state of `token`'s market accrued to this block.
     function marketState(address token) external view returns (MarketState memory);
+    /// @notice `token`'s deficit: bad debt (token units) no depositor was left to bear, until covered.
+    function deficit(address token) external view returns (uint256);
     /// @notice Signed underlying balance (accrued; deposits down, debts up) of `(owner, subId)` in `token`.
     function balanceOf(address owner, uint8 subId, address token) external view returns (int256);
     /// @notice Signed scaled balance of `(owner, subId)` in `token`.
     function scaledBalanceOf(address owner, uint8 subId, address token) external view returns (int256);
     /// @notice Full state of one sub-account. Does not revert for an empty sub-account.
     function accountState(address owner, uint8 subId) external view returns (AccountState memory);
-    /// @notice `accountState` for many sub-accounts in one call.
+    /// @notice `accountState` for many sub-accounts in one call. A sub-account holding a market whose price the
+    /// router refuses is reported `unpriced` (balances only) instead of reverting the batch (I25).
     function accountStates(address[] calldata owners, uint8[] calldata subIds)
         external
         view
@@ -158,6 +162,7 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
     /// Exact as for `maxBorrow`: withdrawing the result succeeds, one unit more does not, in the same block. 0
     /// while withdrawals are paused. Reverts `MarketNotListed`, or with an oracle's error (sub-accounts with debt).
     function maxWithdraw(address owner, uint8 subId, address token) external view returns (uint256);
-    /// @notice For each sub-account, whether health_maint < 0.
+    /// @notice For each sub-account, whether health_maint < 0. False for a sub-account holding a market whose price
+    /// the router refuses (liquidation refuses it too); such a sub-account never makes the call revert (I25).
     function liquidatable(address[] calldata owners, uint8[] calldata subIds) external view returns (bool[] memory);
 }

@@ -22,7 +22,7 @@ interface IVaultBase {
 
     /// @notice Risk parameters of one market. Weights, bonus, protocolShare and reserveFactor are WAD;
     /// caps are token units with 0 meaning no cap.
-    /// @dev Valid iff 0 < assetWeightInit <= assetWeightMaint < 1e18, 1e18 <= liabWeightMaint <=
+    /// @dev Valid iff the caps fit the books (see `CapTooLarge`), the rate model is a contract and 0 < assetWeightInit <= assetWeightMaint < 1e18, 1e18 <= liabWeightMaint <=
     /// liabWeightInit, liquidationBonus > 0, assetWeightMaint * (1e18 + liquidationBonus) <= 1e36,
     /// protocolShare <= 1e18, reserveFactor < 1e18 and irm != 0.
     struct MarketParams {
@@ -48,6 +48,8 @@ interface IVaultBase {
     /// type(uint256).max without debt.
     /// @param collateralValue Σ deposit values, unweighted (USD WAD).
     /// @param debtValue Σ debt values, unweighted (USD WAD).
+    /// @param unpriced Set only by the batch view `accountStates`: a market the sub-account holds has no price
+    /// the router accepts (stale, guarded, sequencer down). Only `tokens` is filled; balances and health fields are 0.
     struct AccountState {
         address[] tokens;
         int256[] balances;
@@ -56,6 +58,7 @@ interface IVaultBase {
         uint256 healthFactor;
         uint256 collateralValue;
         uint256 debtValue;
+        bool unpriced;
     }
 
     /// @notice How `liquidate` sizes and pays a liquidation; one per vault, chosen by governance.
@@ -279,6 +282,13 @@ interface IVaultBase {
     );
     /// @notice The governor took `amount` of `token` reserves to `to`.
     event ReservesWithdrawn(address indexed token, uint256 amount, address indexed to);
+    /// @notice Bad debt of `amount` token units could not be socialised (no deposits, or the deposit index at its
+    /// floor): `token`'s deficit is now `deficit`.
+    event DeficitRecorded(address indexed token, uint256 amount, uint256 deficit);
+    /// @notice `payer` covered `amount` of `token`'s deficit, from reserves (`fromReserves`) or with tokens paid
+    /// in; the deficit is now `deficit`.
+    event DeficitCovered(address indexed payer, address indexed token, uint256 amount, bool fromReserves,
+        uint256 deficit);
 
     /* ERRORS */
 
@@ -398,4 +408,11 @@ interface IVaultBase {
     error InsufficientReserves(uint256 reserves, uint256 amount);
     /// @notice `owners` and `subIds` differ in length.
     error LengthMismatch(uint256 owners, uint256 subIds);
+    /// @notice The interest rate model `irm` has no code.
+    error RateModelNotContract(address irm);
+    /// @notice A cap (token units) above `max`, the most the books hold at the floor deposit index; a cap of 0
+    /// (uncapped) for a token of more than 26 decimals, whose books would hold less than a million whole tokens.
+    error CapTooLarge(uint256 cap, uint256 max);
+    /// @notice `amount` is above `token`'s deficit `deficit`.
+    error AmountAboveDeficit(uint256 deficit, uint256 amount);
 }

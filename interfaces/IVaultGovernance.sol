@@ -47,4 +47,8 @@ interface IVaultGovernance is IVaultBase {
     function setLiquidationGracePeriod(uint256 period) external;
     /// @notice Send `amount` of `token` reserves to `to`. Governor only; reserves lent out cannot be taken.
     function withdrawReserves(address token, uint256 amount, address to) external;
+    /// @notice Cover `amount` of `token`'s deficit (I24), at most the deficit (`AmountAboveDeficit`). Without
+    /// `fromReserves` anyone pays the tokens in (a fee-on-transfer token covers what arrived); with it the governor
+    /// moves reserves (`NotGovernor`, `InsufficientReserves`). Emits `DeficitCovered`.
+    function coverDeficit(address token, uint256 amount, bool fromReserves) external;
 }

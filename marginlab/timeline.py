@@ -23,7 +23,7 @@ _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed",
 # Fields written only when set: added after version 1, absent (None) in every timeline written before them.
 _OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs", "error_name", "line", "provenance", "legs",
                               "left_as_debt", "absorbed", "purchases", "liquidation_policy", "keeper_rule",
-                              "strategy_acts"})
+                              "strategy_acts", "deficit"})
 # Booleans written only when true.
 _FLAG_FIELDS = frozenset({"skipped", "closes", "in_absorb"})
 
@@ -164,6 +164,8 @@ class BadDebt:
     left_as_debt: int | None = None
     #: written off by an absorption: the protocol took the account's collateral for it
     in_absorb: bool = False
+    #: the part recorded as the market's deficit (no depositor left to bear it, I24); written only when non-zero
+    deficit: int | None = None
 
 
 @dataclass
@@ -408,6 +410,7 @@ def timeline_from_json(text: str) -> Timeline:
         for k in ("debt", "covered_by_reserves", "socialised", "value"):
             out[k] = _int(out[k])
         out["left_as_debt"] = _opt_int(out.get("left_as_debt"))
+        out["deficit"] = _opt_int(out.get("deficit"))
         return BadDebt(**out)
 
     return Timeline(

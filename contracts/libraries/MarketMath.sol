@@ -86,6 +86,24 @@ library MarketMath {
         a.depositIndex = depositIndex + (a.interest - a.reserveCut).mulDivDown(WAD, totalDepositScale);
     }
 
+    /// @notice Deposit index after socialising `loss` over `totalDepositScale`, never below `floor`, and the part
+    /// of `loss` the depositors bear (`borne` <= `loss`; the rest is the market's deficit).
+    /// @dev As `socialise` while the index stays at or above `floor`. Otherwise the depositors lose what they hold
+    /// above the floor (rounded down: the deficit is never understated) and the index stops at `floor`. Without
+    /// deposit scale nothing is borne.
+    function socialiseFloored(uint256 depositIndex, uint256 totalDepositScale, uint256 loss, uint256 floor)
+        internal
+        pure
+        returns (uint256 newIndex, uint256 borne)
+    {
+        if (totalDepositScale == 0) return (depositIndex, 0);
+        uint256 drop = loss.mulDivUp(WAD, totalDepositScale);
+        if (depositIndex >= floor && drop <= depositIndex - floor) return (depositIndex - drop, loss);
+        if (depositIndex <= floor) return (depositIndex, 0);
+        // drop > depositIndex - floor, so loss * WAD > scale * (depositIndex - floor) and borne < loss.
+        return (floor, totalDepositScale.mulDivDown(depositIndex - floor, WAD));
+    }
+
     /// @notice Deposit index after socialising `loss` token units over `totalDepositScale`.
     /// @dev The drop is rounded up so depositors lose at least `loss`; the index never reaches 0 (a
     /// zero index would make every later deposit divide by zero), so a loss above all deposits leaves 1.

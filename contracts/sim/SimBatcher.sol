@@ -97,25 +97,51 @@ contract SimBatcher {
         for (uint256 i; i < tokens.length; ++i) SimToken(tokens[i]).mint(to[i], amounts[i]);
     }
 
+    /// @notice One owner's signed approval of this batcher as operator and its signed revocation.
+    struct Grant {
+        IVault.Authorization grant;
+        Sig grantSig;
+        IVault.Authorization revoke;
+        Sig revokeSig;
+    }
+
     /// @notice For each i: mint `amounts[i]` of `tokens[i]` here and deposit it into `(owners[i], subIds[i])`.
+    /// The vault takes a deposit into someone else's sub-account only from its owner's operator (I25), so every
+    /// owner approves this batcher by signature first (`grants`) and revokes it after; it is nobody's operator
+    /// afterwards.
     function depositFor(
         IVault vault,
         address[] calldata tokens,
         address[] calldata owners,
         uint8[] calldata subIds,
-        uint256[] calldata amounts
+        uint256[] calldata amounts,
+        Grant[] calldata grants
     ) external onlyOwner {
         uint256 n = tokens.length;
         if (owners.length != n || subIds.length != n || amounts.length != n) revert LengthMismatch();
-        for (uint256 i; i < n; ++i) {
-            address token = tokens[i];
-            SimToken(token).mint(address(this), amounts[i]);
-            if (IERC20(token).allowance(address(this), address(vault)) < amounts[i]) {
-                // forceApprove: a USDT-style token's approve returns nothing, which a plain IERC20 call rejects.
-                IERC20(token).forceApprove(address(vault), type(uint256).max);
+        _authorise(vault, grants, true);
+        for (uint256 i; i < n; ++i) _mintAndDeposit(vault, tokens[i], owners[i], subIds[i], amounts[i]);
+        _authorise(vault, grants, false);
+    }
+
+    function _authorise(IVault vault, Grant[] calldata grants, bool grant) internal {
+        for (uint256 g; g < grants.length; ++g) {
+            Grant calldata it = grants[g];
+            if (it.revoke.owner != it.grant.owner || it.revoke.operator != it.grant.operator || it.revoke.approved) {
+                revert BadRevocation();
             }
-            vault.deposit(owners[i], subIds[i], token, amounts[i]);
+            if (grant) vault.setOperatorWithSig(it.grant, it.grantSig.v, it.grantSig.r, it.grantSig.s);
+            else vault.setOperatorWithSig(it.revoke, it.revokeSig.v, it.revokeSig.r, it.revokeSig.s);
         }
+    }
+
+    function _mintAndDeposit(IVault vault, address token, address owner_, uint8 subId, uint256 amount) internal {
+        SimToken(token).mint(address(this), amount);
+        if (IERC20(token).allowance(address(this), address(vault)) < amount) {
+            // forceApprove: a USDT-style token's approve returns nothing, which a plain IERC20 call rejects.
+            IERC20(token).forceApprove(address(vault), type(uint256).max);
+        }
+        vault.deposit(owner_, subId, token, amount);
     }
 
     /// @notice An ECDSA signature, split.
@@ -162,7 +188,8 @@ contract SimBatcher {
         returns (bool ok, bytes memory err, bytes memory accounts, IVault.MarketState[] memory markets)
     {
         // `accounts` packs each sub-account as 32-byte words: n, then n × (index in `tokens`, balance), then
-        // healthInit, healthMaint, healthFactor, collateralValue, debtValue. Decoding nested ABI structs for
+        // healthInit, healthMaint, healthFactor, collateralValue, debtValue, unpriced (1: a held market has no
+        // price the router accepts; the health words are then 0). Decoding nested ABI structs for
         // thousands of sub-accounts cost the simulator more than the node took to compute them.
         if (owners.length > 0) {
             try vault.accountStates(owners, subIds) returns (IVault.AccountState[] memory states) {
@@ -227,7 +254,7 @@ contract SimBatcher {
         returns (bytes memory out)
     {
         uint256 words;
-        for (uint256 i; i < states.length; ++i) words += 6 + 2 * states[i].tokens.length;
+        for (uint256 i; i < states.length; ++i) words += 7 + 2 * states[i].tokens.length;
         int256[] memory w = new int256[](words);
         uint256 k;
         for (uint256 i; i < states.length; ++i) {
@@ -244,6 +271,7 @@ contract SimBatcher {
             w[k++] = int256(st.healthFactor); // type(uint256).max reads back as -1
             w[k++] = int256(st.collateralValue);
             w[k++] = int256(st.debtValue);
+            w[k++] = st.unpriced ? int256(1) : int256(0);
         }
         out = abi.encodePacked(w);
     }

@@ -243,6 +243,8 @@ class BadDebtEvent:
     left_as_debt: int | None = None
     #: written off by an absorption (the protocol took the account's collateral for it), not left uncovered
     in_absorb: bool = False
+    #: the part no depositor was left to bear, recorded as the market's deficit (marginlab's vault, I24); None if 0
+    deficit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,9 @@ class Reading:
     error: str | None = None
     #: what reverted when ``accounts`` is None (the note in the step's record names it)
     source: str = "the protocol's read"
+    #: sub-accounts left out of ``accounts`` because a market they hold has no price (key → the price's error):
+    #: the others are valued (I25)
+    unpriced: dict[str, str] = field(default_factory=dict)
 
 
 class Protocol(ABC):

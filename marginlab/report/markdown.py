@@ -209,6 +209,14 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
                           _d(from_units(b.covered_by_reserves, decimals[b.asset])),
                           _d(from_units(b.socialised, decimals[b.asset])), _usd(wad_to_decimal(b.value))]
                          for b in timeline.bad_debts])
+        deficits: dict[str, int] = {}
+        for b in timeline.bad_debts:
+            if b.deficit:
+                deficits[b.asset] = deficits.get(b.asset, 0) + b.deficit
+        if deficits:
+            lines += ["", "Recorded deficit (no depositor was left to bear it; owed until reserves or a payment cover "
+                          "it): " + ", ".join(f"{_d(from_units(v, decimals[s]))} {s}" for s, v in deficits.items())
+                      + "."]
         if any(b.left_as_debt is not None for b in timeline.bad_debts):
             lines += ["", "Left as debt: the protocol writes nothing off (Aave 3.0.x has no deficit accounting). The "
                           "amount above is what the account still owed when its last collateral was seized; it stays "

@@ -14,6 +14,11 @@ from marginlab.errors import quote
 from marginlab.numbers import NumberError, plain, to_decimal
 
 MAX_DECIMALS = 36
+#: What the vault's books hold (VaultCore.MAX_BOOK_AMOUNT: 2^128 - 1 scale at the deposit index floor 1e12), in token
+#: units, and the most decimals an uncapped market may have (a million whole tokens must fit): listings beyond revert
+#: CapTooLarge, so a scenario asking for one is refused in one line first.
+MAX_BOOK_UNITS = (2**128 - 1) * 10**12 // 10**18
+MAX_UNCAPPED_DECIMALS = 26
 MAX_SUB_ACCOUNTS = 256  # subId is a uint8
 MAX_GENERATED_ACCOUNTS = 1000
 MAX_PATH_POINTS = 100_000
@@ -25,7 +30,8 @@ DEFAULT_HEARTBEAT = 30 * 24 * 3600
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$"
 SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,15}$"
 VERBS = ("deposit", "withdraw", "borrow", "repay", "transfer", "liquidate", "donate", "settle_bad_debt")
-#: Verbs that act on a sub-account the actor may not own (``owner:``): anyone may deposit into or repay for it.
+#: Verbs that act on a sub-account the actor may not own (``owner:``): anyone may repay for it, and deposit into a
+#: market it already holds (the vault refuses a stranger's deposit in any other market: NotOwnerOrOperator, I25).
 OWNER_VERBS = ("deposit", "repay")
 #: ``all`` instead of an amount: the whole balance (withdraw), the whole debt (repay), the close-factor cap
 #: (liquidate). The vault reads it as type(uint256).max.

@@ -6,7 +6,7 @@ the uint256 range). Both report against the line map kept by :mod:`marginlab.sce
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from marginlab.errors import Issue, ScenarioError, quote, show_name
 from marginlab.numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal
 from marginlab.scenario.books import expand_books
-from marginlab.scenario.fields import PROTOCOL_NAMES, VERBS
+from marginlab.scenario.fields import MAX_BOOK_UNITS, MAX_UNCAPPED_DECIMALS, PROTOCOL_NAMES, VERBS
 from marginlab.scenario.guards import SEQUENCER, SEQUENCER_STATES
 from marginlab.scenario.model import TOKEN_ADMIN_TARGETS, Account, Scenario
 from marginlab.scenario.reasons import pydantic_issues
@@ -146,6 +146,25 @@ def _scan_markets(ctx: _Ctx, markets: Any) -> None:
         for cap in ("supply_cap", "borrow_cap"):
             if m.get(cap) is not None:
                 _amount(ctx, ("markets", i, cap), sym, m[cap])
+        _books_fit(ctx, i, sym, m)
+
+
+def _books_fit(ctx: _Ctx, i: int, sym: str, market: dict[str, Any]) -> None:
+    """The vault refuses a listing whose caps its 128-bit books cannot hold at the token's decimals (CapTooLarge)."""
+    decimals = ctx.decimals.get(sym)
+    if decimals is None:
+        return
+    if market.get("supply_cap") is None and decimals > MAX_UNCAPPED_DECIMALS:
+        ctx.add(("markets", i, "decimals"), f"a market of more than {MAX_UNCAPPED_DECIMALS} decimals needs a "
+                f"supply_cap: uncapped, the vault's books would hold less than a million whole {sym}")
+    for cap in ("supply_cap", "borrow_cap"):
+        try:
+            units = to_decimal(market.get(cap)).scaleb(decimals)
+        except NumberError:
+            continue
+        if units > MAX_BOOK_UNITS:
+            ctx.add(("markets", i, cap), f"more than the vault's books hold at {decimals} decimals "
+                    f"({plain(Decimal(MAX_BOOK_UNITS).scaleb(-decimals).quantize(Decimal('1e-6'), ROUND_DOWN))} {sym})")
 
 
 def _scan_guards(ctx: _Ctx, i: int, sym: str, market: dict[str, Any]) -> None:

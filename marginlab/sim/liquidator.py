@@ -36,6 +36,7 @@ class Liquidator:
         states = reading.accounts
         if not self.keeper.policy.enabled or states is None:
             return reading
+        unpriced = dict(reading.unpriced)  # never offered to the keeper: the vault refuses to liquidate them
         prices = self.oracle.prices
         for _ in range(MAX_KEEPER_ROUNDS):
             orders = self.keeper.update(self.rng, self.views(states),
@@ -51,7 +52,12 @@ class Liquidator:
             if touched.accounts is None:
                 return touched
             states = {**states, **touched.accounts}
-        return Reading(states)
+            for key in touched.accounts:
+                unpriced.pop(key, None)
+            for key in touched.unpriced:
+                states.pop(key, None)
+            unpriced.update(touched.unpriced)
+        return Reading(states, unpriced=unpriced)
 
     def _round(self, step: int, orders: list[KeeperOrder], records: list[ActionRecord]) -> None:
         result = self.protocol.run_keeper(orders)

@@ -73,7 +73,8 @@ class Recorder:
                 self.timeline.bad_debts.append(BadDebt(
                     step=step, account=name(ev.owner), sub_id=ev.sub_id, asset=ev.asset, debt=ev.debt,
                     covered_by_reserves=ev.covered_by_reserves, socialised=ev.socialised,
-                    value=self.usd(ev.asset, ev.debt), left_as_debt=ev.left_as_debt, in_absorb=ev.in_absorb))
+                    value=self.usd(ev.asset, ev.debt), left_as_debt=ev.left_as_debt, in_absorb=ev.in_absorb,
+                    deficit=ev.deficit))
 
     # ------------------------------------------------------------------------------------------------ steps
     def record(self, index: int, source: str, label: str | None, reading: Reading, actions: list[ActionRecord],
@@ -85,6 +86,13 @@ class Recorder:
             note = f"accounts not valued: {reading.source} reverted with {reading.error}"
             previous: dict[str, SubAccountState] = self.timeline.records[-1].accounts if self.timeline.records else {}
             states = dict(previous)
+        elif reading.unpriced:
+            # The others are valued (I25); an unpriced sub-account carries its last valued state, named in the note.
+            previous = self.timeline.records[-1].accounts if self.timeline.records else {}
+            note = "accounts not valued (a market they hold has no price): " + "; ".join(
+                f"{key} {error}" for key, error in reading.unpriced.items())
+            carried = {**states, **{k: previous[k] for k in reading.unpriced if k in previous}}
+            states = {ref.key: carried[ref.key] for ref in self.timeline.sub_accounts if ref.key in carried}
         return StepRecord(index=index, source=source, label=label, time=self.oracle.sim_time,
                           prices={s: plain(p) for s, p in self.oracle.prices.items()},
                           oracle=dict(sorted(self.oracle.faults.items())), accounts=states,

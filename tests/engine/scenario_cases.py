@@ -445,3 +445,14 @@ CASES += [
     ('strategy-expect-recovered-no-account', make(append='expect:\n  - {recovered: {USDC: 1}}\n'),
      '15: expect[0]: recovered needs an account'),
 ]
+
+# --- the vault's books (docs/deposits-and-deficits.md#listing-bounds): caps beyond 2^128 scale at the index floor
+CASES += [
+    ("decimals-uncapped-beyond-books", make({4: weth(decimals="27")}),
+     "4: markets[0].decimals: a market of more than 26 decimals needs a supply_cap: uncapped, the vault's books would "
+     "hold less than a million whole WETH"),
+    ("supply-cap-beyond-books", make({4: weth(decimals="30", supply_cap="341")}),
+     "4: markets[0].supply_cap: more than the vault's books hold at 30 decimals (340.282366 WETH)"),
+    ("borrow-cap-beyond-books", make({4: weth(decimals="36", supply_cap="0.0003", borrow_cap="0.001")}),
+     "4: markets[0].borrow_cap: more than the vault's books hold at 36 decimals (0.00034 WETH)"),
+]

@@ -1,7 +1,8 @@
 """--reads mirror gives the same timeline as --reads chain, byte for byte, and stops when it loses track.
 
 Scenarios cover liquidations (drain), socialised bad debt (gap-crash) and a valuation that fails on a stale
-feed (stale-oracle). The mirror checks itself against the vault (after set-up, every 50 steps, at the end) and
+feed (stale-oracle) or a tripped breaker for one sub-account while the others are valued (breaker-drift, I25). The
+mirror checks itself against the vault (after set-up, every 50 steps, at the end) and
 that its balances add up to every market's total scales at every read; the last test removes the engine's
 marking of changed sub-accounts to show that the check stops the replay.
 """
@@ -30,7 +31,7 @@ def _replay(name: str, reads: str, out: Path) -> int:
                  "--out", str(out), "--no-charts", "--quiet"])
 
 
-@pytest.mark.parametrize("name", ["drain", "gap-crash", "stale-oracle"])
+@pytest.mark.parametrize("name", ["drain", "gap-crash", "stale-oracle", "breaker-drift"])
 def test_mirror_reads_give_the_same_timeline_as_the_vaults_batch_view(name, tmp_path):
     assert _replay(name, "chain", tmp_path / "chain") == 0
     assert _replay(name, "mirror", tmp_path / "mirror") == 0
@@ -53,3 +54,23 @@ def test_reads_split_into_chunks_give_the_same_timeline(reads, tmp_path, monkeyp
     monkeypatch.setattr(VaultReads, "_read_chunk", lambda self: 1)
     assert _replay("drain", reads, tmp_path / "chunked") == 0
     assert (tmp_path / "whole" / "timeline.json").read_bytes() == (tmp_path / "chunked" / "timeline.json").read_bytes()
+
+
+@pytest.mark.parametrize("reads", ["chain", "mirror"])
+def test_one_unpriceable_sub_account_leaves_the_others_valued(reads, tmp_path):
+    """I25 in the replay: while the breaker refuses WETH, the step's note names only the sub-accounts holding it,
+    and a sub-account that holds no WETH is valued at the step's prices (its state moves with them)."""
+    import json
+    assert _replay("breaker-drift", reads, tmp_path) == 0
+    steps = json.loads((tmp_path / "timeline.json").read_text())["steps"]
+    prefix = "accounts not valued (a market they hold has no price): "
+    noted = [(prev, st) for prev, st in zip(steps, steps[1:]) if st.get("note")]
+    assert noted and all(st["note"].startswith(prefix) for _, st in noted)
+    moved = 0
+    for prev, st in noted:
+        named = {part.split(" ")[0] for part in st["note"][len(prefix):].split("; ")}
+        assert named and named < set(st["accounts"])
+        for key in named:
+            assert st["accounts"][key] == prev["accounts"][key]  # carried: its last valued state
+        moved += sum(st["accounts"][k] != prev["accounts"][k] for k in set(st["accounts"]) - named)
+    assert moved > 0

@@ -10,7 +10,9 @@ I16, I18, I21 lock, exact model parity), plus
   model (debt, reserves cover, socialised part, the new deposit index) and never exceeds the debt;
 - I15: the deposit index falls only in a step that socialised bad debt;
 - I22: at any step, a price at a guard's bound or beyond its band is never used to borrow, withdraw or liquidate,
-  and deposit and repay still work (guard_rules.OracleGuardRules, eth_call probes: no state left behind).
+  and deposit and repay still work (guard_rules.OracleGuardRules, eth_call probes: no state left behind);
+- I23, I25 at any step and I24 after every step (hardening_rules.HardeningRules, VaultMachine.check_deficits):
+  roles and pauses, the recorded deficit, deposits into another's sub-account and batch views with a price refused.
 I12 (no self-liquidation profit) needs one owner on both sides: tests/integration/test_incidents_euler.py.
 I4's "slack never shrinks" is implied here by exact parity of scales, indexes and reserves with the model.
 """
@@ -21,12 +23,13 @@ import pytest
 from chainkit import deploy_protocol, sim_token, WAD
 from machine_runner import run_machine
 from guard_rules import PROBES, OracleGuardRules
+from hardening_rules import HARDENING_PROBES, HardeningRules
 from vault_machine import LiquidationRules
 
 MARKETS = (("USDC", 6, 1), ("WBTC", 8, 60_000), ("WETH", 18, 2_000))
 
 
-class LiquidationMachine(OracleGuardRules, LiquidationRules):
+class LiquidationMachine(HardeningRules, OracleGuardRules, LiquidationRules):
     NAME = "liquidation"
 
     def setup(self):
@@ -51,3 +54,4 @@ def test_liquidations_and_bad_debt_match_the_model_after_every_step(state_machin
     run_machine(state_machine, LiquidationMachine, liq_proto, [alice, bob, carol], (0, 1), [(lp, 0), (liquidator, 0)],
                 machine="liquidation")
     print(f"untrusted-price probes (I22): {dict(sorted(PROBES.items()))}")
+    print(f"hardening probes (I23-I25): {dict(sorted(HARDENING_PROBES.items()))}")

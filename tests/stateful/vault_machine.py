@@ -157,12 +157,12 @@ class VaultMachine:
         if cached is not None:
             self.m = copy.deepcopy(cached, {id(mm.token): mm.token for mm in cached.values()})
             self.log, self.slack = [], {}
-            self._idx = {}
+            self._idx, self._deficits = {}, {}
             self.start = start_state(self.m)
             return
         self._setup_from_chain(head.timestamp)
         VaultMachine._setup_cache[cache_key] = copy.deepcopy(self.m, {id(mm.token): mm.token for mm in self.m.values()})
-        self._idx = {}
+        self._idx, self._deficits = {}, {}
         self.start = start_state(self.m)
 
     def _setup_from_chain(self, t0: int) -> None:
@@ -176,6 +176,7 @@ class VaultMachine:
             b = mm.books
             b.deposit_index, b.borrow_index = int(ms[2]), int(ms[3])
             b.total_deposit_scale, b.total_borrow_scale, b.reserves = int(ms[4]), int(ms[5]), int(ms[8])
+            b.deficit = int(p.vault.deficit(mk.token))
             self.m[sym] = mm
         for who, sub in self.all_accounts():
             for sym, mm in self.m.items():
@@ -287,12 +288,28 @@ class VaultMachine:
                     assert b.depositIndex >= prev[0], f"I15 deposit index fell {sym}"
             self._idx = getattr(self, "_idx", {})
             self._idx[sym] = (b.depositIndex, b.borrowIndex)
+        self.check_deficits(books)
         states = self._states()[0]
         for (who, sub), st in zip(accounts, states):
             key = (str(who), sub)
             for tok, bal in zip(st[0], st[1]):
                 sym = self.symbol_of(tok)
                 assert int(bal) == self.m[sym].preview(t).amount_of(key), f"balance {key} {sym}"
+
+    def check_deficits(self, books: dict) -> None:
+        """I24 after every step: each market's recorded deficit equals the model's (bad debt the depositors could
+        not bear above the deposit index floor), it falls only in a step that covered it, and a market with a
+        deficit still takes a deposit of a million whole tokens (the floor keeps its books usable)."""
+        self._deficits = getattr(self, "_deficits", {})
+        for sym, mm in self.m.items():
+            deficit = books[str(mm.token).lower()].deficit
+            assert deficit == mm.books.deficit, f"I24 deficit {sym}: vault {deficit}, model {mm.books.deficit}"
+            if not self.slack.pop(sym + ":covered", 0):
+                assert deficit >= self._deficits.get(sym, 0), f"I24 deficit of {sym} fell without a cover"
+            if deficit and self.transfer_gate(sym, self.users[0], self.proto.vault) is None:
+                self.proto.vault.deposit.call(self.users[0], self.subs[0], mm.token, 10**6 * 10**mm.decimals,
+                                              {"from": self.users[0]})
+            self._deficits[sym] = deficit
 
     def symbol_of(self, token) -> str:
         for s, mm in self.m.items():

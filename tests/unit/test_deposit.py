@@ -1,4 +1,5 @@
-"""Vault.deposit: anyone pays into any sub-account; a debt in the token is repaid first; no price needed."""
+"""Vault.deposit: the owner or its operator pays into any market of a sub-account, anyone else only into a market it
+already holds (I25, tests/unit/test_deposit_griefing.py); a debt in the token is repaid first; no price needed."""
 import brownie
 import pytest
 
@@ -30,6 +31,7 @@ def test_deposit_pulls_exactly_the_amount_from_the_caller(vault, usdc, alice):
 
 
 def test_deposit_for_another_account_raises_only_that_accounts_balance(vault, wbtc, alice, bob):
+    vault.deposit(bob, 7, wbtc, 100, {"from": bob})  # bob's sub-account holds WBTC: anyone may add to it
     vault.deposit(bob, 7, wbtc, 10**8, {"from": alice})
     assert vault.balanceOf(bob, 7, wbtc) > 0
     assert vault.scaledBalanceOf(alice, 7, wbtc) == 0

@@ -26,17 +26,27 @@ def _sign(vault, operator, approved=True, nonce=0, deadline=None, key=OWNER, cha
                               approved, nonce, deadline)
 
 
+def _deposit_signed(vault, payer, key, sub, token, amount):
+    """`payer` deposits into `key`'s empty sub-account as its operator for one deposit (I25: a stranger may not add
+    a market to it): `key` signs the approval and its revocation at its next two nonces."""
+    nonce = vault.nonces(key.address)
+    grant, revoke = _sign(vault, payer, nonce=nonce, key=key), _sign(vault, payer, False, nonce=nonce + 1, key=key)
+    vault.setOperatorWithSig(grant.auth, *grant.sig, {"from": payer})
+    vault.deposit(key.address, sub, token, amount, {"from": payer})
+    vault.setOperatorWithSig(revoke.auth, *revoke.sig, {"from": payer})
+
+
 @pytest.fixture
 def owner_with_collateral(proto, vault, weth, alice, unit):
-    vault.deposit(OWNER.address, 0, weth, unit("WETH", 10), {"from": alice})  # anyone may deposit for anyone
+    _deposit_signed(vault, alice, OWNER, 0, weth, unit("WETH", 10))  # uses nonces 0 and 1
     return OWNER.address
 
 
 def test_a_signed_approval_lets_the_operator_borrow_for_the_owner(proto, vault, usdc, bob, owner_with_collateral):
-    signed = _sign(vault, bob)
+    signed = _sign(vault, bob, nonce=2)
     tx = vault.setOperatorWithSig(signed.auth, *signed.sig, {"from": bob})
     assert tx.events["OperatorSet"]["owner"] == OWNER.address and tx.events["OperatorSet"]["approved"] is True
-    assert vault.isOperator(OWNER.address, bob) and vault.nonces(OWNER.address) == 1
+    assert vault.isOperator(OWNER.address, bob) and vault.nonces(OWNER.address) == 3
     vault.borrowFrom(OWNER.address, 0, usdc, 10**6, OWNER.address, {"from": bob})
     assert usdc.balanceOf(OWNER.address) == 10**6 and vault.balanceOf(OWNER.address, 0, usdc) < 0
 
@@ -108,18 +118,18 @@ def test_the_batcher_borrows_for_many_owners_and_is_no_operator_afterwards(proto
     batcher = chainkit.build().SimBatcher.deploy({"from": gov})
     owners = [OWNER, STRANGER]
     for key in owners:
-        vault.deposit(key.address, 2, weth, unit("WETH", 10), {"from": alice})
-    items = [_borrow_item(vault, batcher, key, 2, usdc, unit("USDC", 1000)) for key in owners]
+        _deposit_signed(vault, alice, key, 2, weth, unit("WETH", 10))
+    items = [_borrow_item(vault, batcher, key, 2, usdc, unit("USDC", 1000), nonce=2) for key in owners]
     batcher.borrowFor(vault, items, {"from": gov})
     for key in owners:
         assert usdc.balanceOf(key.address) == unit("USDC", 1000)
-        assert not vault.isOperator(key.address, batcher) and vault.nonces(key.address) == 2
+        assert not vault.isOperator(key.address, batcher) and vault.nonces(key.address) == 4
 
 
 def test_the_batcher_refuses_a_revocation_for_another_owner(proto, vault, weth, usdc, alice, gov, unit):
     batcher = chainkit.build().SimBatcher.deploy({"from": gov})
-    vault.deposit(OWNER.address, 2, weth, unit("WETH", 10), {"from": alice})
-    item = list(_borrow_item(vault, batcher, OWNER, 2, usdc, unit("USDC", 1000)))
+    _deposit_signed(vault, alice, OWNER, 2, weth, unit("WETH", 10))
+    item = list(_borrow_item(vault, batcher, OWNER, 2, usdc, unit("USDC", 1000), nonce=2))
     other = _sign(vault, batcher, approved=False, nonce=0, key=STRANGER)
     item[2], item[3] = other.auth, other.sig
     with brownie.reverts(revert_pattern=err("BadRevocation")):

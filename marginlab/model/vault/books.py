@@ -11,7 +11,7 @@ from marginlab.model.vault.math import (
     accrue,
     debt_amount_up,
     deposit_amount_down,
-    socialise,
+    socialise_floored,
     utilization,
 )
 
@@ -28,6 +28,8 @@ class MarketBooks:
     total_borrow_scale: int = 0
     reserves: int = 0
     balances: dict = field(default_factory=dict)
+    #: bad debt no depositor was left to bear (VaultCore.Market.deficit, I24)
+    deficit: int = 0
 
     @property
     def total_deposits(self) -> int:
@@ -69,7 +71,7 @@ class MarketBooks:
 
     def write_off(self, key) -> "WriteOff":
         """VaultLiquidation._settleBadDebt for one debt: reserves cover first, the rest lowers the deposit index
-        (nothing is socialised when no deposit scale is left to bear it)."""
+        down to its floor; what the depositors cannot bear (none left, or the index at the floor) is the deficit."""
         scale = -self.balances.get(key, 0)
         assert scale > 0, "write_off of a sub-account that does not owe"
         debt = debt_amount_up(scale, self.borrow_index)
@@ -79,10 +81,9 @@ class MarketBooks:
         self.total_borrow_scale -= scale
         self.balances[key] = 0
         if socialised:
-            if self.total_deposit_scale == 0:
-                socialised = 0
-            else:
-                self.deposit_index = socialise(self.deposit_index, self.total_deposit_scale, socialised)
+            loss = socialised
+            self.deposit_index, socialised = socialise_floored(self.deposit_index, self.total_deposit_scale, loss)
+            self.deficit += loss - socialised
         return WriteOff(debt, covered, socialised, self.deposit_index)
 
     def clear_deposit(self, key) -> None:

@@ -109,6 +109,23 @@ def socialise(deposit_index: int, total_deposit_scale: int, loss: int) -> int:
     return deposit_index - drop if drop < deposit_index else 1
 
 
+#: VaultCore.MIN_DEPOSIT_INDEX: a loss that would push the deposit index lower is the market's deficit (I24).
+MIN_DEPOSIT_INDEX = 10**12
+
+
+def socialise_floored(deposit_index: int, total_deposit_scale: int, loss: int,
+                      floor: int = MIN_DEPOSIT_INDEX) -> tuple[int, int]:
+    """MarketMath.socialiseFloored: (the new deposit index, the part of ``loss`` the depositors bear)."""
+    if total_deposit_scale == 0:
+        return deposit_index, 0
+    drop = mul_div_up(loss, WAD, total_deposit_scale)
+    if deposit_index >= floor and drop <= deposit_index - floor:
+        return deposit_index - drop, loss
+    if deposit_index <= floor:
+        return deposit_index, 0
+    return floor, mul_div_down(total_deposit_scale, deposit_index - floor, WAD)
+
+
 # ------------------------------------------------------------------ InterestRateModel
 @dataclass(frozen=True)
 class RateModel:

@@ -308,9 +308,10 @@ def vault_events(world: World, vault: Contract,
                                     debt_value=int(a["debtValue"]), collateral_value=int(a["collateralValue"])))
     for ev in settled:
         a = ev["args"]
+        gap = int(a["debt"]) - int(a["coveredByReserves"]) - int(a["socialised"])  # DeficitRecorded's amount
         out.append(BadDebtEvent(a["owner"], int(a["subId"]), sym[a["token"].lower()], int(a["debt"]),
                                 int(a["coveredByReserves"]), int(a["socialised"]),
-                                in_absorb=(a["owner"].lower(), int(a["subId"])) in absorbed))
+                                in_absorb=(a["owner"].lower(), int(a["subId"])) in absorbed, deficit=gap or None))
     for ev in events_of(vault, "CollateralBought", receipt):
         a = ev["args"]
         out.append(PurchaseEvent(a["buyer"], sym[a["collToken"].lower()], sym[a["payToken"].lower()], int(a["paid"]),

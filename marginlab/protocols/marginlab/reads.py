@@ -8,6 +8,10 @@ Two ways (``--reads``):
   scaled balances of only the sub-accounts that may have changed, and the vault's own integer formulas value them
   in Python (:mod:`marginlab.protocols.marginlab.mirror`). Every read checks that the mirrored balances add up to
   each market's total scales (I1); :meth:`VaultReads.verify` compares the whole valuation with the vault's view.
+
+A sub-account holding a market whose price the router refuses (stale, guarded, sequencer down) is left out of the
+reading's ``accounts`` and named in its ``unpriced`` with the price's error, the first in listing order among the
+markets it holds; every other sub-account is valued (I25), both ways.
 """
 from __future__ import annotations
 
@@ -77,6 +81,9 @@ class VaultReads:
             if chain_states is not None and chain_states.get(key) != st:
                 raise ChainError(f"the mirror diverged from the vault at {where} for {key}: vault "
                                  f"{chain_states.get(key)}, mirror {st}")
+        if states is not None and reading.unpriced != chain.unpriced:
+            raise ChainError(f"the mirror diverged from the vault at {where}: unpriced sub-accounts, vault "
+                             f"{chain.unpriced}, mirror {reading.unpriced}")
 
     # ------------------------------------------------------------------------------------------------ chain
     def _tracked(self, keys: set[str] | None = None) -> tuple[list[str], list[int], list[SubAccountRef]]:
@@ -95,6 +102,7 @@ class VaultReads:
         if not ok:
             return Reading(None, self.chain.decoder.decode(err), "accountStates")
         out: dict[str, SubAccountState] = {}
+        unpriced: dict[str, list[str]] = {}  # key -> the markets it holds, listing order
         symbols = list(self.world.tokens)
         words = [int.from_bytes(raw[i:i + 32], "big", signed=True) for i in range(0, len(raw), 32)]
         k = 0
@@ -102,11 +110,24 @@ class VaultReads:
             n = words[k]
             bal = {symbols[words[k + 1 + 2 * t]]: words[k + 2 + 2 * t] for t in range(n)}
             k += 1 + 2 * n
-            h_init, h_maint, hf, coll, debt = words[k:k + 5]
-            k += 5
+            h_init, h_maint, hf, coll, debt, no_price = words[k:k + 6]
+            k += 6
+            if no_price:
+                unpriced[ref.key] = [s for s in symbols if s in bal]
+                continue
             ordered = {s: bal[s] for s in self.world.markets if s in bal}
             out[ref.key] = SubAccountState(ordered, h_init, h_maint, None if hf == -1 else hf, coll, debt)
-        return Reading(out)
+        return Reading(out, unpriced=self._price_errors(unpriced) if unpriced else {})
+
+    def _price_errors(self, held: dict[str, list[str]]) -> dict[str, str]:
+        """Why each unpriced sub-account could not be valued: the router's error for the first market it holds
+        (listing order) without a price, as the vault's view meets it. One ``SimBatcher.mirror`` call, no owners."""
+        tokens = [t.address for t in self.world.tokens.values()]
+        _m, _p, _prices, errors, _s = self.chain.call_many(self.world.batcher, "mirror",
+                                                           [(self.vault.address, [], [], tokens)])[0]
+        by_symbol = dict(zip(self.world.tokens, (bytes(e) for e in errors), strict=True))
+        return {key: self.chain.decoder.decode(next((by_symbol[s] for s in syms if by_symbol[s]), b""))
+                for key, syms in held.items()}
 
     def _snapshot(self, owners: list[str], subs: list[int]) -> tuple[bool, bytes, bytes]:
         """One call: the sub-accounts' states and every market's state, which is kept for this step's record
@@ -167,16 +188,18 @@ class VaultReads:
                         bytes(error)) for ms, p, price, error in zip(markets, params, prices, errors, strict=False)]
         symbols = list(self.world.tokens)
         out: dict[str, SubAccountState] = {}
+        unpriced: dict[str, str] = {}
         for ref in self.sub_accounts:
             if keys is not None and ref.key not in keys:
                 continue
             try:
                 st = value_account(self._scaled[ref.key], quotes, symbols)
-            except PriceUnavailable as exc:
-                return Reading(None, self.chain.decoder.decode(exc.data), "accountStates")
+            except PriceUnavailable as exc:  # as the vault's batch view: this one unpriced, the others valued
+                unpriced[ref.key] = self.chain.decoder.decode(exc.data)
+                continue
             st.balances = {s: st.balances[s] for s in self.world.markets if s in st.balances}
             out[ref.key] = st
-        return Reading(out)
+        return Reading(out, unpriced=unpriced)
 
     def _check_totals(self, markets: list[Any], keeper_scaled: list[int]) -> None:
         """Every read: the mirrored scaled balances (and the keeper's) must add up to each market's total deposit

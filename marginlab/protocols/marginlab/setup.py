@@ -1,7 +1,8 @@
 """Opening a plan's book on the vault in a few transactions: ``SimBatcher.depositFor`` mints and deposits for many
-owners at once, ``SimBatcher.borrowFor`` borrows for many owners authorised by their EIP-712 signatures. A chunk
-that reverts is re-sent one call at a time by the owners themselves, so the error names the account and the call
-that failed."""
+owners at once (each owner approves the batcher as operator by EIP-712 signature for the transaction: the vault
+takes a deposit into a market a sub-account does not hold only from its owner or operator, I25),
+``SimBatcher.borrowFor`` borrows for many owners authorised by their EIP-712 signatures. A chunk that reverts is
+re-sent one call at a time by the owners themselves, so the error names the account and the call that failed."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -17,8 +18,9 @@ from marginlab.scenario.model import Market
 from marginlab.scenario.plan import Plan
 
 # Set-up deposits per batcher transaction (~150k gas each: mint + first deposit), well under the block gas limit,
-# sent with a fixed generous limit: Ganache estimates a transaction by running it many times (timed out here).
-SETUP_BATCH, DEPOSIT_GAS = 60, 260_000
+# sent with a fixed generous limit: Ganache estimates a transaction by running it many times (timed out here). Each
+# owner in a chunk adds two signature checks and operator writes (GRANT_GAS).
+SETUP_BATCH, DEPOSIT_GAS, GRANT_GAS = 60, 260_000, 120_000
 # Set-up borrows per batcher transaction: a borrow values every market its sub-account holds (~200k gas), each
 # owner adds two signature checks and operator writes; 60 borrows stay well under the 30M block gas limit.
 BORROW_BATCH, BORROW_GAS, BORROW_OWNER_GAS = 60, 330_000, 120_000
@@ -67,16 +69,30 @@ class VaultSetup:
 
     def _deposit_chunk(self, chunk: list[Deposit]) -> None:
         world = self.world
+        owners = list(dict.fromkeys(name for name, _, _, _ in chunk))
+        grants = [self._grant(name) for name in owners]
         try:
             self.chain.transact(world.deployer, world.batcher, "depositFor", self.vault.address,
                                 [world.tokens[sym].address for _, _, sym, _ in chunk],
                                 [world.address(name) for name, _, _, _ in chunk],
-                                [sub for _, sub, _, _ in chunk], [amount for _, _, _, amount in chunk],
-                                gas=200_000 + DEPOSIT_GAS * len(chunk))
+                                [sub for _, sub, _, _ in chunk], [amount for _, _, _, amount in chunk], grants,
+                                gas=200_000 + DEPOSIT_GAS * len(chunk) + GRANT_GAS * len(owners))
         except TxReverted:
             # Say which deposit fails: send this chunk one by one, the way an actor would.
             for name, sub, sym, amount in chunk:
                 self.deposit(name, sub, sym, amount)
+        else:
+            for name in owners:
+                self.auth_nonces[name] = self.auth_nonces.get(name, 0) + 2
+
+    def _grant(self, name: str) -> tuple[Any, ...]:
+        """``name``'s signed approval of the batcher and its revocation, at its next two nonces."""
+        signer = self.world.signer(name)
+        nonce = self.auth_nonces.get(name, 0)
+        grant, revoke = (sign_authorization(signer.account, self.vault.address, self.chain.chain_id,
+                                            self.world.batcher.address, approved, nonce + k, AUTH_DEADLINE)
+                         for k, approved in ((0, True), (1, False)))
+        return (grant.auth, grant.sig, revoke.auth, revoke.sig)
 
     def deposit(self, name: str, sub: int, sym: str, amount: int) -> None:
         """One set-up deposit by the owner itself, paid from its wallet (minted first unless ``wallet:`` holds it)."""
@@ -119,12 +135,7 @@ class VaultSetup:
                     self.auth_nonces[name] = self.auth_nonces.get(name, 0) + 2
 
     def _borrow_item(self, name: str, borrows: list[tuple[int, str, int]]) -> tuple[Any, ...]:
-        signer = self.world.signer(name)
-        nonce = self.auth_nonces.get(name, 0)
-        grant, revoke = (sign_authorization(signer.account, self.vault.address, self.chain.chain_id,
-                                            self.world.batcher.address, approved, nonce + k, AUTH_DEADLINE)
-                         for k, approved in ((0, True), (1, False)))
-        return (grant.auth, grant.sig, revoke.auth, revoke.sig, [sub for sub, _, _ in borrows],
+        return (*self._grant(name), [sub for sub, _, _ in borrows],
                 [self.world.tokens[sym].address for _, sym, _ in borrows], [amount for _, _, amount in borrows])
 
     def _borrow_alone(self, name: str, borrows: list[tuple[int, str, int]]) -> None:
