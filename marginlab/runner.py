@@ -32,6 +32,7 @@ from marginlab.report.capital import capital_efficiency, render_capital
 from marginlab.report.comparisons import VariantRun, write_comparison
 from marginlab.report.expect import evaluate, revert_checks
 from marginlab.report.html_compare import write_compare_html, write_comparison_html
+from marginlab.report.html_strategies import write_strategies_html
 from marginlab.report.markdown import render_compare, write_report
 from marginlab.report.strategies import render_strategy_section, write_strategy_comparison
 from marginlab.scenario.model import Scenario
@@ -306,7 +307,9 @@ def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path, compa
             write_compare_html(timelines, refused, folder)
             result.messages.append(f"comparison → {folder}/compare.md")
     if comparison == "strategies":
-        path = write_strategy_comparison(result.runs, {(s.variant, s.mode): s.plan for s in specs}, out)
+        plans = {(s.variant, s.mode): s.plan for s in specs}
+        path = write_strategy_comparison(result.runs, plans, out)
+        write_strategies_html(result.runs, plans, out)
         result.messages.append(f"strategies comparison → {path}")
     elif len(variants) > 1:
         path = write_comparison(result.runs, out, comparison)
