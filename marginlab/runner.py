@@ -302,9 +302,10 @@ def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path, compa
             folder = out / _folder_name(variant) if len(variants) > 1 else out
             folder.mkdir(parents=True, exist_ok=True)
             plan = next(s.plan for s in specs if s.variant == variant)
-            sections = render_capital(capital_efficiency(plan))
-            (folder / "compare.md").write_text(render_compare(timelines, refused, sections), encoding="utf-8")
-            write_compare_html(timelines, refused, folder)
+            capital = capital_efficiency(plan)
+            (folder / "compare.md").write_text(render_compare(timelines, refused, render_capital(capital)),
+                                               encoding="utf-8")
+            write_compare_html(timelines, refused, folder, capital)
             result.messages.append(f"comparison → {folder}/compare.md")
     if comparison == "strategies":
         plans = {(s.variant, s.mode): s.plan for s in specs}

@@ -158,39 +158,60 @@ def _cell(value: Fraction | None, places: int, rounding: str, none: str) -> str:
     return none if value is None else _dec(value, places, rounding)
 
 
+CAPITAL_NOTE = ("Capital needed: the smallest factor k by which the account's deposits can be scaled (borrows "
+                "unchanged) with every sub-account still at initial health ≥ 0 (one k for all of them), times the "
+                "deposits' USD value, at the initial prices and the markets' initial weights (exact; capital rounded "
+                "up, scale down). Max book scale: 1/k, how far the whole book (deposits and borrows) could grow on "
+                "the current deposits. Freed: isolated capital less cross capital.")
+
+
 def render_capital(rows: list[AccountCapital]) -> list[str]:
     """The "Capital efficiency" section (markdown lines), for the report and the margin comparison."""
     if not rows:
         return []
-    lines = ["", "## Capital efficiency", "",
-             "Capital needed: the smallest factor k by which the account's deposits can be scaled (borrows "
-             "unchanged) with every sub-account still at initial health ≥ 0 (one k for all of them), times the "
-             "deposits' USD value, at the initial prices and the markets' initial weights (exact; capital rounded "
-             "up, scale down). Max book scale: 1/k, how far the whole book (deposits and borrows) could grow on "
-             "the current deposits. Freed: isolated capital less cross capital.", "",
+    lines = ["", "## Capital efficiency", "", CAPITAL_NOTE, "",
              "| account | margin | deposits (USD) | k | capital needed (USD) | max book scale | freed by cross (USD) |",
              "|---|---|---:|---:|---:|---:|---:|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in capital_cells(rows)]
+    notes = offset_notes(rows)
+    if notes:
+        lines += ["", NETTING_INTRO, ""]
+        lines += [f"- {n}" for n in notes]
+    else:
+        lines += ["", POOLING_ONLY]
+    return lines
+
+
+CAPITAL_COLUMNS = ("account", "margin", "deposits (USD)", "k", "capital needed (USD)", "max book scale",
+                   "freed by cross (USD)")
+NETTING_INTRO = ("Where the difference comes from: in cross margin one sub-account holds every position, so a "
+                 "position's surplus backs another's shortfall (pooling), and legs in the same asset net:")
+POOLING_ONLY = ("No asset is both deposited and borrowed by different positions: what cross margin saves here is "
+                "pooling alone (one position's surplus backs another's shortfall).")
+
+
+def capital_cells(rows: list[AccountCapital]) -> list[list[str]]:
+    """The table's cells (``CAPITAL_COLUMNS``), one row per account and margin mode; report.md and compare.html."""
+    out = []
     for r in rows:
         for e in (r.cross, r.isolated):
             freed = _cell(r.freed_usd, 2, ROUND_FLOOR, "–") if e.mode == "cross" else ""
-            lines.append(f"| {r.account} | {e.mode} | {_dec(e.deposits_usd, 2, ROUND_FLOOR)} | "
-                         f"{_cell(e.k, 6, ROUND_CEILING, 'cannot open')} | "
-                         f"{_cell(e.capital_usd, 2, ROUND_CEILING, 'cannot open')} | "
-                         f"{_cell(e.max_scale, 4, ROUND_FLOOR, '∞' if e.k is not None else '–')} | {freed} |")
+            out.append([r.account, e.mode, _dec(e.deposits_usd, 2, ROUND_FLOOR),
+                        _cell(e.k, 6, ROUND_CEILING, "cannot open"),
+                        _cell(e.capital_usd, 2, ROUND_CEILING, "cannot open"),
+                        _cell(e.max_scale, 4, ROUND_FLOOR, "∞" if e.k is not None else "–"), freed])
+    return out
+
+
+def offset_notes(rows: list[AccountCapital]) -> list[str]:
+    """One sentence per asset whose legs net in cross margin (which position's deposit offsets which borrow)."""
     notes = []
     for r in rows:
         for o in r.offsets:
             dep = ", ".join(str(i) for i in o.depositors)
             bor = ", ".join(str(i) for i in o.borrowers)
-            notes.append(f"- {r.account}: {o.symbol} deposited by position {dep} nets against the {o.symbol} borrowed "
+            notes.append(f"{r.account}: {o.symbol} deposited by position {dep} nets against the {o.symbol} borrowed "
                          f"by position {bor} in cross margin: {_dec(o.netted_usd, 2, ROUND_FLOOR)} USD netted, "
                          f"{_dec(o.health_freed_usd, 2, ROUND_FLOOR)} USD of initial health freed (liability weight "
                          f"minus asset weight per USD).")
-    if notes:
-        lines += ["", "Where the difference comes from: in cross margin one sub-account holds every position, so a "
-                      "position's surplus backs another's shortfall (pooling), and legs in the same asset net:", ""]
-        lines += notes
-    else:
-        lines += ["", "No asset is both deposited and borrowed by different positions: what cross margin saves "
-                      "here is pooling alone (one position's surplus backs another's shortfall)."]
-    return lines
+    return notes

@@ -198,3 +198,22 @@ def test_the_strategies_page_charts_each_accounts_equity_per_run_with_markers_an
     assert expected[2][4] == "0" and expected[0][4] != "0"  # the stop-loss keeps bob from liquidation in cross
     assert [r[-1] for r in table(data, "runs")] == ["none/cross/report.html", "none/isolated/report.html",
                                                     "stop_loss/cross/report.html", "stop_loss/isolated/report.html"]
+
+
+def test_the_margin_comparison_page_shows_the_books_capital_efficiency():
+    from marginlab.report.capital import capital_efficiency
+    from marginlab.scenario.plan import build_plan
+    from marginlab.scenario.validate import load_scenario
+
+    scenario, doc = load_scenario(ROOT / "scenarios" / "hedged-book.yaml")
+    capital = capital_efficiency(build_plan(scenario, doc))
+    timelines = {"cross": golden("hedged-book.cross"), "isolated": golden("hedged-book.isolated")}
+    data = page_data(render_page(compare_page(timelines, None, capital)))
+    # the hand computation of tests/engine/test_capital.py: k = 273/340 in cross, 11/12 isolated
+    assert table(data, "capital") == [["alice", "cross", "40000", "0.802942", "32117.65", "1.2454", "4549.01"],
+                                      ["alice", "isolated", "40000", "0.916667", "36666.67", "1.0909", ""]]
+    assert [t["id"] for t in data["tables"]] == ["accounts", "capital", "runs"]
+    text = render_page(compare_page(timelines, None, capital))
+    assert "USDC deposited by position 1 nets against the USDC borrowed by position 0" in text
+    # without the figures (a caller that has no plan) the page is as before
+    assert [t["id"] for t in page_data(render_page(compare_page(timelines)))["tables"]] == ["accounts", "runs"]

@@ -132,6 +132,10 @@ def test_the_comparison_pages_and_a_sweeps_page_draw_offline(browser, replayed, 
     assert_loaded_alone(browser, compare, charts=4)
     accounts = cells(browser, "accounts")
     assert {(r[0], r[1]) for r in accounts} >= {("carol", "cross"), ("carol", "isolated")}
+    # the capital each book needs, as compare.md's "Capital efficiency" table says it
+    md = [[c.strip() for c in line.strip("|").split("|")] for line in (replayed / "compare.md").read_text()
+          .split("## Capital efficiency")[1].splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert cells(browser, "capital") == md and {(r[0], r[1]) for r in md} >= {("carol", "cross"), ("carol", "isolated")}
     browser.screenshot(screenshots(tmp_path) / "compare.png", full_page=False)
 
     runs = [VariantRun("marginlab", "marginlab", mode,
