@@ -226,7 +226,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
             book_lines = book.write(replay, f"marginlab replay {doc.file} ({label})", spec.folder)
         chain.close()
     timeline = replay.timeline
-    sections = render_capital(capital_efficiency(spec.plan)) + render_strategy_section(replay.timeline)
+    sections = render_capital(capital_efficiency(spec.plan, spec.protocol)) + render_strategy_section(replay.timeline)
     timeline.provenance = provenance(replay.protocol, spec.mapping)
     # Written only when not the defaults, so the timelines of scenarios without them keep their bytes.
     timeline.liquidation_policy = None if spec.plan.liquidation.is_default else spec.plan.liquidation.describe()
@@ -301,8 +301,8 @@ def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path, compa
                 continue
             folder = out / _folder_name(variant) if len(variants) > 1 else out
             folder.mkdir(parents=True, exist_ok=True)
-            plan = next(s.plan for s in specs if s.variant == variant)
-            capital = capital_efficiency(plan)
+            spec = next(s for s in specs if s.variant == variant)
+            capital = capital_efficiency(spec.plan, spec.protocol)
             (folder / "compare.md").write_text(render_compare(timelines, refused, render_capital(capital)),
                                                encoding="utf-8")
             write_compare_html(timelines, refused, folder, capital)

@@ -10,10 +10,11 @@ from marginlab.report.capital import (
     CAPITAL_COLUMNS,
     CAPITAL_NOTE,
     NETTING_INTRO,
-    POOLING_ONLY,
     AccountCapital,
     capital_cells,
     offset_notes,
+    refused_notes,
+    where_from,
 )
 from marginlab.report.compare import compare_rows
 from marginlab.report.comparisons import DIMENSIONS, GAS_KINDS, VariantRun, policy_row, row
@@ -41,9 +42,11 @@ def lowest_hf_chart(id: str, timelines: dict[str, Timeline]) -> Chart:
 
 
 def capital_table(rows: list[AccountCapital]) -> Table:
-    """compare.md's "Capital efficiency" section as a table; its note says where the difference comes from."""
+    """compare.md's "Capital efficiency" section as a table; its note says whose rules and where the difference
+    comes from."""
     notes = offset_notes(rows)
-    note = (f"{CAPITAL_NOTE} {NETTING_INTRO} " + " ".join(notes)) if notes else f"{CAPITAL_NOTE} {POOLING_ONLY}"
+    note = " ".join([CAPITAL_NOTE, rows[0].rules, *([NETTING_INTRO, *notes] if notes else [where_from(rows)]),
+                     *refused_notes(rows)])
     return Table("capital", "Capital efficiency", [Column(CAPITAL_COLUMNS[0]), Column(CAPITAL_COLUMNS[1]),
                                                    *[N(label) for label in CAPITAL_COLUMNS[2:]]],
                  capital_cells(rows), note)

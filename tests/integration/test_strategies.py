@@ -219,6 +219,10 @@ def test_the_strategy_scenarios_on_aave_and_morpho(tmp_path):
     assert _replay(stop, tmp_path / "stop-morpho", CHAIN, "--protocol", "morpho-blue", "--compare") == 0
     assert "not expressible: morpho-blue: bob's sub-account 0 (cross margin)" in \
         (tmp_path / "stop-morpho" / "compare.md").read_text()
+    # the capital figures follow each protocol's own rules, and say so
+    assert "Rules: Aave v3's" in (tmp_path / "stop-aave" / "compare.md").read_text()
+    morpho_md = (tmp_path / "stop-morpho" / "isolated" / "report.md").read_text()
+    assert "Rules: Morpho Blue's" in morpho_md and "| bob | cross | 65000 | not expressible |" in morpho_md
     for folder in ("stop-aave/cross", "stop-aave/isolated", "stop-morpho/isolated"):
         t = json.loads((tmp_path / folder / "timeline.json").read_text())
         assert t["liquidations"] == [] and t["steps"][-1]["accounts"]["bob/0"]["balances"]["WBTC"] == str(10**8)
