@@ -32,6 +32,7 @@ from marginlab.report.capital import capital_efficiency, render_capital
 from marginlab.report.comparisons import VariantRun, write_comparison
 from marginlab.report.expect import evaluate, revert_checks
 from marginlab.report.html_compare import write_compare_html, write_comparison_html
+from marginlab.report.html_strategies import write_strategies_html
 from marginlab.report.markdown import render_compare, write_report
 from marginlab.report.strategies import render_strategy_section, write_strategy_comparison
 from marginlab.scenario.model import Scenario
@@ -225,7 +226,7 @@ def _run_one(spec: RunSpec, label: str, artifacts: Artifacts, decoder: RevertDec
             book_lines = book.write(replay, f"marginlab replay {doc.file} ({label})", spec.folder)
         chain.close()
     timeline = replay.timeline
-    sections = render_capital(capital_efficiency(spec.plan)) + render_strategy_section(replay.timeline)
+    sections = render_capital(capital_efficiency(spec.plan, spec.protocol)) + render_strategy_section(replay.timeline)
     timeline.provenance = provenance(replay.protocol, spec.mapping)
     # Written only when not the defaults, so the timelines of scenarios without them keep their bytes.
     timeline.liquidation_policy = None if spec.plan.liquidation.is_default else spec.plan.liquidation.describe()
@@ -300,13 +301,16 @@ def _write_comparisons(specs: list[RunSpec], result: RunResult, out: Path, compa
                 continue
             folder = out / _folder_name(variant) if len(variants) > 1 else out
             folder.mkdir(parents=True, exist_ok=True)
-            plan = next(s.plan for s in specs if s.variant == variant)
-            sections = render_capital(capital_efficiency(plan))
-            (folder / "compare.md").write_text(render_compare(timelines, refused, sections), encoding="utf-8")
-            write_compare_html(timelines, refused, folder)
+            spec = next(s for s in specs if s.variant == variant)
+            capital = capital_efficiency(spec.plan, spec.protocol)
+            (folder / "compare.md").write_text(render_compare(timelines, refused, render_capital(capital)),
+                                               encoding="utf-8")
+            write_compare_html(timelines, refused, folder, capital)
             result.messages.append(f"comparison → {folder}/compare.md")
     if comparison == "strategies":
-        path = write_strategy_comparison(result.runs, {(s.variant, s.mode): s.plan for s in specs}, out)
+        plans = {(s.variant, s.mode): s.plan for s in specs}
+        path = write_strategy_comparison(result.runs, plans, out)
+        write_strategies_html(result.runs, plans, out)
         result.messages.append(f"strategies comparison → {path}")
     elif len(variants) > 1:
         path = write_comparison(result.runs, out, comparison)

@@ -1,6 +1,7 @@
 """Capital efficiency: how much capital each account's book needs in cross and in isolated margin, how far the
 book could be scaled on the deposits it has, and what netting frees (issue 21, item 1). Pure: from the plan's
-positions, initial prices and the markets' initial weights; no chain.
+positions, initial prices and the borrowing rules of the protocol the replay runs on (the vault's below; Aave v3's
+and Morpho Blue's in :mod:`marginlab.report.capital_rules`, which the same search uses); no chain.
 
 The vault's initial health of a sub-account is Σ asset_weight.init × value of each net deposit − Σ
 liab_weight.init × value of each net debt, where the balances are netted per asset (one signed balance per
@@ -19,6 +20,7 @@ from fractions import Fraction
 from typing import Literal, Sequence
 
 from marginlab.numbers import fmt_decimal
+from marginlab.report.capital_rules import CapitalRules, capital_rules
 from marginlab.scenario.plan import Plan, PlannedAccount
 
 MarginMode = Literal["cross", "isolated"]
@@ -35,7 +37,8 @@ class Book:
 @dataclass(frozen=True)
 class Efficiency:
     """One account in one margin mode. ``k`` None: some sub-account borrows with nothing deposited (no k opens
-    it); ``max_scale`` None: nothing borrowed, the book scales without bound."""
+    it), or the protocol cannot hold the book (``refused`` says why); ``max_scale`` None: nothing borrowed, the
+    book scales without bound."""
 
     account: str
     mode: MarginMode
@@ -43,6 +46,7 @@ class Efficiency:
     k: Fraction | None
     capital_usd: Fraction | None
     max_scale: Fraction | None
+    refused: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class AccountCapital:
     cross: Efficiency
     isolated: Efficiency
     offsets: tuple[Offset, ...]
+    rules: str = ""  # whose rules the figures follow (one sentence)
+    nets: bool = True  # whether those rules net a deposit and a borrow of one asset
 
     @property
     def freed_usd(self) -> Fraction | None:
@@ -88,20 +94,27 @@ def position_book(plan: Plan, acct: PlannedAccount, positions: Sequence[int]) ->
     return Book(deposits, borrows)
 
 
-def health_init(plan: Plan, book: Book, k: Fraction) -> Fraction:
-    """The vault's initial health (USD) of ``book`` with every deposit scaled by ``k``, balances netted."""
+def health_init(plan: Plan, book: Book, k: Fraction, rules: CapitalRules | None = None) -> Fraction:
+    """The initial health (USD) of ``book`` with every deposit scaled by ``k`` under ``rules`` (default: the
+    vault's, balances netted per asset). The book must be one the rules can hold (see ``CapitalRules.weights``)."""
+    rules = rules if rules is not None else capital_rules(plan)
+    weights = rules.weights({s for s, v in book.deposits.items() if v}, {s for s, v in book.borrows.items() if v})
+    assert not isinstance(weights, str), weights
+    asset, liab = weights
     total = Fraction(0)
     for s in sorted(set(book.deposits) | set(book.borrows)):
-        net = k * book.deposits.get(s, Fraction(0)) - book.borrows.get(s, Fraction(0))
-        m = plan.market(s)
-        weight = m.asset_weight.init if net > 0 else m.liab_weight.init
-        total += Fraction(weight) * net
+        d, b = k * book.deposits.get(s, Fraction(0)), book.borrows.get(s, Fraction(0))
+        if rules.netting:
+            net = d - b
+            total += (asset[s] if net > 0 else liab[s]) * net
+        else:
+            total += asset.get(s, Fraction(0)) * d - liab.get(s, Fraction(0)) * b
     return total
 
 
-def smallest_k(plan: Plan, book: Book) -> Fraction | None:
+def smallest_k(plan: Plan, book: Book, rules: CapitalRules | None = None) -> Fraction | None:
     """The smallest k ≥ 0 with ``health_init(book, k) ≥ 0``: found on the linear piece between two kinks."""
-    h = lambda k: health_init(plan, book, k)  # noqa: E731
+    h = lambda k: health_init(plan, book, k, rules)  # noqa: E731
     if h(Fraction(0)) >= 0:
         return Fraction(0)
     kinks = sorted({b / book.deposits[s] for s, b in book.borrows.items() if book.deposits.get(s, 0) > 0})
@@ -116,11 +129,16 @@ def smallest_k(plan: Plan, book: Book) -> Fraction | None:
     return lo + (-h(lo)) / slope if slope > 0 else None
 
 
-def efficiency(plan: Plan, acct: PlannedAccount, mode: MarginMode) -> Efficiency:
+def efficiency(plan: Plan, acct: PlannedAccount, mode: MarginMode, rules: CapitalRules | None = None) -> Efficiency:
+    rules = rules if rules is not None else capital_rules(plan)
     groups = [list(range(len(acct.positions)))] if mode == "cross" else [[i] for i in range(len(acct.positions))]
     books = [position_book(plan, acct, g) for g in groups]
     deposits = sum((v for b in books for v in b.deposits.values()), Fraction(0))
-    ks = [smallest_k(plan, b) for b in books]
+    for b in books:
+        why = rules.weights({s for s, v in b.deposits.items() if v}, {s for s, v in b.borrows.items() if v})
+        if isinstance(why, str):
+            return Efficiency(acct.name, mode, deposits, None, None, None, refused=why)
+    ks = [smallest_k(plan, b, rules) for b in books]
     if any(k is None for k in ks):
         return Efficiency(acct.name, mode, deposits, None, None, None)
     k = max((x for x in ks if x is not None), default=Fraction(0))
@@ -142,9 +160,13 @@ def offsets(plan: Plan, acct: PlannedAccount) -> tuple[Offset, ...]:
     return tuple(out)
 
 
-def capital_efficiency(plan: Plan) -> list[AccountCapital]:
-    """Every account of the plan, in both margin modes (whatever mode the plan itself replays)."""
-    return [AccountCapital(a.name, efficiency(plan, a, "cross"), efficiency(plan, a, "isolated"), offsets(plan, a))
+def capital_efficiency(plan: Plan, protocol: str = "marginlab") -> list[AccountCapital]:
+    """Every account of the plan, in both margin modes (whatever mode the plan itself replays), under the rules
+    of ``protocol`` as marginlab configures it (:mod:`marginlab.report.capital_rules`). The netting notes are the
+    vault's: only it nets a deposit and a borrow of one asset."""
+    rules = capital_rules(plan, protocol)
+    return [AccountCapital(a.name, efficiency(plan, a, "cross", rules), efficiency(plan, a, "isolated", rules),
+                           offsets(plan, a) if rules.netting else (), rules.label, rules.netting)
             for a in plan.accounts]
 
 
@@ -158,39 +180,82 @@ def _cell(value: Fraction | None, places: int, rounding: str, none: str) -> str:
     return none if value is None else _dec(value, places, rounding)
 
 
+CAPITAL_NOTE = ("Capital needed: the smallest factor k by which the account's deposits can be scaled (borrows "
+                "unchanged) with every sub-account still at initial health ≥ 0 (one k for all of them), times the "
+                "deposits' USD value, at the initial prices under the protocol's rules (named below; exact, "
+                "capital rounded up, scale down). Max book scale: 1/k, how far the whole book (deposits and "
+                "borrows) could grow on the current deposits. Freed: isolated capital less cross capital.")
+
+
 def render_capital(rows: list[AccountCapital]) -> list[str]:
     """The "Capital efficiency" section (markdown lines), for the report and the margin comparison."""
     if not rows:
         return []
-    lines = ["", "## Capital efficiency", "",
-             "Capital needed: the smallest factor k by which the account's deposits can be scaled (borrows "
-             "unchanged) with every sub-account still at initial health ≥ 0 (one k for all of them), times the "
-             "deposits' USD value, at the initial prices and the markets' initial weights (exact; capital rounded "
-             "up, scale down). Max book scale: 1/k, how far the whole book (deposits and borrows) could grow on "
-             "the current deposits. Freed: isolated capital less cross capital.", "",
+    lines = ["", "## Capital efficiency", "", f"{CAPITAL_NOTE} {rows[0].rules}".strip(), "",
              "| account | margin | deposits (USD) | k | capital needed (USD) | max book scale | freed by cross (USD) |",
              "|---|---|---:|---:|---:|---:|---:|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in capital_cells(rows)]
+    notes = offset_notes(rows)
+    if notes:
+        lines += ["", NETTING_INTRO, ""]
+        lines += [f"- {n}" for n in notes]
+    else:
+        lines += ["", where_from(rows)]
+    refused = refused_notes(rows)
+    if refused:
+        lines += [""] + [f"- {n}" for n in refused]
+    return lines
+
+
+def where_from(rows: list[AccountCapital]) -> str:
+    """Where the difference comes from when no legs net (there are none, or the protocol does not net them)."""
+    if all(r.cross.refused is not None for r in rows):
+        return NO_CROSS
+    return POOLING_ONLY if all(r.nets for r in rows) else NO_NETTING
+
+
+def refused_notes(rows: list[AccountCapital]) -> list[str]:
+    return [f"{r.account}, {e.mode} margin: not expressible: it {e.refused}." for r in rows
+            for e in (r.cross, r.isolated) if e.refused is not None]
+
+
+CAPITAL_COLUMNS = ("account", "margin", "deposits (USD)", "k", "capital needed (USD)", "max book scale",
+                   "freed by cross (USD)")
+NETTING_INTRO = ("Where the difference comes from: in cross margin one sub-account holds every position, so a "
+                 "position's surplus backs another's shortfall (pooling), and legs in the same asset net:")
+NO_CROSS = "This protocol cannot hold these books in cross margin: there is nothing for cross margin to save."
+NO_NETTING = ("This protocol keeps a deposit and a borrow of one asset apart (no netting): what cross margin saves "
+              "here is pooling alone (one position's surplus backs another's shortfall).")
+POOLING_ONLY = ("No asset is both deposited and borrowed by different positions: what cross margin saves here is "
+                "pooling alone (one position's surplus backs another's shortfall).")
+
+
+def capital_cells(rows: list[AccountCapital]) -> list[list[str]]:
+    """The table's cells (``CAPITAL_COLUMNS``), one row per account and margin mode; report.md and compare.html."""
+    out = []
     for r in rows:
         for e in (r.cross, r.isolated):
             freed = _cell(r.freed_usd, 2, ROUND_FLOOR, "–") if e.mode == "cross" else ""
-            lines.append(f"| {r.account} | {e.mode} | {_dec(e.deposits_usd, 2, ROUND_FLOOR)} | "
-                         f"{_cell(e.k, 6, ROUND_CEILING, 'cannot open')} | "
-                         f"{_cell(e.capital_usd, 2, ROUND_CEILING, 'cannot open')} | "
-                         f"{_cell(e.max_scale, 4, ROUND_FLOOR, '∞' if e.k is not None else '–')} | {freed} |")
+            if e.refused is not None:
+                out.append([r.account, e.mode, _dec(e.deposits_usd, 2, ROUND_FLOOR), "not expressible",
+                            "not expressible", "–", freed])
+                continue
+            out.append([r.account, e.mode, _dec(e.deposits_usd, 2, ROUND_FLOOR),
+                        _cell(e.k, 6, ROUND_CEILING, "cannot open"),
+                        _cell(e.capital_usd, 2, ROUND_CEILING, "cannot open"),
+                        _cell(e.max_scale, 4, ROUND_FLOOR, "∞" if e.k is not None else "–"), freed])
+    return out
+
+
+def offset_notes(rows: list[AccountCapital]) -> list[str]:
+    """One sentence per asset whose legs net in cross margin (which position's deposit offsets which borrow)."""
     notes = []
     for r in rows:
         for o in r.offsets:
             dep = ", ".join(str(i) for i in o.depositors)
             bor = ", ".join(str(i) for i in o.borrowers)
-            notes.append(f"- {r.account}: {o.symbol} deposited by position {dep} nets against the {o.symbol} borrowed "
+            notes.append(f"{r.account}: {o.symbol} deposited by position {dep} nets against the {o.symbol} borrowed "
                          f"by position {bor} in cross margin: {_dec(o.netted_usd, 2, ROUND_FLOOR)} USD netted, "
                          f"{_dec(o.health_freed_usd, 2, ROUND_FLOOR)} USD of initial health freed (liability weight "
                          f"minus asset weight per USD).")
-    if notes:
-        lines += ["", "Where the difference comes from: in cross margin one sub-account holds every position, so a "
-                      "position's surplus backs another's shortfall (pooling), and legs in the same asset net:", ""]
-        lines += notes
-    else:
-        lines += ["", "No asset is both deposited and borrowed by different positions: what cross margin saves "
-                      "here is pooling alone (one position's surplus backs another's shortfall)."]
-    return lines
+    return notes

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 
 from marginlab.numbers import EXACT, fmt_decimal, from_units
-from marginlab.report.metrics import INFINITY, keys_of, state_equity, total_bad_debt, wad_to_decimal
+from marginlab.report.metrics import INFINITY, keys_of, lender_withdrawals, state_equity, total_bad_debt, wad_to_decimal
 from marginlab.scenario.model import Cmp, Expect
 from marginlab.scenario.plan import Plan, expect_applies
 from marginlab.timeline import ExpectResult, Timeline
@@ -90,7 +90,7 @@ def _checks(exp: Expect, timeline: Timeline, decimals: dict[str, int], last) -> 
                 equity = sum((state_equity(last.accounts[k], last, decimals) for k in keys if k in last.accounts),
                              Decimal(0))
             out.append(_check(f"{scope}: final equity (USD)", exp.final_equity, equity))
-        withdrawals = [a for a in timeline.strategy_acts or [] if a.account == who and a.verb == "withdraw"]
+        withdrawals = lender_withdrawals(timeline, who) if who is not None else []
         if exp.withdrawals_refused is not None:
             refused = sum(1 for a in withdrawals if not a.ok)
             out.append(_check(f"{scope}: withdrawals refused", exp.withdrawals_refused, Decimal(refused)))

@@ -6,6 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from marginlab.numbers import fmt_decimal
+from marginlab.report.capital import (
+    CAPITAL_COLUMNS,
+    CAPITAL_NOTE,
+    NETTING_INTRO,
+    AccountCapital,
+    capital_cells,
+    offset_notes,
+    refused_notes,
+    where_from,
+)
 from marginlab.report.compare import compare_rows
 from marginlab.report.comparisons import DIMENSIONS, GAS_KINDS, VariantRun, policy_row, row
 from marginlab.report.html import Chart, Column, Page, Table, bar_chart, line_chart, write_page
@@ -31,7 +41,19 @@ def lowest_hf_chart(id: str, timelines: dict[str, Timeline]) -> Chart:
                               "borderDash": [6, 4], "borderWidth": 1, "pointRadius": 0}])
 
 
-def compare_page(timelines: dict[str, Timeline], refused: dict[str, str] | None = None) -> Page:
+def capital_table(rows: list[AccountCapital]) -> Table:
+    """compare.md's "Capital efficiency" section as a table; its note says whose rules and where the difference
+    comes from."""
+    notes = offset_notes(rows)
+    note = " ".join([CAPITAL_NOTE, rows[0].rules, *([NETTING_INTRO, *notes] if notes else [where_from(rows)]),
+                     *refused_notes(rows)])
+    return Table("capital", "Capital efficiency", [Column(CAPITAL_COLUMNS[0]), Column(CAPITAL_COLUMNS[1]),
+                                                   *[N(label) for label in CAPITAL_COLUMNS[2:]]],
+                 capital_cells(rows), note)
+
+
+def compare_page(timelines: dict[str, Timeline], refused: dict[str, str] | None = None,
+                 capital: list[AccountCapital] | None = None) -> Page:
     first = next(iter(timelines.values()))
     rows = compare_rows(timelines)
     page = Page(f"Compare: {first.scenario} — cross vs isolated margin",
@@ -67,6 +89,8 @@ def compare_page(timelines: dict[str, Timeline], refused: dict[str, str] | None 
                                                      N("end equity (USD)"), N("max leverage held")], table_rows),
         Table("runs", "Runs", [Column("run"), Column("status"), N("liquidations"), N("bad debt (USD)"),
                                Column("expectations passed"), Column("report")], run_rows)]
+    if capital:
+        page.tables.insert(1, capital_table(capital))
     page.links = [("compare.md", "compare.md")] + [(f"{m}/report.html", f"{m}/report.html") for m in timelines]
     return page
 
@@ -139,8 +163,9 @@ def comparison_page(runs: list[VariantRun], what: str) -> Page:
     return page
 
 
-def write_compare_html(timelines: dict[str, Timeline], refused: dict[str, str] | None, folder: Path) -> Path:
-    return write_page(compare_page(timelines, refused), folder / "compare.html")
+def write_compare_html(timelines: dict[str, Timeline], refused: dict[str, str] | None, folder: Path,
+                       capital: list[AccountCapital] | None = None) -> Path:
+    return write_page(compare_page(timelines, refused, capital), folder / "compare.html")
 
 
 def write_comparison_html(runs: list[VariantRun], out: Path, what: str) -> Path:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from marginlab.numbers import EXACT, WAD, from_units
-from marginlab.timeline import StepRecord, SubAccountState, Timeline
+from marginlab.timeline import StepRecord, StrategyAct, SubAccountState, Timeline
 
 INFINITY = Decimal("Infinity")
 
@@ -44,6 +44,14 @@ def state_leverage(state: SubAccountState, record: StepRecord, decimals: dict[st
         return INFINITY
     with localcontext(EXACT):
         return assets / equity
+
+
+def lender_withdrawals(timeline: Timeline, who: str | None = None) -> list[StrategyAct]:
+    """The withdrawals a liquidity provider's ``withdraw`` strategy sent (``who``: one account's), mined or refused.
+    A stop-loss's or take-profit's close also withdraws (everything left, "all"): that is not a lender asking for
+    its money back, and its amount is no figure, so it is not one of these."""
+    return [a for a in timeline.strategy_acts or [] if a.verb == "withdraw" and a.strategy.startswith("withdraw[")
+            and (who is None or a.account == who)]
 
 
 def keys_of(timeline: Timeline, owner: str, sub_id: int | None = None) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Mapping
 
 from marginlab.numbers import EXACT, fmt_decimal, from_units
 from marginlab.report.comparisons import VariantRun
-from marginlab.report.metrics import owner_summary, wad_to_decimal
+from marginlab.report.metrics import lender_withdrawals, owner_summary, wad_to_decimal
 from marginlab.scenario.plan import Plan
 from marginlab.timeline import Timeline
 
@@ -133,11 +133,11 @@ def render_strategy_section(timeline: Timeline) -> list[str]:
                            for s, v in a.amounts.items()) or "–"
         outcome = "ok" if a.ok else f"reverted ({a.error_name})"
         lines.append(f"| {a.step} | {a.account} | {a.strategy} | {a.verb} | {amount} | {outcome} |")
-    withdrawers = list(dict.fromkeys(a.account for a in acts if a.verb == "withdraw"))
+    withdrawers = list(dict.fromkeys(a.account for a in lender_withdrawals(timeline)))
     if withdrawers:
         lines += ["", "| account | withdrawals refused | recovered by withdrawing |", "|---|---:|---|"]
         for who in withdrawers:
-            mine = [a for a in acts if a.account == who and a.verb == "withdraw"]
+            mine = lender_withdrawals(timeline, who)
             got: dict[str, int] = {}
             for a in mine:
                 if a.ok:

@@ -88,3 +88,49 @@ def test_a_timeline_with_strategy_acts_reads_back_to_the_same_bytes():
     timeline = timeline_from_json(text)
     assert timeline.strategy_acts and timeline.strategy_acts[0].strategy == "stop_loss[0]"
     assert timeline_json(timeline) == text
+
+
+def test_on_aave_the_figures_follow_each_reserves_ltv_with_debt_at_one_and_no_netting():
+    # Aave v3 as marginlab configures it: LTV = asset_weight.init in bps (WETH 8000, USDC 9000), debt at 1 (no
+    # liability weights), a USDC supply and a USDC debt kept apart.
+    #   cross:     0.80·20000k + 0.90·20000k − 12000 − 15000 ≥ 0 → k ≥ 27000/34000 = 27/34
+    #   isolated:  position 0: 16000k ≥ 12000 → 3/4; position 1: 18000k ≥ 15000 → 5/6; one k: 5/6
+    [alice] = capital_efficiency(_plan("hedged-book.yaml"), "aave-v3")
+    assert alice.cross.k == Fraction(27, 34) and alice.cross.capital_usd == Fraction(27, 34) * 40000
+    assert alice.isolated.k == Fraction(5, 6) and alice.isolated.max_scale == Fraction(6, 5)
+    assert alice.freed_usd == Fraction(5, 6) * 40000 - Fraction(27, 34) * 40000
+    assert alice.offsets == () and not alice.nets  # Aave does not net: no "netted" notes
+    text = "\n".join(render_capital([alice]))
+    assert "| alice | cross | 40000 | 0.794118 | 31764.71 | 1.2592 | 1568.62 |" in text
+    assert "| alice | isolated | 40000 | 0.833334 | 33333.34 | 1.2 |  |" in text
+    assert "Rules: Aave v3's, as marginlab configures its reserves" in text and "nets against" not in text
+    assert "keeps a deposit and a borrow of one asset apart (no netting)" in text
+
+
+def test_on_morpho_the_figures_follow_each_markets_lltv_and_a_cross_book_is_not_expressible():
+    # Morpho Blue as marginlab creates its markets: LLTV = collateral asset_weight.maint ÷ loan liab_weight.maint,
+    # floored to WAD: WETH/USDC 0.85, USDC/WBTC 0.95 / 1.05 = 0.904761904761904761…; debt at 1.
+    #   isolated: position 0: 0.85·20000k ≥ 12000 → 12/17; position 1: L·20000k ≥ 15000 → 3/(4L), the larger.
+    #   cross: one sub-account holding WETH and USDC against USDC and WBTC: no Morpho market pairs that.
+    lltv = Fraction(904761904761904761, 10**18)
+    [alice] = capital_efficiency(_plan("hedged-book.yaml"), "morpho-blue")
+    assert alice.isolated.k == Fraction(3, 4) / lltv > Fraction(12, 17)
+    assert alice.isolated.capital_usd == Fraction(3, 4) / lltv * 40000
+    assert alice.cross.k is None and alice.cross.refused is not None and alice.freed_usd is None
+    text = "\n".join(render_capital([alice]))
+    assert "| alice | cross | 40000 | not expressible | not expressible | – | – |" in text
+    assert "| alice | isolated | 40000 | 0.828948 | 33157.9 | 1.2063 |  |" in text
+    assert "alice, cross margin: not expressible: it holds USDC, WETH against USDC, WBTC: a morpho-blue position " \
+           "pairs one collateral asset with one other loan asset." in text
+    assert "Rules: Morpho Blue's, as marginlab creates its markets" in text
+    assert "cannot hold these books in cross margin" in text and "pooling alone" not in text
+
+
+def test_a_protocol_marginlab_does_not_know_gets_the_vaults_figures_labelled_as_such():
+    plan = _plan("hedged-book.yaml")
+    [vault] = capital_efficiency(plan)
+    [other] = capital_efficiency(plan, "my-adapter")
+    assert (other.cross, other.isolated) == (vault.cross, vault.isolated)
+    assert "Rules: the marginlab vault's initial weights (asset_weight.init" in "\n".join(render_capital([vault]))
+    assert "not my-adapter's own (marginlab does not know them): read these figures as the vault's" in \
+        "\n".join(render_capital([other]))

@@ -143,3 +143,77 @@ def test_to_frame_gives_one_row_per_record_and_sub_account_with_the_timelines_nu
     sym = t.markets[0].symbol
     assert erow[f"balance_{sym}"] == Decimal(st.balances.get(sym, 0)).scaleb(-t.market(sym).decimals)
     assert df[df.health_factor == float("inf")].shape[0] == exact[exact.health_factor.isna()].shape[0]
+
+
+def _strategy_runs() -> tuple[list[VariantRun], dict]:
+    """drain.yaml's timelines as the run without strategies (the same markets, book and path; drain-stop-loss.yaml
+    only adds the wallet and the stop-loss) and drain-stop-loss's as the stop_loss run, in both margin modes."""
+    import dataclasses
+
+    from marginlab.scenario.plan import compare_plans
+    from marginlab.scenario.validate import load_scenario
+
+    scenario, doc = load_scenario(ROOT / "scenarios" / "drain-stop-loss.yaml")
+    plans, runs = {}, []
+    for variant, name in (("none", "drain"), ("stop_loss", "drain-stop-loss")):
+        for mode, plan in compare_plans(scenario, doc).items():
+            plans[(variant, mode)] = plan if variant == "stop_loss" else dataclasses.replace(plan, strategies=())
+            runs.append(VariantRun(variant, "marginlab", mode, golden(f"{name}.{mode}"), Mapping("marginlab"),
+                                   Path("out") / variant / mode, {}))
+    return runs, plans
+
+
+def test_the_strategies_page_charts_each_accounts_equity_per_run_with_markers_and_holds_the_md_table():
+    from marginlab.report.html_strategies import strategies_page
+    from marginlab.report.metrics import state_equity
+    from marginlab.report.strategies import COLUMNS, strategy_rows
+
+    runs, plans = _strategy_runs()
+    text = render_page(strategies_page(runs, plans, Path("out")))
+    assert text == render_page(strategies_page(runs, plans, Path("out")))  # same data, same bytes
+    data = page_data(text)
+    assert [c["id"] for c in data["charts"]] == ["equity-0"]  # one account (bob); the lp follows no strategy
+    sets = {d["label"]: d for d in data["charts"][0]["config"]["data"]["datasets"]}
+    # one line per run: bob's equity after each record, exactly as the timeline's balances at its prices
+    for run in runs:
+        t = run.timeline
+        line = sets[f"{run.variant} {run.mode}"]["data"]
+        decimals = t.decimals()
+        assert line == [float(sum(state_equity(r.accounts[k], r, decimals) for k in r.accounts
+                                  if k.startswith("bob/"))) for r in t.records]
+    # the stop-loss acted in step 0, in both modes; without it bob is liquidated, where the timeline says
+    assert [p["x"] for p in sets["stop_loss cross: strategy call mined"]["data"]] == [0]
+    assert [p["x"] for p in sets["stop_loss isolated: strategy call mined"]["data"]] == [0]
+    assert not any("stop_loss" in k and "liquidation" in k for k in sets)
+    for mode in ("cross", "isolated"):
+        steps = sorted({x.step for x in golden(f"drain.{mode}").liquidations if x.account == "bob"})
+        assert steps and [p["x"] for p in sets[f"none {mode}: liquidation"]["data"]] == steps
+        point = sets[f"none {mode}: liquidation"]["data"][0]
+        assert point["y"] == sets[f"none {mode}"]["data"][[r.index for r in runs[0].timeline.records].index(steps[0])]
+    # the table is compare-strategies.md's rows, with the account in front
+    expected = [["bob", *[r.get(k, "") for k, _ in COLUMNS]] for r in strategy_rows(runs, plans, "bob")]
+    assert table(data, "accounts") == expected
+    assert [r[1:4] for r in expected] == [["none", "cross", "complete"], ["none", "isolated", "complete"],
+                                          ["stop_loss", "cross", "complete"], ["stop_loss", "isolated", "complete"]]
+    assert expected[2][4] == "0" and expected[0][4] != "0"  # the stop-loss keeps bob from liquidation in cross
+    assert [r[-1] for r in table(data, "runs")] == ["none/cross/report.html", "none/isolated/report.html",
+                                                    "stop_loss/cross/report.html", "stop_loss/isolated/report.html"]
+
+
+def test_the_margin_comparison_page_shows_the_books_capital_efficiency():
+    from marginlab.report.capital import capital_efficiency
+    from marginlab.scenario.plan import build_plan
+    from marginlab.scenario.validate import load_scenario
+
+    scenario, doc = load_scenario(ROOT / "scenarios" / "hedged-book.yaml")
+    capital = capital_efficiency(build_plan(scenario, doc))
+    timelines = {"cross": golden("hedged-book.cross"), "isolated": golden("hedged-book.isolated")}
+    data = page_data(render_page(compare_page(timelines, None, capital)))
+    # the hand computation of tests/engine/test_capital.py: k = 273/340 in cross, 11/12 isolated
+    assert table(data, "capital") == [["alice", "cross", "40000", "0.802942", "32117.65", "1.2454", "4549.01"],
+                                      ["alice", "isolated", "40000", "0.916667", "36666.67", "1.0909", ""]]
+    assert [t["id"] for t in data["tables"]] == ["accounts", "capital", "runs"]
+    text = render_page(compare_page(timelines, None, capital))
+    assert "USDC deposited by position 1 nets against the USDC borrowed by position 0" in text
+    # without the figures (a caller that has no plan) the page is as before
+    assert [t["id"] for t in page_data(render_page(compare_page(timelines)))["tables"]] == ["accounts", "runs"]

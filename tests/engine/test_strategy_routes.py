@@ -36,3 +36,32 @@ def test_a_price_trigger_crosses_at_its_level():
     above = PriceTrigger("MEME", "above", Decimal(3))
     assert above.crossed(Decimal(3)) and not above.crossed(Decimal("2.99"))
     assert PriceTrigger("WETH", "below", Decimal(1850)).crossed(Decimal(1800))
+
+
+def test_a_closes_withdraw_all_is_not_a_lenders_recovery():
+    # drain-stop-loss (isolated): the stop-loss closes the short with repay(all MEME) then withdraw(all USDC). That
+    # is no lender asking for its money: report.md lists no "recovered" row for it (before: uint256 max USDC, a
+    # 78-digit figure), and an expect: recovered / withdrawals_refused counts only a withdraw: strategy's calls.
+    from pathlib import Path
+
+    from marginlab.report.expect import evaluate
+    from marginlab.report.metrics import lender_withdrawals
+    from marginlab.report.strategies import render_strategy_section
+    from marginlab.scenario.plan import build_plan
+    from marginlab.scenario.validate import parse_scenario_text
+    from marginlab.timeline import timeline_from_json
+
+    root = Path(__file__).resolve().parents[2]
+    t = timeline_from_json((root / "tests" / "golden" / "drain-stop-loss.isolated.json").read_text())
+    assert [a.verb for a in t.strategy_acts or []] == ["repay", "withdraw"]
+    assert lender_withdrawals(t) == []
+    section = "\n".join(render_strategy_section(t))
+    assert "| 0 | bob | stop_loss[0] | withdraw | all USDC | ok |" in section
+    assert "recovered by withdrawing" not in section and str(2**256 - 1)[:40] not in section
+    text = (root / "scenarios" / "drain-stop-loss.yaml").read_text() + \
+        "  - {account: bob, withdrawals_refused: 0, recovered: {USDC: 0}}\n"
+    scenario, doc = parse_scenario_text(text, "drain-stop-loss.yaml")
+    results = [e for e in evaluate(build_plan(scenario, doc, "isolated"), t, "marginlab") if "withdraw" in
+               e.description or "recovered" in e.description]
+    assert [(e.description, e.actual, e.passed) for e in results] == [
+        ("bob: withdrawals refused == 0", "0", True), ("bob: USDC recovered by withdrawing == 0", "0", True)]

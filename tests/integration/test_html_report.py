@@ -132,6 +132,10 @@ def test_the_comparison_pages_and_a_sweeps_page_draw_offline(browser, replayed, 
     assert_loaded_alone(browser, compare, charts=4)
     accounts = cells(browser, "accounts")
     assert {(r[0], r[1]) for r in accounts} >= {("carol", "cross"), ("carol", "isolated")}
+    # the capital each book needs, as compare.md's "Capital efficiency" table says it
+    md = [[c.strip() for c in line.strip("|").split("|")] for line in (replayed / "compare.md").read_text()
+          .split("## Capital efficiency")[1].splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert cells(browser, "capital") == md and {(r[0], r[1]) for r in md} >= {("carol", "cross"), ("carol", "isolated")}
     browser.screenshot(screenshots(tmp_path) / "compare.png", full_page=False)
 
     runs = [VariantRun("marginlab", "marginlab", mode,
@@ -149,3 +153,31 @@ def test_the_comparison_pages_and_a_sweeps_page_draw_offline(browser, replayed, 
     assert_loaded_alone(browser, page, charts=6)
     assert len(cells(browser, "replays")) == 16
     browser.screenshot(screenshots(tmp_path) / "sweep.png", full_page=False)
+
+
+def test_the_strategies_page_draws_each_accounts_equity_with_its_markers_offline(browser, tmp_path):
+    # revm, in process: the page is about the report, and the strategies' runs are checked on CHAIN elsewhere
+    out = tmp_path / "strategies"
+    assert main(["replay", str(ROOT / "scenarios" / "drain-stop-loss.yaml"), "--compare", "--compare-strategies",
+                 "none,stop_loss", "--chain", "revm", "--out", str(out), "--quiet", "--no-charts"]) == 1  # none fails
+    page = out / "compare-strategies.html"
+    assert_loaded_alone(browser, page, charts=1)
+    data = json.loads((out / "compare-strategies.json").read_text())
+    rows = cells(browser, "accounts")
+    assert [r[:4] for r in rows] == [["bob", d["strategies"], d["margin"], d["status"]] for d in data["bob"]]
+    assert [r[4] for r in rows] == [d["liquidations"] for d in data["bob"]] == ["2", "1", "0", "0"]
+    # what Chart.js drew: a line per run, the stop-loss's calls in step 0, the liquidations without it
+    drawn = browser.eval("""Chart.getChart(document.getElementById('chart-equity-0')).data.datasets
+        .map(d => [d.label, d.data.length, d.data.map(p => (p && p.x !== undefined) ? p.x : null)[0]])""")
+    labels = [d[0] for d in drawn]
+    assert labels[:4] == ["none cross", "none isolated", "stop_loss cross", "stop_loss isolated"]
+    assert all(d[1] == 5 for d in drawn[:4])  # step -1 (set-up) and the four steps
+    assert ["stop_loss cross: strategy call mined", 1, 0] in drawn
+    assert any(d[0] == "none cross: liquidation" for d in drawn)
+    # sort by end equity, descending: the stop-loss in cross margin ends richest
+    header = [c[0] for c in browser.eval("Array.from(document.querySelectorAll('#table-accounts th'))"
+                                         ".map(th => [th.textContent])")].index("end equity in the protocol (USD)")
+    browser.eval("document.querySelectorAll('#table-accounts th')[%d].click()" % header)
+    browser.eval("document.querySelectorAll('#table-accounts th')[%d].click()" % header)
+    assert cells(browser, "accounts")[0][1:3] == ["stop_loss", "cross"]
+    browser.screenshot(screenshots(tmp_path) / "compare-strategies.png")

@@ -206,3 +206,40 @@ def test_a_lender_leaves_when_utilisation_stays_high(tmp_path):
     timeline = json.loads((tmp_path / "out" / "timeline.json").read_text())
     acts = [(a["step"], a["ok"]) for a in timeline["strategy_acts"]]
     assert acts == [(1, False), (1, True), (2, False), (2, True), (3, True)]
+
+
+def test_the_strategy_scenarios_on_aave_and_morpho(tmp_path):
+    """drain-stop-loss and lender-run through each peer protocol's own calls: the stop-loss keeps the BTC wherever
+    the book can be expressed (Morpho: isolated only, cross is refused in one line); Morpho's lenders run after its
+    liquidation socialises the loss and are refused (its 'insufficient liquidity') while the pool is lent out; on
+    Aave, which leaves the shortfall as debt, the run is listed as not honoured and nobody withdraws."""
+    stop = ROOT / "scenarios" / "drain-stop-loss.yaml"
+    run = ROOT / "scenarios" / "lender-run.yaml"
+    assert _replay(stop, tmp_path / "stop-aave", CHAIN, "--protocol", "aave-v3", "--compare") == 0
+    assert _replay(stop, tmp_path / "stop-morpho", CHAIN, "--protocol", "morpho-blue", "--compare") == 0
+    assert "not expressible: morpho-blue: bob's sub-account 0 (cross margin)" in \
+        (tmp_path / "stop-morpho" / "compare.md").read_text()
+    # the capital figures follow each protocol's own rules, and say so
+    assert "Rules: Aave v3's" in (tmp_path / "stop-aave" / "compare.md").read_text()
+    morpho_md = (tmp_path / "stop-morpho" / "isolated" / "report.md").read_text()
+    assert "Rules: Morpho Blue's" in morpho_md and "| bob | cross | 65000 | not expressible |" in morpho_md
+    for folder in ("stop-aave/cross", "stop-aave/isolated", "stop-morpho/isolated"):
+        t = json.loads((tmp_path / folder / "timeline.json").read_text())
+        assert t["liquidations"] == [] and t["steps"][-1]["accounts"]["bob/0"]["balances"]["WBTC"] == str(10**8)
+        assert [a["strategy"] for a in t["strategy_acts"] if a["ok"]][0] == "stop_loss[0]"
+        assert "recovered by withdrawing" not in (tmp_path / folder / "report.md").read_text()
+
+    assert _replay(run, tmp_path / "run-morpho", CHAIN, "--protocol", "morpho-blue") == 0
+    t = json.loads((tmp_path / "run-morpho" / "timeline.json").read_text())
+    refused = [a for a in t["strategy_acts"] if not a["ok"]]
+    assert {a["account"] for a in refused} == {"lp-fast", "lp-slow"}
+    assert all(a["verb"] == "withdraw" for a in refused)
+    for step in t["steps"]:  # nobody ever takes more than the pool holds
+        assert int(step["markets"]["USDC"]["total_deposits"]) >= int(step["markets"]["USDC"]["total_borrows"])
+    report = (tmp_path / "run-morpho" / "report.md").read_text()
+    assert "insufficient liquidity" in report and "| lp-stay |" not in report.split("## Strategies")[1]
+
+    assert _replay(run, tmp_path / "run-aave", CHAIN, "--protocol", "aave-v3") == 0
+    t = json.loads((tmp_path / "run-aave" / "timeline.json").read_text())
+    assert t["strategy_acts"] == [] and all(int(b["socialised"]) == 0 for b in t["bad_debts"])
+    assert "strategies[0] withdraw.after_bad_debt" in t["provenance"]["mapping"]

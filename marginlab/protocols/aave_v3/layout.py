@@ -129,6 +129,7 @@ def layout(plan: Plan, *, strict: bool = False) -> Layout:
                 out.refusals.append(_issue(plan, action.source, reason))
     if strict:
         sources = dict(zip([m.symbol for m in plan.markets], plan.market_sources, strict=False))
+        sources.update((str(s.source), s.source) for s in plan.strategies)
         out.refusals += [_issue(plan, sources.get(d.scope.split("/")[0], Source(("markets",), 1)),
                                 f"{d.scope}: {d.setting} is not honoured: {d.detail} (--strict)")
                          for d in out.decisions if d.outcome == "not-honoured"]
@@ -192,6 +193,11 @@ def _protocol_decisions(plan: Plan, out: Layout) -> None:
     add(Decision("protocol", "bad debt", "not-honoured",
                  "Aave 3.0.2 leaves debt without collateral as variable debt that keeps accruing; no reserve or "
                  "depositor absorbs it (the timeline records it as left as debt)"))
+    for s in plan.strategies:
+        if s.kind == "withdraw" and s.after_bad_debt:
+            add(Decision(str(s.source), "withdraw.after_bad_debt", "not-honoured",
+                         f"{s.account}'s run waits for bad debt socialised to depositors, which Aave 3.0.2 never "
+                         f"does (the shortfall stays the borrower's debt): this lender never withdraws here"))
     add(Decision("protocol", "sub-accounts", "mapped",
                  "one address per sub-account (sub-account 0: the owner's; k: its own address, which delegates "
                  "its credit to the owner)"))

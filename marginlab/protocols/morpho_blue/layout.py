@@ -91,6 +91,7 @@ def layout(plan: Plan, *, strict: bool = False) -> Layout:
     _pair_decisions(plan, out)
     _liquidity(plan, out)
     _actions(plan, out)
+    _strategies(plan, out)
     out.refusals += guard_refusals(plan, NAME, "Morpho Blue takes its oracle's price as given; the pair oracle has "
                                                "no bounds, band or sequencer check")
     if strict:
@@ -221,6 +222,27 @@ def _actions(plan: Plan, out: Layout) -> None:
             reason = refusal(action, out, plan)
             if reason is not None:
                 out.refusals.append(_issue(plan, action.source, reason))
+
+
+def _strategies(plan: Plan, out: Layout) -> None:
+    """A top-up deposits and a deleverage repays the assets its strategy names, into a position that pairs one
+    collateral with one loan asset: any other asset is refused as the same action would be (a close repays and
+    withdraws the position's own legs, and a lender withdraws what it supplied, which Morpho always expresses)."""
+    for s in plan.strategies:
+        verb: PlannedVerb
+        if s.kind == "top_up":
+            verb, field_ = Deposit(account=s.account, source=s.source, owner=s.account, sub_id=s.sub_id,
+                                   amounts=dict(s.amounts)), ("top_up", "deposit")
+        elif s.kind == "deleverage":
+            verb, field_ = Repay(account=s.account, source=s.source, owner=s.account, sub_id=s.sub_id,
+                                 amounts=dict(s.amounts)), ("deleverage", "repay")
+        else:
+            continue
+        if sub_accounts_of(verb) & out.refused:
+            continue
+        reason = refusal(verb, out, plan)
+        if reason is not None:
+            out.refusals.append(_issue(plan, s.source, reason, *field_))
 
 
 def sub_accounts_of(action: PlannedVerb) -> set[str]:
