@@ -22,7 +22,8 @@ _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed",
                            "feed_decimals", "positions", "count", "line", "position"})
 # Fields written only when set: added after version 1, absent (None) in every timeline written before them.
 _OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs", "error_name", "line", "provenance", "legs",
-                              "left_as_debt", "absorbed", "purchases", "liquidation_policy", "keeper_rule"})
+                              "left_as_debt", "absorbed", "purchases", "liquidation_policy", "keeper_rule",
+                              "pools", "oracle_prices"})
 # Booleans written only when true.
 _FLAG_FIELDS = frozenset({"skipped", "closes", "in_absorb"})
 
@@ -201,6 +202,17 @@ class PositionBook:
 
 
 @dataclass
+class PoolState:
+    """A Uniswap v2 pool after a step (scenario ``pools:``): reserves in token units, price quote per base."""
+
+    base: str
+    quote: str
+    reserve_base: int
+    reserve_quote: int
+    price: str
+
+
+@dataclass
 class StepRecord:
     index: int
     source: str
@@ -214,6 +226,10 @@ class StepRecord:
     note: str | None = None  # why the accounts could not be valued this step (a faulted feed), if so
     tokens: dict[str, str] | None = None  # pausable-blocklist tokens' state once a token_admin step acted
     pairs: dict[str, PairState] | None = None  # per pair market, on protocols whose markets are pairs
+    #: friction (issue 17), only when the scenario has pools or a non-exact oracle: each pool's state, and the
+    #: price each feed posts (``prices`` stays the market path)
+    pools: dict[str, PoolState] | None = None
+    oracle_prices: dict[str, str] | None = None
 
 
 @dataclass
@@ -360,12 +376,15 @@ def timeline_from_json(text: str) -> Timeline:
                          _int(d["fee"]), _opt_int(d["price"]))
 
     def record(d: dict[str, Any]) -> StepRecord:
-        pairs = d.get("pairs")
+        pairs, pools = d.get("pairs"), d.get("pools")
         return StepRecord(d["index"], d["source"], d["label"], d["time"], d["prices"], d["oracle"],
                           {k: state(v) for k, v in d["accounts"].items()},
                           {k: market(v) for k, v in d["markets"].items()},
                           [ActionRecord(**a) for a in d["actions"]], d.get("note"), d.get("tokens"),
-                          {k: pair(v) for k, v in pairs.items()} if pairs is not None else None)
+                          {k: pair(v) for k, v in pairs.items()} if pairs is not None else None,
+                          {k: PoolState(v["base"], v["quote"], _int(v["reserve_base"]), _int(v["reserve_quote"]),
+                                        v["price"]) for k, v in pools.items()} if pools is not None else None,
+                          d.get("oracle_prices"))
 
     def liquidation(d: dict[str, Any]) -> Liquidation:
         out = dict(d)

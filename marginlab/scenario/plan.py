@@ -31,6 +31,7 @@ from marginlab.scenario.actions import (
 )
 from marginlab.scenario.correlated import plan_correlated
 from marginlab.scenario.fields import ALL
+from marginlab.scenario.friction import OracleModel, Pool
 from marginlab.scenario.guards import Sequencer
 from marginlab.scenario.legs import position_book
 from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Governance, Market, Scenario, TokenAdmin
@@ -90,6 +91,8 @@ class PlannedStep:
     token_admin: dict[str, TokenAdmin] = field(default_factory=dict)
     #: the governor's and guardian's acts this step, after the issuer's and before the actions
     governance: tuple[GovernanceAct, ...] = ()
+    #: pool pair → share of the pools' LP liquidity withdrawn this step (``liquidity_crunch``)
+    crunch: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,14 @@ class Plan:
     #: the sequencer uptime feed guarding every market (``sequencer:``), if any
     sequencer: Sequencer | None = None
     sequencer_line: int = 0
+    #: Uniswap v2 pools (``pools:``) and each asset's oracle model other than exact (``oracles:``); issue 17
+    pools: tuple[Pool, ...] = ()
+    oracles: dict[str, OracleModel] = field(default_factory=dict)
+
+    @property
+    def has_friction(self) -> bool:
+        """The file asks for pools or an oracle model other than exact (the timeline then records them)."""
+        return bool(self.pools or self.oracles)
 
     def account(self, name: str) -> PlannedAccount:
         for acct in self.accounts:
@@ -239,7 +250,8 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
         governance = plan_governance(step.governance, ("steps", i, "governance"), current, doc, issues) \
             if step.governance is not None else ()
         steps.append(PlannedStep(i, f"steps[{i}]", step.label, step.advance or 0, dict(step.oracle or {}),
-                                 resolved, tuple(actions), dict(step.token_admin or {}), governance))
+                                 resolved, tuple(actions), dict(step.token_admin or {}), governance,
+                                 dict(step.liquidity_crunch or {})))
 
     # Paths start from the prices the explicit steps left and are merged on one clock.
     timeline: dict[int, dict[str, Decimal]] = {}
@@ -271,7 +283,8 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                 tuple(source("markets", i) for i in range(len(scenario.markets))), scenario.protocol,
                 position_book(scenario, accounts, decimals), scenario.liquidation,
                 Source(("liquidation",), doc.line_of(("liquidation",))) if "liquidation" in doc.data else None,
-                scenario.sequencer, doc.line_of(("sequencer",)) if scenario.sequencer is not None else 0)
+                scenario.sequencer, doc.line_of(("sequencer",)) if scenario.sequencer is not None else 0,
+                tuple(scenario.pools), {s: o for s, o in scenario.oracles.items() if o.model != "exact"})
 
 
 def plan_governance(gov: Governance, loc: Loc, current: dict[str, Market], doc: SourceDoc,

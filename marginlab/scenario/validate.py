@@ -16,6 +16,7 @@ from marginlab.errors import Issue, ScenarioError, quote, show_name
 from marginlab.numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal
 from marginlab.scenario.books import expand_books
 from marginlab.scenario.fields import PROTOCOL_NAMES, VERBS
+from marginlab.scenario.friction import friction_issues
 from marginlab.scenario.guards import SEQUENCER, SEQUENCER_STATES
 from marginlab.scenario.model import TOKEN_ADMIN_TARGETS, Account, Scenario
 from marginlab.scenario.reasons import pydantic_issues
@@ -118,6 +119,7 @@ def _cross_checks(doc: SourceDoc) -> list[Issue]:
     for i, exp in _items(data.get("expect")):
         if isinstance(exp, dict):
             _scan_expect(ctx, i, exp)
+    friction_issues(data, ctx.token_kinds, ctx.add, lambda loc, mapping: _amounts(ctx, loc, mapping))
     return ctx.issues
 
 

@@ -36,7 +36,7 @@ class Liquidator:
         states = reading.accounts
         if not self.keeper.policy.enabled or states is None:
             return reading
-        prices = self.oracle.prices
+        prices = self.oracle.feed_prices  # what the protocol's feeds report (the path, unless oracles: lag it)
         for _ in range(MAX_KEEPER_ROUNDS):
             orders = self.keeper.update(self.rng, self.views(states),
                                         lambda acct: self.protocol.offers(acct, prices))
