@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--compare-policies", default=None, metavar="P1,P2[,P3]",
                         help="replay under each liquidation policy (close-factor, fixed-incentive, dutch, absorb) and "
                              "write compare-policies.md/.json (with --compare: every policy in both margin modes)")
+    replay.add_argument("--compare-friction", action="store_true",
+                        help="replay the file as written and with exact oracles and the frictionless keeper (no "
+                             "pools, oracle models or keepers); write compare-friction.md/.json")
     replay.add_argument("--strict", action="store_true",
                         help="refuse a scenario setting a protocol does not honour, instead of listing it")
     replay.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
@@ -205,7 +208,13 @@ def _replay(args: argparse.Namespace) -> int:
         if args.ab is not None or (protocols is not None and len(protocols) > 1):
             raise UsageError("--compare-policies combines with --compare, not with --ab or --compare-protocols "
                              "(one comparison at a time)")
+    if args.compare_friction and (args.ab is not None or policies is not None
+                                  or (protocols is not None and len(protocols) > 1)):
+        raise UsageError("--compare-friction combines with --compare, not with --ab, --compare-policies or "
+                         "--compare-protocols (one comparison at a time)")
     scenario, doc = load_scenario(args.file)
+    if args.compare_friction and not (scenario.pools or scenario.oracles or scenario.keepers):
+        raise UsageError(f"--compare-friction: {args.file} has no pools:, oracles: or keepers: to compare without")
     ensure_build()
     out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
     # Every input error (paths, price rounding, what a protocol cannot express) surfaces here, before chain work.
@@ -226,6 +235,11 @@ def _replay(args: argparse.Namespace) -> int:
 
         variants = policy_variants(variants[0], policies)
         comparison = "policies"
+    if args.compare_friction:
+        from marginlab.runner import friction_variants
+
+        variants = friction_variants(variants[0])
+        comparison = "friction"
     specs = plan_runs(variants, out, compare=args.compare, strict=args.strict)
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
                            mining=args.mining)

@@ -412,8 +412,8 @@ def check_expressible(file: Path, protocol: str, combinations: list[dict[str, An
             scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), str(file))
         plan = build_plan(scenario, doc)
         mapping = cls.map_plan(plan)
-        liquidation = cls.liquidation_refusal(plan)
-        refusals = list(mapping.refusals) + ([liquidation] if liquidation is not None else [])
+        liquidation, keepers = cls.liquidation_refusal(plan), cls.keepers_refusal(plan)
+        refusals = list(mapping.refusals) + [r for r in (liquidation, keepers) if r is not None]
         if refusals:
             raise ScenarioError(refusals)
 

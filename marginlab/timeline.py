@@ -23,7 +23,8 @@ _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed",
 # Fields written only when set: added after version 1, absent (None) in every timeline written before them.
 _OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs", "error_name", "line", "provenance", "legs",
                               "left_as_debt", "absorbed", "purchases", "liquidation_policy", "keeper_rule",
-                              "pools", "oracle_prices"})
+                              "pools", "oracle_prices", "skipped_liquidations",
+                              "keepers", "pool_impact"})
 # Booleans written only when true.
 _FLAG_FIELDS = frozenset({"skipped", "closes", "in_absorb"})
 
@@ -202,6 +203,33 @@ class PositionBook:
 
 
 @dataclass
+class Skipped:
+    """A liquidation a keeper with a balance sheet (``keepers:``) chose not to take, and why."""
+
+    step: int
+    keeper: str
+    account: str
+    debt: str
+    collateral: str
+    reason: str
+
+
+@dataclass
+class KeeperResult:
+    """One ``keepers:`` keeper over the replay, USD at the market path when each trade was made: what it repaid,
+    what selling the seizure into the pools brought, the gas it paid (gas table × its bid), and the difference."""
+
+    name: str
+    liquidations: int
+    failed: int
+    skipped: int
+    repaid_usd: str
+    proceeds_usd: str
+    gas_usd: str
+    pnl_usd: str
+
+
+@dataclass
 class PoolState:
     """A Uniswap v2 pool after a step (scenario ``pools:``): reserves in token units, price quote per base."""
 
@@ -273,6 +301,11 @@ class Timeline:
     liquidation_policy: str | None = None
     #: the keeper's rule when not the default most-value
     keeper_rule: str | None = None
+    #: keepers with a balance sheet (``keepers:``): liquidations they skipped and why, and each one's result
+    skipped_liquidations: list[Skipped] | None = None
+    keepers: list[KeeperResult] | None = None
+    #: pool pair → the relative move of its price caused by the keepers' sales of what they seized
+    pool_impact: dict[str, str] | None = None
 
     @property
     def records(self) -> list[StepRecord]:
@@ -423,6 +456,12 @@ def timeline_from_json(text: str) -> Timeline:
         legs=_book(raw["legs"]) if raw.get("legs") is not None else None,
         purchases=[purchase(x) for x in raw["purchases"]] if raw.get("purchases") is not None else None,
         liquidation_policy=raw.get("liquidation_policy"), keeper_rule=raw.get("keeper_rule"),
+        skipped_liquidations=[Skipped(**x) for x in raw["skipped_liquidations"]]
+        if raw.get("skipped_liquidations") is not None else None,
+        keepers=[KeeperResult(x["name"], int(x["liquidations"]), int(x["failed"]), int(x["skipped"]),
+                              x["repaid_usd"], x["proceeds_usd"], x["gas_usd"], x["pnl_usd"]) for x in raw["keepers"]]
+        if raw.get("keepers") is not None else None,
+        pool_impact=raw.get("pool_impact"),
     )
 
 

@@ -26,6 +26,8 @@ contract SimKeeper {
 
     /// @notice Op `index` reverted with `reason` (the vault's custom error).
     event Failed(uint256 indexed index, bytes reason);
+    /// @notice The owner had this keeper call `selector` on `target` (see `execute`).
+    event Executed(address indexed target, bytes4 selector);
 
     error NotOwner(address caller);
     error OpOutOfGas(uint256 index);
@@ -72,6 +74,26 @@ contract SimKeeper {
         uint8 buyerSubId) external returns (uint256 paid, uint256 bought) {
         if (msg.sender != owner) revert NotOwner(msg.sender);
         return vault.buyCollateral(collToken, payToken, payAmount, minCollateral, buyerSubId);
+    }
+
+    /// @notice Have this keeper call `target` with `data`: a keeper with a balance sheet (scenario `keepers:`)
+    /// withdraws the collateral it seized and sells it into a pool through here. Reverts with the callee's
+    /// revert data. Emits `Executed`.
+    /// @param target the contract called (the vault, a token, the pools' swapper)
+    /// @param data the calldata, selector first
+    /// @return result what the call returned
+    function execute(address target, bytes calldata data) external returns (bytes memory result) {
+        if (msg.sender != owner) revert NotOwner(msg.sender);
+        bool ok;
+        // slither-disable-next-line low-level-calls -- a generic call on the owner's behalf is the point
+        (ok, result) = target.call(data);
+        if (!ok) {
+            // slither-disable-next-line assembly -- bubble the callee's revert data up unchanged
+            assembly {
+                revert(add(result, 32), mload(result))
+            }
+        }
+        emit Executed(target, bytes4(data[:4]));
     }
 
     function _failed(uint256 i, bytes memory reason) internal {

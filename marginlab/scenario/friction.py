@@ -3,6 +3,7 @@
 holding its asset) in :func:`friction_issues`, which the validator calls. See scenarios/README.md."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Callable, Literal
 
@@ -11,7 +12,19 @@ from pydantic.functional_validators import BeforeValidator
 
 from marginlab.errors import quote
 from marginlab.numbers import NumberError, to_decimal
-from marginlab.scenario.fields import Amount, AmountMap, Fraction, Int, NonNegInt, Positive, Strict, _err
+from marginlab.scenario.fields import (
+    SYMBOL_PATTERN,
+    Amount,
+    AmountMap,
+    Fraction,
+    Int,
+    Name,
+    NonNegInt,
+    Positive,
+    Strict,
+    _err,
+    _number,
+)
 
 #: A TWAP window or a push delay longer than this (a year of scenario seconds) is a typo.
 MAX_WINDOW = 365 * 24 * 3600
@@ -91,6 +104,39 @@ class TwapOracle(Strict):
 ORACLE_MODELS = ("exact", "push", "pool-twap")
 
 
+class KeeperSpec(Strict):
+    """A keeper with a balance sheet (``keepers:``): its own liquidation contract holding ``inventory`` (minted
+    once at set-up, never topped up), the gas price it bids (gwei; orders the keepers' transactions and prices
+    their gas), its reaction delay in steps, and the least profit (USD) it liquidates for."""
+
+    name: Name
+    inventory: AmountMap = {}
+    gas_price_gwei: Amount = Decimal(0)
+    delay: Annotated[NonNegInt, Field(le=10_000)] = 0
+    min_profit: Amount = Decimal(0)
+    #: fund a liquidation with a flash swap from a pool (not implemented yet: refused)
+    flash: bool = False
+
+
+def _native_price(value: Any) -> Any:
+    if isinstance(value, str) and re.match(SYMBOL_PATTERN, value) and not value[0].isdigit():
+        return value
+    dec = _number(value, "a market symbol or a USD price")
+    if dec <= 0:
+        raise _err("keeper_gas", f"native_price must be a market symbol or a USD price above 0, got {value}")
+    return dec
+
+
+class KeeperGas(Strict):
+    """Gas per keeper operation, the same on every chain (never read from receipts), and what the native token
+    costs: a market symbol (its path price) or a USD price. Units left out come from bench/gas.json (Anvil)."""
+
+    native_price: Annotated[str | Decimal, BeforeValidator(_native_price)] = "WETH"
+    liquidate: Annotated[Int, Field(gt=0, le=30_000_000)] | None = None
+    withdraw: Annotated[Int, Field(gt=0, le=30_000_000)] | None = None
+    swap: Annotated[Int, Field(gt=0, le=30_000_000)] | None = None
+
+
 def _oracle_spec(value: Any) -> Any:
     if isinstance(value, dict):
         model = value.get("model")
@@ -112,7 +158,8 @@ AddIssue = Callable[[Loc, str], None]
 CheckAmounts = Callable[[Loc, Any], None]
 
 
-def friction_issues(data: dict[str, Any], markets: dict[str, Any], add: AddIssue, amounts: CheckAmounts) -> None:
+def friction_issues(data: dict[str, Any], markets: dict[str, Any], add: AddIssue, amounts: CheckAmounts,
+                    actors: set[str]) -> None:
     """Cross-checks of ``pools:``, ``oracles:`` and the steps' ``liquidity_crunch``: known plain-token markets,
     each pair once, reserves within the tokens' decimals, a TWAP's pool listed and holding its asset.
     ``markets``: symbol → token kind as written; ``amounts``: the validator's check of an amount map."""
@@ -157,6 +204,35 @@ def friction_issues(data: dict[str, Any], markets: dict[str, Any], add: AddIssue
             elif sym != parts[0]:
                 add(("oracles", sym, "pool"), f"{sym} is the quote of {pair}: a TWAP prices the base asset "
                                               f"(list the pool as {sym}/{parts[0]})")
+    keepers = data.get("keepers")
+    seen: set[str] = set()
+    for i, keeper in enumerate(keepers if isinstance(keepers, list) else []):
+        if not isinstance(keeper, dict):
+            continue
+        name = keeper.get("name")
+        if isinstance(name, str):
+            if name in seen or name in actors:
+                add(("keepers", i, "name"), f"{quote(name)} is already taken: keeper names must be unique and not "
+                                            f"name an account or liquidity provider")
+            seen.add(name)
+        inventory = keeper.get("inventory")
+        for sym in (inventory if isinstance(inventory, dict) else {}):
+            if sym not in markets:
+                add(("keepers", i, "inventory", sym), f"unknown asset {quote(sym)} (markets: {', '.join(markets)})")
+        if isinstance(inventory, dict):
+            amounts(("keepers", i, "inventory"), {s: v for s, v in inventory.items() if s in markets})
+        if keeper.get("flash") is True:
+            add(("keepers", i, "flash"), "flash-swap funding is not implemented yet: a keeper liquidates from its "
+                                         "inventory (flash: false)")
+    gas = data.get("keeper_gas")
+    native = gas.get("native_price", "WETH") if isinstance(gas, dict) else "WETH"
+    if isinstance(keepers, list) and keepers and isinstance(native, str) and native not in markets:
+        where: Loc = ("keeper_gas", "native_price") if isinstance(gas, dict) and "native_price" in gas else \
+            ("keepers",)
+        add(where, f"gas is priced in {quote(native)}, which is not a market: set keeper_gas: {{native_price: "
+                   f"SYMBOL or a USD price}}")
+    if isinstance(keepers, list) and keepers and not raw_pools:
+        add(("keepers",), "keepers sell what they seize into pools: add a pools: section")
     steps = data.get("steps")
     for i, step in enumerate(steps if isinstance(steps, list) else []):
         crunch = step.get("liquidity_crunch") if isinstance(step, dict) else None
@@ -173,5 +249,6 @@ def friction_issues(data: dict[str, Any], markets: dict[str, Any], add: AddIssue
                     f"the share withdrawn must be above 0 and below 1, got {dec}")
 
 
-__all__ = ["MAX_WINDOW", "ORACLE_MODELS", "ExactOracle", "OracleModel", "Pool", "PushOracle", "TwapOracle",
+__all__ = ["MAX_WINDOW", "ORACLE_MODELS", "ExactOracle", "KeeperGas", "KeeperSpec", "OracleModel", "Pool",
+           "PushOracle", "TwapOracle",
            "friction_issues", "split_pair"]

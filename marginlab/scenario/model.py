@@ -44,7 +44,7 @@ from marginlab.scenario.fields import (
     _err,
     _number,
 )
-from marginlab.scenario.friction import OracleModel, Pool
+from marginlab.scenario.friction import KeeperGas, KeeperSpec, OracleModel, Pool
 from marginlab.scenario.guards import OracleFault, OracleGuards, Sequencer
 from marginlab.scenario.sections import (  # noqa: F401
     ACCOUNT_CHECKS,
@@ -410,6 +410,10 @@ class Scenario(Strict):
     pools: list[Pool] = []
     #: how each asset's feed follows the path: exact (default), push or pool-twap (issue 17)
     oracles: dict[str, OracleModel] = {}
+    #: keepers with a balance sheet (replace keeper:'s single frictionless keeper when given; issue 17)
+    keepers: list[KeeperSpec] = []
+    #: gas per keeper operation and the native token's price (defaults: bench/gas.json's Anvil column, WETH)
+    keeper_gas: KeeperGas = KeeperGas()
 
     def market(self, symbol: str) -> Market:
         for m in self.markets:

@@ -31,7 +31,7 @@ from marginlab.scenario.actions import (
 )
 from marginlab.scenario.correlated import plan_correlated
 from marginlab.scenario.fields import ALL
-from marginlab.scenario.friction import OracleModel, Pool
+from marginlab.scenario.friction import KeeperGas, KeeperSpec, OracleModel, Pool
 from marginlab.scenario.guards import Sequencer
 from marginlab.scenario.legs import position_book
 from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Governance, Market, Scenario, TokenAdmin
@@ -127,11 +127,14 @@ class Plan:
     #: Uniswap v2 pools (``pools:``) and each asset's oracle model other than exact (``oracles:``); issue 17
     pools: tuple[Pool, ...] = ()
     oracles: dict[str, OracleModel] = field(default_factory=dict)
+    keepers: tuple[KeeperSpec, ...] = ()
+    keeper_gas: KeeperGas = KeeperGas()
+    keepers_line: int = 0
 
     @property
     def has_friction(self) -> bool:
-        """The file asks for pools or an oracle model other than exact (the timeline then records them)."""
-        return bool(self.pools or self.oracles)
+        """The file asks for pools, an oracle model other than exact or keepers (the timeline then records them)."""
+        return bool(self.pools or self.oracles or self.keepers)
 
     def account(self, name: str) -> PlannedAccount:
         for acct in self.accounts:
@@ -284,7 +287,9 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                 position_book(scenario, accounts, decimals), scenario.liquidation,
                 Source(("liquidation",), doc.line_of(("liquidation",))) if "liquidation" in doc.data else None,
                 scenario.sequencer, doc.line_of(("sequencer",)) if scenario.sequencer is not None else 0,
-                tuple(scenario.pools), {s: o for s, o in scenario.oracles.items() if o.model != "exact"})
+                tuple(scenario.pools), {s: o for s, o in scenario.oracles.items() if o.model != "exact"},
+                tuple(scenario.keepers), scenario.keeper_gas,
+                doc.line_of(("keepers",)) if scenario.keepers else 0)
 
 
 def plan_governance(gov: Governance, loc: Loc, current: dict[str, Market], doc: SourceDoc,

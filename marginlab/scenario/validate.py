@@ -119,7 +119,7 @@ def _cross_checks(doc: SourceDoc) -> list[Issue]:
     for i, exp in _items(data.get("expect")):
         if isinstance(exp, dict):
             _scan_expect(ctx, i, exp)
-    friction_issues(data, ctx.token_kinds, ctx.add, lambda loc, mapping: _amounts(ctx, loc, mapping))
+    friction_issues(data, ctx.token_kinds, ctx.add, lambda loc, mapping: _amounts(ctx, loc, mapping), ctx.actors)
     return ctx.issues
 
 

@@ -26,6 +26,7 @@ from marginlab.sim.actions import ActionSender
 from marginlab.sim.governance import govern
 from marginlab.sim.issuer import Issuer
 from marginlab.sim.keeper import LiquidationKeeper
+from marginlab.sim.keepers import BalanceSheetKeepers
 from marginlab.sim.liquidator import Liquidator
 from marginlab.sim.oracle import Oracle
 from marginlab.sim.oracle_models import OracleModels
@@ -91,8 +92,10 @@ class Replay:
             self.timeline.legs = plan.legs
         self.recorder = Recorder(self.world, self.protocol, self.oracle, self.timeline)
         self.keeper = LiquidationKeeper(plan.keeper, self.protocol.capabilities.bad_debt == "settle-call")
+        self.keepers = BalanceSheetKeepers(plan, self.world, self.protocol, self.pools, self.oracle, self.rng) \
+            if plan.keepers and self.pools is not None else None
         self.liquidator = Liquidator(self.protocol, self.keeper, self.oracle, self.recorder, self.sub_accounts,
-                                     self.rng)
+                                     self.rng, self.keepers)
         self.sender = ActionSender(self.world, self.protocol, self.protocol.custody_name, self.recorder.events)
         self.issuer: Issuer | None = None
         self._last: Reading | None = None
@@ -129,8 +132,11 @@ class Replay:
         """The keeper's contract and float, then the book; ends with the set-up record."""
         keeper = self.protocol.deploy_keeper()
         self.issuer = Issuer(self.world, self.plan, self.protocol.custody(), keeper)
-        self.world.mint([(sym, keeper, KEEPER_FLOAT_WHOLE_TOKENS * 10 ** m.decimals)
-                         for sym, m in self.world.markets.items()])
+        if self.keepers is None:  # keepers: hold only their own inventory (the bot then only settles bad debt)
+            self.world.mint([(sym, keeper, KEEPER_FLOAT_WHOLE_TOKENS * 10 ** m.decimals)
+                             for sym, m in self.world.markets.items()])
+        else:
+            self.keepers.deploy()
         self.world.signer(KEEPER)
         if self.pools is not None:
             self.pools.seed(self.oracle.prices)
@@ -183,6 +189,10 @@ class Replay:
         if self.plan.has_friction:  # issue 17: only then, so other timelines stay byte-identical
             record.pools = self.pools.states() if self.pools is not None else None
             record.oracle_prices = {s: plain(p) for s, p in self.oracle.feed_prices.items()}
+        if self.keepers is not None:
+            self.timeline.skipped_liquidations = list(self.keepers.skipped)
+            self.timeline.keepers = self.keepers.results()
+            self.timeline.pool_impact = self.keepers.pool_impact()
         return record
 
 

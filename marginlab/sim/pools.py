@@ -143,6 +143,11 @@ class Pools:
         assert self.swapper is not None, "deploy the pools first"
         return self.swapper
 
+    @property
+    def swapper_contract(self) -> Contract:
+        """SimSwapper: a contract trader (a keeper's liquidation contract) approves it and calls ``swap``."""
+        return self._swapper
+
     # ------------------------------------------------------------------------------------------------ reads
     def reserves(self, pair: str) -> tuple[int, int]:
         """(base, quote) reserves in token units, now."""

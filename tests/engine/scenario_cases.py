@@ -65,7 +65,7 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("missing-markets", "name: t\n", "1: markets: required field is missing"),
     ("unknown-top-level-key", make(append="colour: red\n"),
      "14: colour: unknown field; expected one of: name, description, protocol, seed, markets, liquidity, accounts, steps, "
-     "paths, keeper, liquidation, expect, correlated, books, sequencer, pools, oracles"),
+     "paths, keeper, liquidation, expect, correlated, books, sequencer, pools, oracles, keepers, keeper_gas"),
     ("seed-negative", make({2: "seed: -1"}), "2: seed: must be ≥ 0, got -1"),
     ("seed-not-integer", make({2: "seed: 1.5"}), "2: seed: expected a whole number, got 1.5"),
     ("markets-not-list", make({3: "markets: {}", 4: "", 5: ""}), "3: markets: expected a list, got a mapping"),
@@ -424,4 +424,42 @@ CASES += [
      "13: steps[0].liquidity_crunch[\"WETH/USDC\"]: the share withdrawn must be above 0 and below 1, got 1"),
     ("crunch-share-text", make({13: "  - {liquidity_crunch: {WETH/USDC: lots}}"}, append=POOL),
      "13: steps[0].liquidity_crunch[\"WETH/USDC\"]: expected a number, got 'lots'"),
+]
+
+# --- keepers with a balance sheet (issue 17): keepers:, keeper_gas:
+KEEPERS = "keepers:\n  - {name: k1, inventory: {USDC: 1000}, gas_price_gwei: 20}\n"
+CASES += [
+    ("keepers-without-pools", make(append=KEEPERS),
+     "14: keepers: keepers sell what they seize into pools: add a pools: section"),
+    ("keeper-unknown-asset", make(append=POOL + "keepers:\n  - {name: k1, inventory: {DAI: 5}}\n"),
+     "17: keepers[0].inventory.DAI: unknown asset 'DAI' (markets: WETH, USDC)"),
+    ("keeper-inventory-too-precise", make(append=POOL + "keepers:\n  - {name: k1, inventory: {USDC: 0.0000001}}\n"),
+     "17: keepers[0].inventory.USDC: 0.0000001 has more decimal places than USDC has (6)"),
+    ("keeper-inventory-negative", make(append=POOL + "keepers:\n  - {name: k1, inventory: {USDC: -5}}\n"),
+     "17: keepers[0].inventory.USDC: amount must not be negative, got -5"),
+    ("keeper-name-taken", make(append=POOL + "keepers:\n  - {name: alice}\n"),
+     "17: keepers[0].name: 'alice' is already taken: keeper names must be unique and not name an account or "
+     "liquidity provider"),
+    ("keeper-name-twice", make(append=POOL + "keepers:\n  - {name: k1}\n  - {name: k1}\n"),
+     "18: keepers[1].name: 'k1' is already taken: keeper names must be unique and not name an account or "
+     "liquidity provider"),
+    ("keeper-gas-price-negative", make(append=POOL + "keepers:\n  - {name: k1, gas_price_gwei: -1}\n"),
+     "17: keepers[0].gas_price_gwei: amount must not be negative, got -1"),
+    ("keeper-delay-fraction", make(append=POOL + "keepers:\n  - {name: k1, delay: 1.5}\n"),
+     "17: keepers[0].delay: expected a whole number, got 1.5"),
+    ("keeper-min-profit-text", make(append=POOL + "keepers:\n  - {name: k1, min_profit: lots}\n"),
+     "17: keepers[0].min_profit: expected an amount, got 'lots'"),
+    ("keeper-flash", make(append=POOL + "keepers:\n  - {name: k1, flash: true}\n"),
+     "17: keepers[0].flash: flash-swap funding is not implemented yet: a keeper liquidates from its inventory "
+     "(flash: false)"),
+    ("keeper-unknown-field", make(append=POOL + "keepers:\n  - {name: k1, budget: 5}\n"),
+     "17: keepers[0].budget: unknown field; expected one of: name, inventory, gas_price_gwei, delay, min_profit, "
+     "flash"),
+    ("keeper-gas-native-unknown", make(append=POOL + KEEPERS + "keeper_gas: {native_price: ETH}\n"),
+     "18: keeper_gas.native_price: gas is priced in 'ETH', which is not a market: set keeper_gas: {native_price: "
+     "SYMBOL or a USD price}"),
+    ("keeper-gas-native-zero", make(append=POOL + KEEPERS + "keeper_gas: {native_price: 0}\n"),
+     "18: keeper_gas.native_price: native_price must be a market symbol or a USD price above 0, got 0"),
+    ("keeper-gas-units-zero", make(append=POOL + KEEPERS + "keeper_gas: {swap: 0}\n"),
+     "18: keeper_gas.swap: must be > 0, got 0"),
 ]
