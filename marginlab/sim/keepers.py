@@ -88,6 +88,8 @@ class BalanceSheetKeepers:
         #: pool pair → the factor its price moved by in the keepers' sales
         self.impact: dict[str, Decimal] = {pair: Decimal(1) for pair in pools.specs}
         self._skipped_keys: set[tuple[int, str, str]] = set()
+        self._held: dict[tuple[str, str], int] = {}
+        self._quotes: dict[tuple[str, str, int], int] = {}
 
     def deploy(self) -> None:
         """Each keeper's contract, and its inventory minted to it once."""
@@ -132,11 +134,14 @@ class BalanceSheetKeepers:
         with localcontext(EXACT):
             repay = int((offer.value / feed[debt]).scaleb(dec[debt].decimals).to_integral_value(ROUND_CEILING))
             seized = int(((offer.value + offer.profit) / feed[coll]).scaleb(dec[coll].decimals))
-        held = self.world.balance(debt, book.address)
+        held = self._balance(book.address, debt)
         if held < repay:
             return (f"inventory: needs {plain(from_units(repay, dec[debt].decimals))} {debt}, holds "
                     f"{plain(from_units(held, dec[debt].decimals))}")
-        proceeds = self.pools.quote(pair, coll, seized)
+        quoted = (pair, coll, seized)
+        if quoted not in self._quotes:  # one on-chain quote per seizure until a pool moves
+            self._quotes[quoted] = self.pools.quote(pair, coll, seized)
+        proceeds = self._quotes[quoted]
         with localcontext(EXACT):
             seized_usd = from_units(seized, dec[coll].decimals) * market[coll]
             repay_usd = from_units(repay, dec[debt].decimals) * market[debt]
@@ -149,6 +154,16 @@ class BalanceSheetKeepers:
                     f"USD, not above min_profit {plain(spec.min_profit)}")
         return None
 
+    def _balance(self, address: str, sym: str) -> int:
+        """A keeper contract's token balance, read once until it sends (only its own transactions change it)."""
+        if (address, sym) not in self._held:
+            self._held[(address, sym)] = self.world.balance(sym, address)
+        return self._held[(address, sym)]
+
+    def _forget(self) -> None:
+        self._held.clear()
+        self._quotes.clear()
+
     def _gas_usd(self, spec: KeeperSpec) -> Decimal:
         units = self.gas_units["liquidate"] + self.gas_units["withdraw"] + self.gas_units["swap"]
         with localcontext(EXACT):
@@ -160,6 +175,7 @@ class BalanceSheetKeepers:
         """Decide and send one round of the policy keeper's liquidations, one account after the other (so each
         decision quotes the pool after the sales before it); returns the keys acted on (sent)."""
         sent: set[str] = set()
+        self._forget()  # the arbitrageur and earlier rounds moved the pools
         for order in orders:
             acct = views[order.key]
             offer = next((o for o in offers(acct) if o.debt == order.debt and o.collateral == order.collateral),
@@ -180,6 +196,7 @@ class BalanceSheetKeepers:
                 ranked = sorted(ranked, key=lambda b: (-b.spec.gas_price_gwei, keys[id(b)]))
             for book in ranked:
                 self._send(step, book, order, records, events)
+                self._forget()  # its balances and the pool moved
                 sent.add(order.key)
         return sent
 
