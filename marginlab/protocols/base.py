@@ -376,6 +376,11 @@ class Protocol(ABC):
         """:meth:`run_keeper` through one keeper's own contract (its inventory pays, it receives the seizure)."""
         raise NotImplementedError(f"{self.name} has no keepers with a balance sheet")
 
+    def flash_liquidate(self, liquidator: Any, pair: str, order: KeeperOrder, repay: int) -> RoundResult:
+        """One liquidation by ``liquidator`` funded by a flash swap of ``repay`` debt-token units from the Uniswap
+        v2 pair at ``pair``, paid back in the seized collateral (a refused one is reported in ``failed``)."""
+        raise NotImplementedError(f"{self.name} has no keepers with a balance sheet")
+
     def release_seized(self, liquidator: Any, symbol: str) -> int:
         """Make the collateral ``liquidator`` seized of ``symbol`` its own tokens (the vault credits a sub-account:
         withdraw it); returns the units of ``symbol`` it now holds."""

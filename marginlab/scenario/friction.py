@@ -114,7 +114,8 @@ class KeeperSpec(Strict):
     gas_price_gwei: Amount = Decimal(0)
     delay: Annotated[NonNegInt, Field(le=10_000)] = 0
     min_profit: Amount = Decimal(0)
-    #: fund a liquidation with a flash swap from a pool (not implemented yet: refused)
+    #: when its inventory lacks the debt asset, fund the liquidation with a flash swap from the pool (the pool
+    #: lends the debt and is paid back in the seized collateral)
     flash: bool = False
 
 
@@ -221,9 +222,6 @@ def friction_issues(data: dict[str, Any], markets: dict[str, Any], add: AddIssue
                 add(("keepers", i, "inventory", sym), f"unknown asset {quote(sym)} (markets: {', '.join(markets)})")
         if isinstance(inventory, dict):
             amounts(("keepers", i, "inventory"), {s: v for s, v in inventory.items() if s in markets})
-        if keeper.get("flash") is True:
-            add(("keepers", i, "flash"), "flash-swap funding is not implemented yet: a keeper liquidates from its "
-                                         "inventory (flash: false)")
     gas = data.get("keeper_gas")
     native = gas.get("native_price", "WETH") if isinstance(gas, dict) else "WETH"
     if isinstance(keepers, list) and keepers and isinstance(native, str) and native not in markets:

@@ -73,6 +73,8 @@ class KeeperBook:
     proceeds: Decimal = Decimal(0)
     gas: Decimal = Decimal(0)
     approved: set[str] = field(default_factory=set)
+    #: the last decision to take a liquidation needs a flash swap (the keeper lacks the debt asset)
+    flash_next: bool = False
 
 
 class BalanceSheetKeepers:
@@ -89,7 +91,7 @@ class BalanceSheetKeepers:
         self.impact: dict[str, Decimal] = {pair: Decimal(1) for pair in pools.specs}
         self._skipped_keys: set[tuple[int, str, str]] = set()
         self._held: dict[tuple[str, str], int] = {}
-        self._quotes: dict[tuple[str, str, int], int] = {}
+        self._quotes: dict[tuple[str, str, int, str], int] = {}
 
     def deploy(self) -> None:
         """Each keeper's contract, and its inventory minted to it once."""
@@ -135,24 +137,40 @@ class BalanceSheetKeepers:
             repay = int((offer.value / feed[debt]).scaleb(dec[debt].decimals).to_integral_value(ROUND_CEILING))
             seized = int(((offer.value + offer.profit) / feed[coll]).scaleb(dec[coll].decimals))
         held = self._balance(book.address, debt)
-        if held < repay:
+        flash = held < repay
+        if flash and not spec.flash:
             return (f"inventory: needs {plain(from_units(repay, dec[debt].decimals))} {debt}, holds "
                     f"{plain(from_units(held, dec[debt].decimals))}")
-        quoted = (pair, coll, seized)
-        if quoted not in self._quotes:  # one on-chain quote per seizure until a pool moves
-            self._quotes[quoted] = self.pools.quote(pair, coll, seized)
-        proceeds = self._quotes[quoted]
+        if flash:
+            # the pair lends the debt and is paid back in collateral; what is left of the seizure is sold after
+            owed = self._quote(pair, coll, repay, "in")
+            if owed >= seized:
+                return (f"flash swap: the seizure ({plain(from_units(seized, dec[coll].decimals))} {coll}) does not "
+                        f"cover the {plain(from_units(owed, dec[coll].decimals))} {coll} owed to the pool")
+            proceeds = repay + self._quote(pair, coll, seized - owed, "out")
+        else:
+            proceeds = self._quote(pair, coll, seized, "out")
+        book.flash_next = flash
         with localcontext(EXACT):
             seized_usd = from_units(seized, dec[coll].decimals) * market[coll]
             repay_usd = from_units(repay, dec[debt].decimals) * market[debt]
             proceeds_usd = from_units(proceeds, dec[debt].decimals) * market[debt]
             bonus, slippage = seized_usd - repay_usd, seized_usd - proceeds_usd
-            gas = self._gas_usd(spec)
+            gas = self._gas_usd(spec, flash)
             profit = bonus - slippage - gas
         if profit <= spec.min_profit:
             return (f"unprofitable: bonus {usd(bonus)} − slippage {usd(slippage)} − gas {usd(gas)} = {usd(profit)} "
                     f"USD, not above min_profit {plain(spec.min_profit)}")
         return None
+
+    def _quote(self, pair: str, coll: str, amount: int, way: str) -> int:
+        """On chain, once per question until a pool moves: ``out``: what ``amount`` of ``coll`` sells for;
+        ``in``: the ``coll`` that buys ``amount`` of the other token."""
+        key = (pair, coll, amount, way)
+        if key not in self._quotes:
+            self._quotes[key] = self.pools.quote(pair, coll, amount) if way == "out" else \
+                self.pools.quote_in(pair, coll, amount)
+        return self._quotes[key]
 
     def _balance(self, address: str, sym: str) -> int:
         """A keeper contract's token balance, read once until it sends (only its own transactions change it)."""
@@ -164,8 +182,9 @@ class BalanceSheetKeepers:
         self._held.clear()
         self._quotes.clear()
 
-    def _gas_usd(self, spec: KeeperSpec) -> Decimal:
-        units = self.gas_units["liquidate"] + self.gas_units["withdraw"] + self.gas_units["swap"]
+    def _gas_usd(self, spec: KeeperSpec, flash: bool = False) -> Decimal:
+        """liquidate + withdraw + the sale; a flash liquidation adds the flash swap."""
+        units = self.gas_units["liquidate"] + self.gas_units["withdraw"] + self.gas_units["swap"] * (2 if flash else 1)
         with localcontext(EXACT):
             return Decimal(units) * spec.gas_price_gwei.scaleb(-9) * self._native_price()
 
@@ -200,6 +219,13 @@ class BalanceSheetKeepers:
                 sent.add(order.key)
         return sent
 
+    def _flash_repay(self, order: KeeperOrder) -> int:
+        """The debt units a flash liquidation borrows: the order's value at the feed, rounded up."""
+        assert order.debt is not None
+        with localcontext(EXACT):
+            return int((order.expected_value / self.oracle.feed_prices[order.debt])
+                       .scaleb(self.world.markets[order.debt].decimals).to_integral_value(ROUND_CEILING))
+
     def _skip(self, step: int, book: KeeperBook, order: KeeperOrder, reason: str) -> None:
         key = (step, book.spec.name, order.key)
         if key in self._skipped_keys:
@@ -214,10 +240,19 @@ class BalanceSheetKeepers:
         debt, coll = order.debt, order.collateral
         assert debt is not None and coll is not None
         market, dec = self.oracle.prices, self.world.markets
+        flash = book.flash_next
         with localcontext(EXACT):
-            book.gas += self._gas_usd(book.spec)
+            book.gas += self._gas_usd(book.spec, flash)
         before = self.world.balance(debt, book.address)
-        result: RoundResult = self.protocol.run_keeper_as(book.liquidator, [order])
+        held_before = self.world.balance(coll, book.address)
+        pair = self._pool_for(coll, debt)
+        if flash:
+            assert pair is not None
+            repay = self._flash_repay(order)
+            result: RoundResult = self.protocol.flash_liquidate(book.liquidator, self.pools.pairs[pair].address,
+                                                                order, repay)
+        else:
+            result = self.protocol.run_keeper_as(book.liquidator, [order])
         if result.failed:
             book.failed += 1
             reason = result.failed[0]
@@ -227,10 +262,8 @@ class BalanceSheetKeepers:
         for receipt in result.receipts:
             events(receipt)
         book.liquidations += 1
-        repaid = before - self.world.balance(debt, book.address)
-        held_before = self.world.balance(coll, book.address)
+        repaid = before - self.world.balance(debt, book.address)  # 0 when the pool lent it
         amount = self.protocol.release_seized(book.liquidator, coll) - held_before
-        pair = self._pool_for(coll, debt)
         proceeds = 0
         if amount > 0 and pair is not None:
             if coll not in book.approved:

@@ -449,9 +449,8 @@ CASES += [
      "17: keepers[0].delay: expected a whole number, got 1.5"),
     ("keeper-min-profit-text", make(append=POOL + "keepers:\n  - {name: k1, min_profit: lots}\n"),
      "17: keepers[0].min_profit: expected an amount, got 'lots'"),
-    ("keeper-flash", make(append=POOL + "keepers:\n  - {name: k1, flash: true}\n"),
-     "17: keepers[0].flash: flash-swap funding is not implemented yet: a keeper liquidates from its inventory "
-     "(flash: false)"),
+    ("keeper-flash-not-a-bool", make(append=POOL + "keepers:\n  - {name: k1, flash: sometimes}\n"),
+     "17: keepers[0].flash: expected true or false, got 'sometimes'"),
     ("keeper-unknown-field", make(append=POOL + "keepers:\n  - {name: k1, budget: 5}\n"),
      "17: keepers[0].budget: unknown field; expected one of: name, inventory, gas_price_gwei, delay, min_profit, "
      "flash"),

@@ -111,3 +111,38 @@ def test_the_keepers_sales_move_the_pool(replayed):
     replay = replayed
     assert replay.timeline.pool_impact is not None
     assert Decimal(replay.timeline.pool_impact["WETH/USDC"]) < 0
+
+
+FLASH = KEEPERS.replace("""keepers:
+  - {name: lo, inventory: {USDC: 100000}, gas_price_gwei: 5, delay: 0, min_profit: 0}
+  - {name: hi, inventory: {USDC: 100000}, gas_price_gwei: 50, delay: 0, min_profit: 0}
+  - {name: late, inventory: {USDC: 100000}, gas_price_gwei: 100, delay: 2, min_profit: 0}""", """keepers:
+  - {name: flasher, gas_price_gwei: 5, flash: true}
+  - {name: broke, gas_price_gwei: 50}""")
+
+
+def test_a_keeper_without_inventory_liquidates_by_flash_swap_and_one_without_flash_cannot():
+    assert "flasher" in FLASH
+    scenario, doc = parse_scenario_text(FLASH)
+    artifacts = Artifacts()
+    chain = Chain.open(ChainOptions(backend=CHAIN), RevertDecoder(artifacts.all_abis()))
+    replay = Replay(build_plan(scenario, doc), chain, artifacts)
+    try:
+        replay.run()
+        liquidators = {x.liquidator for x in replay.timeline.liquidations}
+        assert liquidators == {"flasher"}
+        broke = [s for s in replay.timeline.skipped_liquidations or [] if s.keeper == "broke"]
+        assert broke and all(s.reason.startswith("inventory: needs ") for s in broke)
+        keepers = replay.keepers
+        assert keepers is not None
+        flasher = next(b for b in keepers.books if b.spec.name == "flasher")
+        # it started with nothing: all it holds is what the part of each seizure left after paying the pool sold for
+        usdc = replay.world.balance("USDC", flasher.address)
+        assert usdc > 0 and replay.world.balance("WETH", flasher.address) == 0
+        result = next(r for r in replay.timeline.keepers or [] if r.name == "flasher")
+        assert abs(Decimal(usdc).scaleb(-6) - Decimal(result.proceeds_usd) + Decimal(result.repaid_usd)) \
+            < Decimal("0.01")
+        events = [log for r in replay.timeline.steps for a in r.actions if a.account == "flasher"]
+        assert events == []  # none failed
+    finally:
+        chain.close()

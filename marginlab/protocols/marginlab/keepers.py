@@ -8,6 +8,7 @@ from typing import Any
 
 from web3.contract import Contract
 
+from marginlab.chain import TxReverted
 from marginlab.errors import Issue
 from marginlab.numbers import UINT256_MAX
 from marginlab.protocols.base import KeeperOrder, RoundResult
@@ -44,6 +45,23 @@ class VaultLiquidators:
     def run_keeper_as(self, liquidator: Any, orders: list[KeeperOrder]) -> RoundResult:
         result = KeeperBot(self.world, liquidator, self.vault, KEEPER_SUB_ID).run(orders)
         self.touch_keys({o.key for o in orders})
+        return result
+
+    def flash_liquidate(self, liquidator: Any, pair: str, order: KeeperOrder, repay: int) -> RoundResult:
+        world = self.world
+        assert order.debt is not None and order.collateral is not None
+        result = RoundResult()
+        try:
+            receipt = world.chain.transact(world.signer(KEEPER), liquidator, "flashLiquidate", pair,
+                                           world.address(order.owner), order.sub_id,
+                                           world.tokens[order.debt].address, world.tokens[order.collateral].address,
+                                           repay, KEEPER_SUB_ID)
+        except TxReverted as exc:
+            result.failed[0] = exc.reason
+            return result
+        finally:
+            self.touch_keys({order.key})
+        result.receipts.append(receipt)
         return result
 
     def touch_keys(self, keys: set[str]) -> None:
