@@ -181,3 +181,25 @@ def test_a_friction_timeline_is_byte_identical_across_chains_and_mining_modes(tm
         texts.append((out / "timeline.json").read_bytes())
     assert texts[0] == texts[1] == texts[2]
     assert b'"oracle_prices"' in texts[0] and b'"reserve_base"' in texts[0]
+
+
+@pytest.mark.parametrize("protocol", ["aave-v3", "morpho-blue"])
+def test_pools_and_lagging_oracles_work_through_the_protocol_boundary(protocol, tmp_path, capsys):
+    """Pools and oracle models sit outside the protocol: the same file replays on Aave v3 and Morpho Blue, whose
+    feeds post the models' answers (keepers with a balance sheet are the vault's only: refused elsewhere)."""
+    scenario = tmp_path / "friction.yaml"
+    text = FRICTION.replace("""  - {symbol: WBTC, decimals: 8, price: 30000, asset_weight: {init: 0.70, maint: 0.75},
+     liab_weight: {init: 1.0, maint: 1.0}, liquidation_bonus: 0.08}
+""", "").replace("  - {pair: WBTC/USDC, reserves: {WBTC: 10, USDC: 300000}, arbitrage: 1}\n", "") \
+        .replace("  WBTC: {model: push, deviation: 0.02, heartbeat: 86400, delay: 1}\n", "") \
+        .replace(', WBTC: "-1%"', "").replace(', WBTC: "-3%"', "")
+    scenario.write_text(text)
+    out = tmp_path / protocol
+    code = main(["replay", str(scenario), "--protocol", protocol, "--chain", CHAIN, "--out", str(out), "--no-charts",
+                 "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    from marginlab.timeline import timeline_from_json
+    timeline = timeline_from_json((out / "timeline.json").read_text())
+    assert timeline.status == "complete"
+    lagging = [r for r in timeline.steps if r.oracle_prices and r.oracle_prices["WETH"] != r.prices["WETH"]]
+    assert lagging and all(r.pools for r in timeline.steps)
