@@ -17,49 +17,24 @@ reads once scenario time passes — a cascade the liquidations cause themselves.
 """
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal, localcontext
-from pathlib import Path
 from typing import Any, Callable
 
 from marginlab.errors import error_name
-from marginlab.numbers import EXACT, from_units, plain, round_significant, to_units
+from marginlab.numbers import EXACT, from_units, plain, to_units
 from marginlab.protocols.base import AccountView, KeeperOrder, Offer, Protocol, RoundResult
 from marginlab.protocols.world import World
 from marginlab.scenario.friction import KeeperSpec
 from marginlab.scenario.plan import Plan
+from marginlab.sim.keeper_gas import gas_table, usd
 from marginlab.sim.oracle import Oracle
 from marginlab.sim.pools import Pools
 from marginlab.timeline import ActionRecord, KeeperResult, Skipped
 
-GAS_JSON = Path(__file__).resolve().parents[2] / "bench" / "gas.json"
-#: bench/gas.json's Anvil rows the defaults come from
-GAS_ROWS = {"liquidate": "liquidate (2 assets: 1 collateral, 1 debt)", "withdraw": "withdraw (all, no debt)"}
-#: SimSwapper.swap on a Uniswap v2 pair (transfer in, swap, event), measured on Anvil (not in bench/gas.json)
-SWAP_GAS = 95_000
-USD_DIGITS = 12
-
 OffersFn = Callable[[AccountView], list[Offer]]
 Chooser = Callable[[list[Offer], Decimal], Offer | None]
-
-
-def gas_table(plan: Plan) -> dict[str, int]:
-    """Gas units per keeper operation: the scenario's ``keeper_gas``, else bench/gas.json's Anvil column."""
-    anvil = json.loads(GAS_JSON.read_text())["anvil"]
-    table = {op: int(anvil[row]) for op, row in GAS_ROWS.items()}
-    table["swap"] = SWAP_GAS
-    for op in ("liquidate", "withdraw", "swap"):
-        given = getattr(plan.keeper_gas, op)
-        if given is not None:
-            table[op] = given
-    return table
-
-
-def usd(x: Decimal) -> str:
-    return plain(round_significant(x, USD_DIGITS)) if x != 0 else "0"
-
 
 @dataclass
 class KeeperBook:
