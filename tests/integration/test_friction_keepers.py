@@ -146,3 +146,26 @@ def test_a_keeper_without_inventory_liquidates_by_flash_swap_and_one_without_fla
         assert events == []  # none failed
     finally:
         chain.close()
+
+
+def _first_liquidators(text: str) -> dict[tuple[int, str], str]:
+    scenario, doc = parse_scenario_text(text)
+    artifacts = Artifacts()
+    chain = Chain.open(ChainOptions(backend=CHAIN), RevertDecoder(artifacts.all_abis()))
+    try:
+        replay = Replay(build_plan(scenario, doc), chain, artifacts)
+        replay.run()
+        first: dict[tuple[int, str], str] = {}
+        for x in replay.timeline.liquidations:
+            first.setdefault((x.step, x.account), x.liquidator)
+        return first
+    finally:
+        chain.close()
+
+
+def test_equal_bids_are_sent_in_a_seeded_random_order():
+    tied = KEEPERS.replace("gas_price_gwei: 5,", "gas_price_gwei: 50,")  # lo now bids what hi bids
+    seed_11 = _first_liquidators(tied)
+    assert set(seed_11.values()) == {"lo", "hi"}  # neither always goes first
+    assert _first_liquidators(tied) == seed_11  # the same seed, the same order
+    assert _first_liquidators(tied.replace("seed: 11", "seed: 12")) != seed_11  # the order is drawn from the seed
