@@ -15,7 +15,7 @@
 #   make golden            re-baseline tests/golden/ (the example and incident timelines) from the current code
 #   make gas               re-measure the gas table on Ganache and Anvil into bench/gas.json
 #   make gas-protocols     the vault, Aave v3 and Morpho Blue side by side on Anvil into bench/gas-protocols.json
-#   make bench             throughput, mining modes, cascades, sweep speed-up on Ganache and Anvil → bench/results.json
+#   make bench             throughput, mining modes, cascades, cost of friction, sweep speed-up on Ganache and Anvil → bench/results.json
 #   make clean             remove build output (keeps the venv and node_modules)
 #   make distclean         remove everything set-up made
 

@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="replay with no strategies (none) and with each kind of the file's strategies alone "
                              "(stop_loss, take_profit, top_up, deleverage) and write compare-strategies.md/.json "
                              "(with --compare: every one in both margin modes)")
+    replay.add_argument("--compare-friction", action="store_true",
+                        help="replay the file as written and with exact oracles and the frictionless keeper (no "
+                             "pools, oracle models or keepers); write compare-friction.md/.json")
     replay.add_argument("--strict", action="store_true",
                         help="refuse a scenario setting a protocol does not honour, instead of listing it")
     replay.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
@@ -210,7 +213,13 @@ def _replay(args: argparse.Namespace) -> int:
             raise UsageError("--compare-policies combines with --compare, not with --ab or --compare-protocols "
                              "(one comparison at a time)")
     strategies = _strategy_names(args, protocols, policies)
+    if args.compare_friction and (args.ab is not None or policies is not None or strategies is not None
+                                  or (protocols is not None and len(protocols) > 1)):
+        raise UsageError("--compare-friction combines with --compare, not with --ab, --compare-policies, "
+                         "--compare-strategies or --compare-protocols (one comparison at a time)")
     scenario, doc = load_scenario(args.file)
+    if args.compare_friction and not (scenario.pools or scenario.oracles or scenario.keepers):
+        raise UsageError(f"--compare-friction: {args.file} has no pools:, oracles: or keepers: to compare without")
     ensure_build()
     out = args.out if args.out is not None else DEFAULT_OUT / scenario.name
     # Every input error (paths, price rounding, what a protocol cannot express) surfaces here, before chain work.
@@ -236,6 +245,11 @@ def _replay(args: argparse.Namespace) -> int:
 
         variants = strategy_variants(variants[0], strategies)
         comparison = "strategies"
+    if args.compare_friction:
+        from marginlab.runner import friction_variants
+
+        variants = friction_variants(variants[0])
+        comparison = "friction"
     specs = plan_runs(variants, out, compare=args.compare, strict=args.strict)
     options = ChainOptions(backend=args.chain, rpc_url=args.rpc_url, allow_remote=args.allow_remote_chain,
                            mining=args.mining)

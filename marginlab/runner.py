@@ -121,6 +121,15 @@ def strategy_variants(base: Variant, names: list[str]) -> list[Variant]:
     return [dataclasses.replace(base, name=name, strategies=() if name == "none" else (name,)) for name in names]
 
 
+def friction_variants(base: Variant) -> list[Variant]:
+    """``--compare-friction``: the scenario as written (``friction``), and without its pools, oracle models,
+    keepers and liquidity crunches (``frictionless``: exact oracles and the frictionless keeper)."""
+    s = base.scenario
+    steps = [step.model_copy(update={"liquidity_crunch": None}) for step in s.steps]
+    plain = s.model_copy(update={"pools": [], "oracles": {}, "keepers": [], "steps": steps})
+    return [Variant("friction", base.protocol, s, base.doc), Variant("frictionless", base.protocol, plain, base.doc)]
+
+
 def plan_runs(variants: list[Variant], out: Path, *, compare: bool = False, strict: bool = False) -> list[RunSpec]:
     """Every run of ``variants`` (× both margin modes with ``compare``), mapped; raises :class:`ScenarioError`
     when a lone run cannot be expressed."""
@@ -152,6 +161,9 @@ def map_run(cls: type[Protocol], plan: Plan, strict: bool = False) -> Mapping:
     liquidation = cls.liquidation_refusal(plan)
     if liquidation is not None:
         extra.append(liquidation)
+    keepers = cls.keepers_refusal(plan)
+    if keepers is not None:
+        extra.append(keepers)
     for step in plan.steps:
         for act in step.governance:
             reason = cls.governance_refusal(act)

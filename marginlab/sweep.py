@@ -117,11 +117,17 @@ def figures(seed: int, params: dict[str, Any], timeline: Timeline) -> dict[str, 
         for st in record.accounts.values():
             if st.health_factor is not None and st.debt_value > 0:
                 worst = st.health_factor if worst is None else min(worst, st.health_factor)
-    return {"seed": seed, "params": params, "liquidations": len(timeline.liquidations),
-            "bad_debt": sum(b.value for b in timeline.bad_debts if not b.in_absorb)
-            + sum(max(x.repaid_value - x.seized_value, 0) for x in timeline.liquidations if x.absorbed is not None),
-            "worst_health_factor": worst,
-            **path_figures(timeline)}
+    out = {"seed": seed, "params": params, "liquidations": len(timeline.liquidations),
+           "bad_debt": sum(b.value for b in timeline.bad_debts if not b.in_absorb)
+           + sum(max(x.repaid_value - x.seized_value, 0) for x in timeline.liquidations if x.absorbed is not None),
+           "worst_health_factor": worst,
+           **path_figures(timeline)}
+    if timeline.keepers is not None or any(r.oracle_prices for r in timeline.steps):
+        from marginlab.report.friction import summary
+
+        s = summary(timeline)  # friction (issue 17): the cascade metrics, in WAD USD like bad_debt
+        out.update(cascade_depth=s.cascade_depth, skipped=s.skipped, uncovered_debt=int(s.shortfall * 10**18))
+    return out
 
 
 class SetUpOnce:
@@ -318,6 +324,9 @@ def execute(tasks: list[tuple[Any, ...]], workers: int = 1, engine: str = "local
 
 METRICS = (("liquidations", "liquidation count", 1), ("bad_debt", "bad debt (USD)", 10**18),
            ("worst_health_factor", "worst healthFactor", 10**18))
+#: added to the tables when the scenario has friction (pools, oracle models, keepers: issue 17)
+FRICTION_METRICS = (("cascade_depth", "cascade depth", 1), ("skipped", "liquidations skipped by keepers", 1),
+                    ("uncovered_debt", "debt no collateral covers at the end (USD)", 10**18))
 
 
 def write_report(results: list[dict[str, Any]], out: Path, title: str, elapsed: float, engine: str,
@@ -339,8 +348,9 @@ def write_report(results: list[dict[str, Any]], out: Path, title: str, elapsed: 
     for g, (key, runs) in enumerate(groups.items()):
         images: list[str] = []
         body += [f"## Parameters {key}", "", "| metric | min | median | mean | max |", "|---|---:|---:|---:|---:|"]
-        for metric, label, scale in METRICS:
-            vals = [r[metric] / scale for r in runs if r[metric] is not None]
+        friction = FRICTION_METRICS if any("cascade_depth" in r for r in runs) else ()
+        for metric, label, scale in METRICS + friction:
+            vals = [r[metric] / scale for r in runs if r.get(metric) is not None]
             if vals:
                 body.append(f"| {label} | {min(vals):.4g} | {statistics.median(vals):.4g} | "
                             f"{statistics.fmean(vals):.4g} | {max(vals):.4g} |")
@@ -412,8 +422,8 @@ def check_expressible(file: Path, protocol: str, combinations: list[dict[str, An
             scenario, doc = parse_scenario_text(yaml.safe_dump(data, sort_keys=False), str(file))
         plan = build_plan(scenario, doc)
         mapping = cls.map_plan(plan)
-        liquidation = cls.liquidation_refusal(plan)
-        refusals = list(mapping.refusals) + ([liquidation] if liquidation is not None else [])
+        liquidation, keepers = cls.liquidation_refusal(plan), cls.keepers_refusal(plan)
+        refusals = list(mapping.refusals) + [r for r in (liquidation, keepers) if r is not None]
         if refusals:
             raise ScenarioError(refusals)
 

@@ -23,7 +23,8 @@ _COUNT_FIELDS = frozenset({"index", "step", "sub_id", "time", "advance", "seed",
 # Fields written only when set: added after version 1, absent (None) in every timeline written before them.
 _OPTIONAL_FIELDS = frozenset({"token", "may_revert", "tokens", "pairs", "error_name", "line", "provenance", "legs",
                               "left_as_debt", "absorbed", "purchases", "liquidation_policy", "keeper_rule",
-                              "strategy_acts", "deficit"})
+                              "strategy_acts", "deficit", "pools", "oracle_prices",
+                              "skipped_liquidations", "keepers", "pool_impact"})
 # Booleans written only when true.
 _FLAG_FIELDS = frozenset({"skipped", "closes", "in_absorb"})
 
@@ -204,6 +205,44 @@ class PositionBook:
 
 
 @dataclass
+class Skipped:
+    """A liquidation a keeper with a balance sheet (``keepers:``) chose not to take, and why."""
+
+    step: int
+    keeper: str
+    account: str
+    debt: str
+    collateral: str
+    reason: str
+
+
+@dataclass
+class KeeperResult:
+    """One ``keepers:`` keeper over the replay, USD at the market path when each trade was made: what it repaid,
+    what selling the seizure into the pools brought, the gas it paid (gas table × its bid), and the difference."""
+
+    name: str
+    liquidations: int
+    failed: int
+    skipped: int
+    repaid_usd: str
+    proceeds_usd: str
+    gas_usd: str
+    pnl_usd: str
+
+
+@dataclass
+class PoolState:
+    """A Uniswap v2 pool after a step (scenario ``pools:``): reserves in token units, price quote per base."""
+
+    base: str
+    quote: str
+    reserve_base: int
+    reserve_quote: int
+    price: str
+
+
+@dataclass
 class StepRecord:
     index: int
     source: str
@@ -217,6 +256,10 @@ class StepRecord:
     note: str | None = None  # why the accounts could not be valued this step (a faulted feed), if so
     tokens: dict[str, str] | None = None  # pausable-blocklist tokens' state once a token_admin step acted
     pairs: dict[str, PairState] | None = None  # per pair market, on protocols whose markets are pairs
+    #: friction (issue 17), only when the scenario has pools or a non-exact oracle: each pool's state, and the
+    #: price each feed posts (``prices`` stays the market path)
+    pools: dict[str, PoolState] | None = None
+    oracle_prices: dict[str, str] | None = None
 
 
 @dataclass
@@ -279,6 +322,11 @@ class Timeline:
     keeper_rule: str | None = None
     #: the calls the accounts' strategies sent; None for a scenario without ``strategies:``
     strategy_acts: list[StrategyAct] | None = None
+    #: keepers with a balance sheet (``keepers:``): liquidations they skipped and why, and each one's result
+    skipped_liquidations: list[Skipped] | None = None
+    keepers: list[KeeperResult] | None = None
+    #: pool pair → the relative move of its price caused by the keepers' sales of what they seized
+    pool_impact: dict[str, str] | None = None
 
     @property
     def records(self) -> list[StepRecord]:
@@ -382,12 +430,15 @@ def timeline_from_json(text: str) -> Timeline:
                          _int(d["fee"]), _opt_int(d["price"]))
 
     def record(d: dict[str, Any]) -> StepRecord:
-        pairs = d.get("pairs")
+        pairs, pools = d.get("pairs"), d.get("pools")
         return StepRecord(d["index"], d["source"], d["label"], d["time"], d["prices"], d["oracle"],
                           {k: state(v) for k, v in d["accounts"].items()},
                           {k: market(v) for k, v in d["markets"].items()},
                           [ActionRecord(**a) for a in d["actions"]], d.get("note"), d.get("tokens"),
-                          {k: pair(v) for k, v in pairs.items()} if pairs is not None else None)
+                          {k: pair(v) for k, v in pairs.items()} if pairs is not None else None,
+                          {k: PoolState(v["base"], v["quote"], _int(v["reserve_base"]), _int(v["reserve_quote"]),
+                                        v["price"]) for k, v in pools.items()} if pools is not None else None,
+                          d.get("oracle_prices"))
 
     def liquidation(d: dict[str, Any]) -> Liquidation:
         out = dict(d)
@@ -428,6 +479,12 @@ def timeline_from_json(text: str) -> Timeline:
         purchases=[purchase(x) for x in raw["purchases"]] if raw.get("purchases") is not None else None,
         liquidation_policy=raw.get("liquidation_policy"), keeper_rule=raw.get("keeper_rule"),
         strategy_acts=[_act(x) for x in raw["strategy_acts"]] if raw.get("strategy_acts") is not None else None,
+        skipped_liquidations=[Skipped(**x) for x in raw["skipped_liquidations"]]
+        if raw.get("skipped_liquidations") is not None else None,
+        keepers=[KeeperResult(x["name"], int(x["liquidations"]), int(x["failed"]), int(x["skipped"]),
+                              x["repaid_usd"], x["proceeds_usd"], x["gas_usd"], x["pnl_usd"]) for x in raw["keepers"]]
+        if raw.get("keepers") is not None else None,
+        pool_impact=raw.get("pool_impact"),
     )
 
 

@@ -24,7 +24,7 @@ from marginlab.bench.config import (
     SIZES,
     Log,
 )
-from marginlab.bench.measure import bench_cascade, bench_mining, bench_replay, bench_sweep
+from marginlab.bench.measure import bench_cascade, bench_friction, bench_mining, bench_replay, bench_sweep
 from marginlab.bench.tables import _machine, _versions, table
 
 
@@ -45,7 +45,7 @@ def run(chains: tuple[str, ...], parts: tuple[str, ...], log: Log) -> dict[str, 
     results: dict[str, Any] = {"quick": QUICK, "repetitions": REPS, "protocol": config.PROTOCOL, "reduced_repetitions":
                                {f"{c}:{case}": n for (c, case), n in REDUCED_REPS.items()},
                                "machine": _machine(), "versions": _versions(),
-                               "replay": [], "mining": [], "cascade": [], "sweep": []}
+                               "replay": [], "mining": [], "cascade": [], "friction": [], "sweep": []}
 
     def elapsed() -> str:
         return f"[{time.perf_counter() - t_start:5.0f} s]"
@@ -88,6 +88,10 @@ def run(chains: tuple[str, ...], parts: tuple[str, ...], log: Log) -> dict[str, 
                 if base is not None and c["chain"] == chain and "error" not in c:
                     c["ratio_to_baseline"] = c["wall_seconds"] / base["wall_seconds"]
                     c["baseline"] = f"cascade-{base['accounts']} on {chain}"
+        if "friction" in parts:
+            log(f"{elapsed()} {chain}: friction, N={config.FRICTION_N}")
+            _guarded(results["friction"], {"chain": chain, "accounts": config.FRICTION_N}, log,
+                     lambda chain=chain: bench_friction(chain, log))  # type: ignore[misc]
     if "sweep" in parts:
         for chain in (c for c in chains if c in config.SWEEP_CHAINS):
             log(f"{elapsed()} {chain}: sweep speed-up")
@@ -123,7 +127,8 @@ def main(argv: list[str] | None = None, out: Path = ROOT / "bench" / "results.js
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten: {args.out}")
-    failed = [r for rows in ("replay", "mining", "cascade", "sweep") for r in results[rows] if "error" in r]
+    failed = [r for rows in ("replay", "mining", "cascade", "friction", "sweep") for r in results[rows]
+              if "error" in r]
     return 1 if failed else 0
 
 

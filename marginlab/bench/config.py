@@ -8,7 +8,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 CHAINS = ("ganache", "anvil", "revm")
-PARTS = ("replay", "mining", "cascade", "sweep")
+PARTS = ("replay", "mining", "cascade", "friction", "sweep")
 SIZES = (100, 500) if QUICK else (100, 500, 2000)
 STEPS = 10 if QUICK else 50
 NAIVE_CALLS = 1000  # the naive loop is slow and linear: steps = this / N (1..5) measure it well enough
@@ -25,6 +25,10 @@ READS = ("mirror", "chain")
 CHAIN_READ_STEPS = {"ganache": 5 if QUICK else 10}
 CHAIN_READ_SKIP = {("ganache", 2000)}
 CASCADE_SIZES = (50, 1000)
+#: The cost of friction (pools, a pool-TWAP oracle, keepers with a balance sheet): cascade-50-thin-twap scaled
+#: to this many accounts, against the same file without them (issue 17)
+FRICTION_N = 500
+FRICTION_SCENARIO = ROOT / "scenarios" / "cascade-50-thin-twap.yaml"
 MINING_N = 500
 ACTION_BOOK = (200, 5 if QUICK else 20, 50)  # accounts, steps, borrowers acting in each step
 ACTION_STEPS = {"ganache": 5}  # Ganache runs the 50 borrows of a step in ~15 s

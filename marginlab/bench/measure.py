@@ -12,6 +12,7 @@ from marginlab.bench.config import (
     ACTION_BOOK,
     ACTION_STEPS,
     CHAIN_READ_STEPS,
+    FRICTION_N,
     MINING_N,
     NAIVE_CALLS,
     REDUCED_REPS,
@@ -22,7 +23,7 @@ from marginlab.bench.config import (
     SWEEP_WORKERS,
     Log,
 )
-from marginlab.bench.workloads import Session, cascade_text, generated_book
+from marginlab.bench.workloads import Session, cascade_text, friction_texts, generated_book
 from marginlab.timeline import timeline_json
 
 
@@ -152,6 +153,30 @@ def bench_cascade(chain_name: str, n: int, log: Log) -> dict[str, Any]:
     return {"chain": chain_name, "accounts": n, "repetitions": reps, "wall_seconds": _median(walls),
             "step_loop_seconds": loop, "liquidations": liqs[0], "liquidations_per_s": liqs[0] / loop,
             "rpcs_per_step": _median(rpcs), "http_per_step": _median(http)}
+
+
+def bench_friction(chain_name: str, log: Log) -> dict[str, Any]:
+    """The cost of friction per step at N = FRICTION_N: the friction file and its frictionless twin, the same
+    clock and path, each on a fresh chain (chain reads: the mirror does not know the keepers' own sub-accounts)."""
+    n = FRICTION_N
+    out: dict[str, Any] = {"chain": chain_name, "accounts": n}
+    texts = dict(zip(("friction", "frictionless"), friction_texts(n), strict=True))
+    for name, text in texts.items():
+        log(f"  {chain_name} {name}-{n}: set-up…")
+        session = Session(chain_name, text, reads="chain")
+        try:
+            run = session.run_steps()
+        finally:
+            session.close()
+        steps = run["steps"]
+        out[name] = {"seconds_per_step": run["seconds"] / steps, "rpcs_per_step": run["rpcs"] / steps,
+                     "blocks_per_step": run["blocks"] / steps, "liquidations": run["liquidations"],
+                     "setup_seconds": session.setup_s}
+        log(f"  {chain_name} {name}-{n}: {run['seconds'] / steps:.2f} s/step, {run['rpcs'] / steps:.0f} RPCs/step, "
+            f"{run['blocks'] / steps:.0f} blocks/step, {run['liquidations']} liquidations")
+    f, p = out["friction"], out["frictionless"]
+    out["cost"] = {k: f[k] / p[k] if p[k] else None for k in ("seconds_per_step", "rpcs_per_step", "blocks_per_step")}
+    return out
 
 
 def _children_rss_kb(pid: int) -> dict[int, int]:

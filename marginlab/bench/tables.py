@@ -111,6 +111,26 @@ def _cascade_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _friction_table(results: dict[str, Any]) -> list[str]:
+    lines = ["", "Cost of friction (cascade-50-thin-twap scaled to N accounts: Uniswap v2 pool, pool-TWAP oracle, two "
+                 "keepers with a balance sheet; against the same file without them; reads chain)", "",
+             "| chain | accounts | run | liquidations | s/step | RPC calls/step | blocks/step |",
+             "|---|---:|---|---:|---:|---:|---:|"]
+    for f in results["friction"]:
+        if "error" in f:
+            lines.append(f"| {f['chain']} | {f['accounts']} | failed: {f['error']} |")
+            continue
+        for run in ("frictionless", "friction"):
+            r = f[run]
+            lines.append(f"| {f['chain']} | {f['accounts']} | {run} | {r['liquidations']} | "
+                         f"{r['seconds_per_step']:.2f} | {r['rpcs_per_step']:.0f} | {r['blocks_per_step']:.1f} |")
+        cost = f["cost"]
+        shown = " | ".join(f"×{cost[k]:.2f}" if cost[k] is not None else "–"
+                           for k in ("seconds_per_step", "rpcs_per_step", "blocks_per_step"))
+        lines.append(f"| {f['chain']} | {f['accounts']} | cost of friction | | {shown} |")
+    return lines
+
+
 def _sweep_table(results: dict[str, Any]) -> list[str]:
     lines = ["", "Sweep (marginlab sweep, local process pool: each worker sets up once and replays every seed from a "
              "snapshot)", "",
@@ -135,6 +155,8 @@ def table(results: dict[str, Any]) -> str:
         lines += _mining_table(results)
     if results.get("cascade"):
         lines += _cascade_table(results)
+    if results.get("friction"):
+        lines += _friction_table(results)
     if results.get("sweep"):
         lines += _sweep_table(results)
     lines += ["", f"Machine: {results['machine']['cpus']} CPUs ({results['machine']['cpu']}), 1-min load at start "

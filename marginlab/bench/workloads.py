@@ -57,6 +57,26 @@ def cascade_text(n: int) -> str:
     return "\n".join(line for line in text.splitlines() if "account: bot-" not in line) + "\n"
 
 
+def friction_texts(n: int) -> tuple[str, str]:
+    """cascade-50-thin-twap scaled to ``n`` accounts (lenders, pool depth and inventories × n / 50), and the same
+    without its pools, oracle models and keepers: (with friction, frictionless)."""
+    import yaml
+
+    data = yaml.safe_load(config.FRICTION_SCENARIO.read_text())
+    k = n / 50
+    data["name"] = f"friction-{n}"
+    data["accounts"][0]["count"] = n
+    data["liquidity"][0]["deposits"] = {s: int(v * k) for s, v in data["liquidity"][0]["deposits"].items()}
+    for pool in data["pools"]:
+        pool["depth_usd"] = int(pool["depth_usd"] * k)
+    for keeper in data["keepers"]:
+        keeper["inventory"] = {s: int(v * k) for s, v in keeper["inventory"].items()}
+    data["expect"] = []
+    plain = {key: v for key, v in data.items() if key not in ("pools", "oracles", "keepers", "keeper_gas")}
+    plain["name"] = f"frictionless-{n}"
+    return yaml.safe_dump(data, sort_keys=False), yaml.safe_dump(plain, sort_keys=False)
+
+
 class Session:
     """One fresh chain with a deployed and set-up replay, ready to step."""
 

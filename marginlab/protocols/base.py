@@ -358,6 +358,43 @@ class Protocol(ABC):
         return refusal(plan, source, f"{cls.name} has no switchable liquidation policy: liquidation: "
                                      f"{section.describe()} is marginlab's vault only")
 
+    @classmethod
+    def keepers_refusal(cls, plan: Plan) -> Issue | None:
+        """Why the protocol cannot run the scenario's ``keepers:`` (keepers with a balance sheet; None: it can).
+        A protocol that can implements :meth:`deploy_liquidator`, :meth:`run_keeper_as` and :meth:`release_seized`
+        and overrides this."""
+        if not plan.keepers:
+            return None
+        return Issue(plan.file, plan.keepers_line, "keepers",
+                     f"{cls.name}: keepers with a balance sheet are marginlab's vault only so far (each needs its "
+                     f"own liquidation contract on the protocol)")
+
+    def deploy_liquidator(self, name: str) -> Any:
+        """Deploy one keeper's own liquidation contract (scenario ``keepers:``), named ``name`` in timelines; the
+        engine mints its inventory to :meth:`liquidator_address`."""
+        raise NotImplementedError(f"{self.name} has no keepers with a balance sheet")
+
+    def liquidator_address(self, liquidator: Any) -> str:
+        return str(liquidator.address)
+
+    def run_keeper_as(self, liquidator: Any, orders: list[KeeperOrder]) -> RoundResult:
+        """:meth:`run_keeper` through one keeper's own contract (its inventory pays, it receives the seizure)."""
+        raise NotImplementedError(f"{self.name} has no keepers with a balance sheet")
+
+    def flash_liquidate(self, liquidator: Any, pair: str, order: KeeperOrder, repay: int) -> RoundResult:
+        """One liquidation by ``liquidator`` funded by a flash swap of ``repay`` debt-token units from the Uniswap
+        v2 pair at ``pair``, paid back in the seized collateral (a refused one is reported in ``failed``)."""
+        raise NotImplementedError(f"{self.name} has no keepers with a balance sheet")
+
+    def release_seized(self, liquidator: Any, symbol: str) -> int:
+        """Make the collateral ``liquidator`` seized of ``symbol`` its own tokens (the vault credits a sub-account:
+        withdraw it); returns the units of ``symbol`` it now holds."""
+        raise NotImplementedError(f"{self.name} has no keepers with a balance sheet")
+
+    def liquidator_call(self, liquidator: Any, contract: Any, fn: str, *args: Any) -> dict[str, Any]:
+        """Have ``liquidator`` call ``contract.fn(*args)`` (approve and sell its tokens); returns the receipt."""
+        raise NotImplementedError(f"{self.name} has no keepers with a balance sheet")
+
     def govern(self, act: GovernanceAct) -> list[Call]:
         """The transactions of a governance act (``Call.signer``: the role's signer name), in order."""
         raise NotImplementedError(f"{self.name} refuses governance when the plan is mapped")

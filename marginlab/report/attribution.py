@@ -180,7 +180,8 @@ def _attribute_step(timeline: Timeline, w: _Weights, record: StepRecord, key: st
                     liqs: list[Liquidation], sub_id: int) -> Attribution:
     setup = timeline.setup
     assert setup is not None
-    p0, pk = setup.prices, record.prices
+    # the protocol's prices: the feeds' (``oracle_prices``, when an oracle model lags the path) or the path
+    p0, pk = setup.oracle_prices or setup.prices, record.oracle_prices or record.prices
     first = {p.position: {s: u for s, u in p.legs.items() if u != 0} for p in opening}
     now = _legs_at(timeline, opening, record.index)
     before = _before(record, key, liqs, timeline, sub_id)

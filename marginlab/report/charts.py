@@ -107,6 +107,23 @@ def chart_bad_debt(timeline: Timeline, path: Path) -> None:
     _finish(fig, ax, path, "Bad debt and reserves (USD)", "USD", "small")
 
 
+def chart_friction(timeline: Timeline, path: Path) -> None:
+    """Market (the path) vs oracle (what the feed posts) vs pool price, per asset a model or a pool prices."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    records = timeline.records
+    xs = [r.index for r in records]
+    modelled = [m.symbol for m in timeline.markets
+                if any(r.oracle_prices and r.oracle_prices.get(m.symbol) != r.prices[m.symbol] for r in records)]
+    for sym in modelled:
+        ax.plot(xs, [float(r.prices[sym]) for r in records], label=f"{sym} market (path)")
+        ax.plot(xs, [float((r.oracle_prices or r.prices)[sym]) for r in records], label=f"{sym} oracle")
+    pairs = [p for p in (records[-1].pools or {}) if p.split("/")[0] in modelled or not modelled]
+    for pair in pairs:
+        ax.plot(xs, [float(r.pools[pair].price) if r.pools else float("nan") for r in records], linestyle="--",
+                label=f"{pair} pool")
+    _finish(fig, ax, path, "Market vs oracle vs pool price", "price", "small")
+
+
 CHARTS = {
     "prices.png": ("Prices", chart_prices),
     "health_factor.png": ("Health factor per sub-account", chart_health),
@@ -123,4 +140,7 @@ def write_charts(timeline: Timeline, folder: Path) -> list[tuple[str, str]]:
     for name, (title, draw) in CHARTS.items():
         draw(timeline, folder / name)
         out.append((title, name))
+    if any(r.oracle_prices or r.pools for r in timeline.records):  # friction (issue 17) only
+        chart_friction(timeline, folder / "friction.png")
+        out.append(("Market vs oracle vs pool price", "friction.png"))
     return out

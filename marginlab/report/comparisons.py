@@ -13,6 +13,7 @@ from pathlib import Path
 
 from marginlab.numbers import EXACT, fmt_decimal
 from marginlab.protocols.base import Mapping
+from marginlab.report.friction import render_friction_compare
 from marginlab.report.metrics import owner_summary, owners, total_bad_debt, usd_value, wad_to_decimal
 from marginlab.timeline import Timeline
 
@@ -93,6 +94,9 @@ DIMENSIONS = {
     "ab": ("run", "The same scenario, seed and price path without and with the patch, each on a fresh chain."),
     "policies": ("policy", "The same scenario, seed and price path under each liquidation policy, each on a fresh "
                            "chain."),
+    "friction": ("run", "The same scenario, seed and price path with its pools, oracle models and keepers "
+                        "(friction) and with exact oracles and the frictionless keeper (frictionless), each on a "
+                        "fresh chain."),
 }
 
 
@@ -323,5 +327,9 @@ def write_comparison(runs: list[VariantRun], out: Path, what: str) -> Path:
     (out / f"compare-{what}.json").write_text(policies_json(runs) if policies else comparison_json(runs, what),
                                               encoding="utf-8")
     path = out / f"compare-{what}.md"
-    path.write_text(render_policies(runs) if policies else render_comparison(runs, what), encoding="utf-8")
+    text = render_policies(runs) if policies else render_comparison(runs, what)
+    if what == "friction":
+        text += "\n".join(render_friction_compare({f"{r.variant} ({r.mode})": r.timeline for r in runs
+                                                   if r.timeline is not None})) + "\n"
+    path.write_text(text, encoding="utf-8")
     return path

@@ -14,6 +14,7 @@ from marginlab.numbers import fmt_decimal, from_units
 from marginlab.report.attribution import render_attribution, render_compare_attribution
 from marginlab.report.charts import write_charts
 from marginlab.report.compare import compare_rows
+from marginlab.report.friction import render_friction
 from marginlab.report.html_replay import write_timeline_html
 from marginlab.report.metrics import (
     OwnerSummary,
@@ -248,6 +249,7 @@ def render_markdown(timeline: Timeline, charts: list[tuple[str, str]] | None = N
                          for s in timeline.sub_accounts])
 
     # ---- expectations
+    lines += render_friction(timeline)  # pools, oracle models or keepers only
     lines += ["", "## Expectations", ""]
     if timeline.expectations:
         lines += _table(["", "line", "check", "actual"],

@@ -37,12 +37,14 @@ from marginlab.scenario.fields import (
     Positive,
     Price,
     ProtocolName,
+    Signed,
     Strict,
     Symbol,
     _amount,
     _err,
     _number,
 )
+from marginlab.scenario.friction import KeeperGas, KeeperSpec, OracleModel, Pool
 from marginlab.scenario.guards import OracleFault, OracleGuards, Sequencer
 from marginlab.scenario.sections import (  # noqa: F401
     ACCOUNT_CHECKS,
@@ -359,15 +361,17 @@ class Step(Strict):
     token_admin: dict[str, TokenAdmin] | None = None
     #: the protocol's governor and guardian act before the step's actions
     governance: Governance | None = None
+    #: pool (``pools:`` pair) → share of the pools' LP liquidity withdrawn this step (0 < share < 1)
+    liquidity_crunch: dict[str, Signed] | None = None
     action: Action | None = None
     actions: list[Action] | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> Step:
         if not any(x is not None for x in (self.advance, self.oracle, self.prices, self.token_admin, self.governance,
-                                           self.action, self.actions)):
+                                           self.liquidity_crunch, self.action, self.actions)):
             raise _err("step", "a step needs at least one of advance, oracle, prices, token_admin, governance, "
-                               "action, actions")
+                               "liquidity_crunch, action, actions")
         if self.action is not None and self.actions is not None:
             raise _err("step", "use either action or actions in one step, not both")
         return self
@@ -405,6 +409,14 @@ class Scenario(Strict):
     sequencer: Sequencer | None = None
     #: behaviours accounts follow (stop-loss, take-profit, top-up, deleverage); off unless written
     strategies: list[Strategy] = []
+    #: Uniswap v2 pools per asset pair, moved toward the path by an arbitrageur (off unless set; issue 17)
+    pools: list[Pool] = []
+    #: how each asset's feed follows the path: exact (default), push or pool-twap (issue 17)
+    oracles: dict[str, OracleModel] = {}
+    #: keepers with a balance sheet (replace keeper:'s single frictionless keeper when given; issue 17)
+    keepers: list[KeeperSpec] = []
+    #: gas per keeper operation and the native token's price (defaults: bench/gas.json's Anvil column, WETH)
+    keeper_gas: KeeperGas = KeeperGas()
 
     def market(self, symbol: str) -> Market:
         for m in self.markets:

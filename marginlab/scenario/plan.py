@@ -31,6 +31,7 @@ from marginlab.scenario.actions import (
 )
 from marginlab.scenario.correlated import plan_correlated
 from marginlab.scenario.fields import ALL
+from marginlab.scenario.friction import KeeperGas, KeeperSpec, OracleModel, Pool
 from marginlab.scenario.guards import Sequencer
 from marginlab.scenario.legs import position_book
 from marginlab.scenario.model import Action, CsvPath, Expect, GbmPath, Governance, Market, Scenario, TokenAdmin
@@ -91,6 +92,8 @@ class PlannedStep:
     token_admin: dict[str, TokenAdmin] = field(default_factory=dict)
     #: the governor's and guardian's acts this step, after the issuer's and before the actions
     governance: tuple[GovernanceAct, ...] = ()
+    #: pool pair → share of the pools' LP liquidity withdrawn this step (``liquidity_crunch``)
+    crunch: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,17 @@ class Plan:
     sequencer_line: int = 0
     #: the accounts' behaviours (``strategies:``), acted on by :mod:`marginlab.sim.strategies`
     strategies: tuple[PlannedStrategy, ...] = ()
+    #: Uniswap v2 pools (``pools:``) and each asset's oracle model other than exact (``oracles:``); issue 17
+    pools: tuple[Pool, ...] = ()
+    oracles: dict[str, OracleModel] = field(default_factory=dict)
+    keepers: tuple[KeeperSpec, ...] = ()
+    keeper_gas: KeeperGas = KeeperGas()
+    keepers_line: int = 0
+
+    @property
+    def has_friction(self) -> bool:
+        """The file asks for pools, an oracle model other than exact or keepers (the timeline then records them)."""
+        return bool(self.pools or self.oracles or self.keepers)
 
     def account(self, name: str) -> PlannedAccount:
         for acct in self.accounts:
@@ -242,7 +256,8 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
         governance = plan_governance(step.governance, ("steps", i, "governance"), current, doc, issues) \
             if step.governance is not None else ()
         steps.append(PlannedStep(i, f"steps[{i}]", step.label, step.advance or 0, dict(step.oracle or {}),
-                                 resolved, tuple(actions), dict(step.token_admin or {}), governance))
+                                 resolved, tuple(actions), dict(step.token_admin or {}), governance,
+                                 dict(step.liquidity_crunch or {})))
 
     # Paths start from the prices the explicit steps left and are merged on one clock.
     timeline: dict[int, dict[str, Decimal]] = {}
@@ -277,7 +292,10 @@ def build_plan(scenario: Scenario, doc: SourceDoc, mode: Mode = "as-written") ->
                 scenario.sequencer, doc.line_of(("sequencer",)) if scenario.sequencer is not None else 0,
                 plan_strategies(scenario, doc, {**{lp.name: [0] for lp in liquidity},
                                                 **{a.name: [a.sub_id(i) for i in range(len(a.positions))]
-                                                   for a in accounts}}, decimals))
+                                                   for a in accounts}}, decimals),
+                tuple(scenario.pools), {s: o for s, o in scenario.oracles.items() if o.model != "exact"},
+                tuple(scenario.keepers), scenario.keeper_gas,
+                doc.line_of(("keepers",)) if scenario.keepers else 0)
 
 
 def plan_governance(gov: Governance, loc: Loc, current: dict[str, Market], doc: SourceDoc,

@@ -16,6 +16,7 @@ from marginlab.errors import Issue, ScenarioError, quote, show_name
 from marginlab.numbers import UINT256_MAX, NumberError, decimal_places, plain, to_decimal
 from marginlab.scenario.books import expand_books
 from marginlab.scenario.fields import MAX_BOOK_UNITS, MAX_UNCAPPED_DECIMALS, PROTOCOL_NAMES, VERBS
+from marginlab.scenario.friction import friction_issues
 from marginlab.scenario.guards import SEQUENCER, SEQUENCER_STATES
 from marginlab.scenario.model import TOKEN_ADMIN_TARGETS, Account, Scenario
 from marginlab.scenario.reasons import pydantic_issues
@@ -122,6 +123,7 @@ def _cross_checks(doc: SourceDoc) -> list[Issue]:
     lenders = {lp["name"] for _, lp in _items(data.get("liquidity")) if isinstance(lp, dict) and "name" in lp}
     check_strategies(data, ctx.accounts, lenders, set(ctx.decimals), ctx.add,
                      lambda loc, value: _amounts(ctx, loc, value))
+    friction_issues(data, ctx.token_kinds, ctx.add, lambda loc, mapping: _amounts(ctx, loc, mapping), ctx.actors)
     return ctx.issues
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from marginlab.chain import Artifacts, Chain, ReadMode
+from marginlab.numbers import plain
 from marginlab.protocols.base import Protocol, Reading
 from marginlab.protocols.registry import ProtocolFactory, default_protocol
 from marginlab.protocols.world import KEEPER, World
@@ -25,8 +26,11 @@ from marginlab.sim.actions import ActionSender
 from marginlab.sim.governance import govern
 from marginlab.sim.issuer import Issuer
 from marginlab.sim.keeper import LiquidationKeeper
+from marginlab.sim.keepers import BalanceSheetKeepers
 from marginlab.sim.liquidator import Liquidator
 from marginlab.sim.oracle import Oracle
+from marginlab.sim.oracle_models import OracleModels
+from marginlab.sim.pools import Pools
 from marginlab.sim.recorder import Recorder, market_info
 from marginlab.sim.strategies import StrategyRunner
 from marginlab.timeline import ActionRecord, StepRecord, SubAccountRef, Timeline
@@ -78,14 +82,21 @@ class Replay:
         factory = protocol or default_protocol()
         self.protocol: Protocol = factory(self.world, plan, self.sub_accounts, self.options.reads)
         self.oracle = Oracle(self.world, plan.initial_prices)
+        #: friction (issue 17): Uniswap v2 pools and oracle models; None / unset when the scenario has none
+        self.pools: Pools | None = Pools(self.world, plan.pools) if plan.pools else None
+        if plan.oracles:
+            self.oracle.models = OracleModels(plan.oracles, plan.initial_prices, self.pools)
+            self.oracle.posted = {s: plan.initial_prices[s] for s in plan.oracles}
         self.timeline = Timeline(scenario=plan.name, seed=plan.seed, mode=plan.mode,
                                  markets=[market_info(m) for m in plan.markets], sub_accounts=self.sub_accounts)
         if self.options.attribution:
             self.timeline.legs = plan.legs
         self.recorder = Recorder(self.world, self.protocol, self.oracle, self.timeline)
         self.keeper = LiquidationKeeper(plan.keeper, self.protocol.capabilities.bad_debt == "settle-call")
+        self.keepers = BalanceSheetKeepers(plan, self.world, self.protocol, self.pools, self.oracle, self.rng) \
+            if plan.keepers and self.pools is not None else None
         self.liquidator = Liquidator(self.protocol, self.keeper, self.oracle, self.recorder, self.sub_accounts,
-                                     self.rng)
+                                     self.rng, self.keepers)
         self.sender = ActionSender(self.world, self.protocol, self.protocol.custody_name, self.recorder.events)
         self.issuer: Issuer | None = None
         # The accounts' strategies (``strategies:``); none for a scenario without them, so nothing changes there.
@@ -120,14 +131,22 @@ class Replay:
         self.world.signer("deployer")
         self.oracle.deployed(self.world.deploy_shared(self.oracle.prices))
         self.protocol.deploy()
+        if self.pools is not None:
+            self.pools.deploy(self.world.artifacts)
 
     def setup(self) -> None:
         """The keeper's contract and float, then the book; ends with the set-up record."""
         keeper = self.protocol.deploy_keeper()
         self.issuer = Issuer(self.world, self.plan, self.protocol.custody(), keeper)
-        self.world.mint([(sym, keeper, KEEPER_FLOAT_WHOLE_TOKENS * 10 ** m.decimals)
-                         for sym, m in self.world.markets.items()])
+        if self.keepers is None:  # keepers: hold only their own inventory (the bot then only settles bad debt)
+            self.world.mint([(sym, keeper, KEEPER_FLOAT_WHOLE_TOKENS * 10 ** m.decimals)
+                             for sym, m in self.world.markets.items()])
+        else:
+            self.keepers.deploy()
         self.world.signer(KEEPER)
+        if self.pools is not None:
+            self.pools.seed(self.oracle.prices)
+            self.pools.sample(self.oracle.sim_time)
         # Every account's wallet: tokens it holds outside the protocol (a scenario concern, not the protocol's).
         self.world.mint([(sym, self.world.address(a.name), amount) for a in self.plan.accounts
                          for sym, amount in a.wallet.items()])
@@ -141,7 +160,7 @@ class Replay:
         records: list[ActionRecord] = []
         if step.advance:
             self.oracle.advance(step.advance, step)
-        self.oracle.apply(step)
+        self.oracle.apply(step, (lambda: self._move_pools(step)) if self.pools is not None else None)
         for sym, admin in step.token_admin.items():
             self.issuer.act(step.index, sym, admin)
         govern(self.world, self.protocol, step.index, step.governance, records)
@@ -156,6 +175,15 @@ class Replay:
         self.timeline.steps.append(record)
         return record
 
+    def _move_pools(self, step: PlannedStep) -> None:
+        """After the step's path prices: the pools' LP withdraws (``liquidity_crunch``), the arbitrageur trades
+        toward the path, and every pool's price is sampled on the scenario clock (for ``pool-twap`` oracles)."""
+        assert self.pools is not None
+        for pair, share in step.crunch.items():
+            self.pools.crunch(pair, share)
+        self.pools.arbitrage(self.oracle.prices)
+        self.pools.sample(self.oracle.sim_time)
+
     def record(self, index: int, source: str, label: str | None, actions: list[ActionRecord]) -> StepRecord:
         """The state after a step (``index`` -1: after set-up), from the keeper's last reading when it has one."""
         last, self._last = self._last, None
@@ -165,7 +193,15 @@ class Replay:
         if index < 0 or index == self._last_index or (index + 1) % every == 0:
             self.protocol.verify("setup" if index < 0 else f"step {index}", reading)
         tokens = self.issuer.status_text() if self.issuer is not None else None
-        return self.recorder.record(index, source, label, reading, actions, tokens)
+        record = self.recorder.record(index, source, label, reading, actions, tokens)
+        if self.plan.has_friction:  # issue 17: only then, so other timelines stay byte-identical
+            record.pools = self.pools.states() if self.pools is not None else None
+            record.oracle_prices = {s: plain(p) for s, p in self.oracle.feed_prices.items()}
+        if self.keepers is not None:
+            self.timeline.skipped_liquidations = list(self.keepers.skipped)
+            self.timeline.keepers = self.keepers.results()
+            self.timeline.pool_impact = self.keepers.pool_impact()
+        return record
 
 
 __all__ = ["Replay", "ReplayOptions", "sub_accounts_of"]

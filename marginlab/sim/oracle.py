@@ -10,11 +10,13 @@ minAnswer) while the market path goes on beneath it, ``misprice:K`` reports the 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Callable
 
 from marginlab.numbers import to_units, units_floor
 from marginlab.protocols.world import World
 from marginlab.scenario.guards import SEQUENCER, clamp_floor, misprice_exp
 from marginlab.scenario.plan import PlannedStep
+from marginlab.sim.oracle_models import OracleModels
 
 # A new uptime round writes fresh storage; the set-up write overwrote round 1, so its learnt gas is too low.
 SEQUENCER_GAS = 200_000
@@ -33,6 +35,17 @@ class Oracle:
         self.sim_time = 0
         self._pending: dict[str, int] = {}  # feed symbol → answer, written by the next flush
         self.sequencer_round = 1  # the uptime feed's latest round (set-up writes round 1: up since long ago)
+        #: oracle models other than exact (scenario ``oracles:``): their feeds post :attr:`posted`, not the path
+        self.models: OracleModels | None = None
+        self.posted: dict[str, Decimal] = {}
+
+    @property
+    def feed_prices(self) -> dict[str, Decimal]:
+        """What each feed reports (before faults): the path, or a model's last answer (``oracles:``)."""
+        return {**self.prices, **self.posted} if self.posted else self.prices
+
+    def _base(self, sym: str) -> Decimal:
+        return self.posted.get(sym, self.prices[sym])
 
     def deployed(self, rounds: dict[str, int]) -> None:
         self.rounds = dict(rounds)
@@ -45,10 +58,10 @@ class Oracle:
         fault = self.faults.get(sym, "")
         floor, k = clamp_floor(fault), misprice_exp(fault)
         if floor is not None:
-            return max(floor, self.prices[sym])
+            return max(floor, self._base(sym))
         if k is not None:
-            return self.prices[sym].scaleb(k)
-        return self.prices[sym]
+            return self._base(sym).scaleb(k)
+        return self._base(sym)
 
     def advance(self, seconds: int, step: PlannedStep) -> None:
         """Move the chain's clock and re-post every live feed whose last round is half a heartbeat old."""
@@ -59,14 +72,26 @@ class Oracle:
             if self._live(sym) and sym not in step.prices and due:
                 self.push(sym)
 
-    def apply(self, step: PlannedStep) -> None:
-        """The step's faults, then its prices; every round goes out in one transaction."""
+    def apply(self, step: PlannedStep, markets_moved: Callable[[], None] | None = None) -> None:
+        """The step's faults, then its prices; every round goes out in one transaction. With oracle models
+        (``oracles:``), ``markets_moved`` runs once the path has moved (the pools' crunch and arbitrage), then
+        each model's new answer is posted in the same transaction."""
         for sym, fault in step.oracle.items():
             self.set_fault(sym, fault)
+        modelled = self.models.symbols if self.models is not None else set()
         for sym, price in step.prices.items():
             self.prices[sym] = price
-            if self._live(sym):
+            if self._live(sym) and sym not in modelled:
                 self.push(sym)
+        if markets_moved is not None:
+            markets_moved()
+        if self.models is not None:
+            feed_decimals = {s: m.feed_decimals for s, m in self.world.markets.items()}
+            for sym, answer in self.models.update(step.index, self.sim_time, self.prices, feed_decimals).items():
+                if answer != self.posted.get(sym):
+                    self.posted[sym] = answer
+                    if self._live(sym):
+                        self.push(sym)
         self.flush()
         if self.world.after_prices is not None:
             self.world.after_prices()  # circuit breakers: the keeper pokes once the step's rounds are in
@@ -78,7 +103,7 @@ class Oracle:
 
     def push(self, sym: str) -> None:
         reported = self.reported(sym)
-        units = self.answer(sym, reported) if reported == self.prices[sym] else \
+        units = self.answer(sym, reported) if reported == self._base(sym) else \
             max(1, units_floor(reported, self.world.markets[sym].feed_decimals))  # a misprice by 10^-k rounds down
         self._queue(sym, units)
         self.pushed_at[sym] = self.sim_time
@@ -108,7 +133,7 @@ class Oracle:
         if sym == SEQUENCER:
             self.set_sequencer(fault)
             return
-        units = self.answer(sym, self.prices[sym])
+        units = self.answer(sym, self._base(sym))
         if fault == "ok":
             self.faults.pop(sym, None)
             self.push(sym)

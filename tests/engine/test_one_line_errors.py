@@ -54,7 +54,7 @@ def test_the_key_hypothesis_found_gives_one_line_per_problem(tmp_path, capsys):
     problems = _check(tmp_path, capsys, "{a\n\n-}")
     assert problems[0].endswith(': ["a\\n-"]: unknown field; expected one of: name, description, protocol, seed, markets, '
                                 "liquidity, accounts, steps, paths, keeper, liquidation, expect, correlated, books, sequencer, "
-                                "strategies")
+                                "strategies, pools, oracles, keepers, keeper_gas")
     assert len(problems) == 3  # the unknown key, and the two required fields that are missing
 
 

@@ -34,6 +34,7 @@ from marginlab.protocols.base import (
     Role,
     RoundResult,
 )
+from marginlab.protocols.marginlab.keepers import VaultLiquidators
 from marginlab.protocols.marginlab.liquidation import KeeperBot, vault_events, vault_offers
 from marginlab.protocols.marginlab.params import dust_minimums, liquidation_params, liquidation_policy, market_params
 from marginlab.protocols.marginlab.reads import KEEPER_SUB_ID, VaultReads
@@ -63,7 +64,7 @@ MAPPED = ("asset_weight", "liab_weight", "liquidation_bonus", "protocol_share", 
           "borrow_cap", "irm", "heartbeat")
 
 
-class MarginlabVault(Protocol):
+class MarginlabVault(VaultLiquidators, Protocol):
     name: ClassVar[str] = "marginlab"
     license: ClassVar[str] = "MIT"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -254,6 +255,9 @@ class MarginlabVault(Protocol):
     def offers(self, account: AccountView, prices: dict[str, Decimal]) -> list[Offer]:
         return vault_offers(account, prices, self._decimals, self._bonus, self._share, self._asset_weight,
                             self._liab_weight, self._policy, self._lparams)
+
+    def touch_keys(self, keys: set[str]) -> None:
+        self.reads.touch_keys(keys)
 
     def run_keeper(self, orders: list[KeeperOrder]) -> RoundResult:
         """The round in one ``SimKeeper.run``; after absorptions, the keeper buys what was absorbed."""
