@@ -41,7 +41,7 @@ class Liquidator:
         if not self.keeper.policy.enabled or states is None:
             return reading
         unpriced = dict(reading.unpriced)  # never offered to the keeper: the vault refuses to liquidate them
-                prices = self.oracle.feed_prices  # what the protocol's feeds report (the path, unless oracles: lag it)
+        prices = self.oracle.feed_prices  # what the protocol's feeds report (the path, unless oracles: lag it)
         for _ in range(MAX_KEEPER_ROUNDS):
             views = self.views(states)
             orders = self.keeper.update(self.rng, views, lambda acct: self.protocol.offers(acct, prices))
