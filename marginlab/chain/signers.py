@@ -49,7 +49,8 @@ def sign_legacy(account: LocalAccount, tx: dict[str, Any]) -> bytes:
     to = bytes.fromhex(tx["to"][2:]) if tx.get("to") else b""
     data = bytes.fromhex(str(tx["data"])[2:])
     chain_id = int(tx["chainId"])
-    fields: list[int | bytes] = [int(tx["nonce"]), int(tx["gasPrice"]), int(tx["gas"]), to, int(tx.get("value", 0)), data]
+    fields: list[int | bytes] = [int(tx["nonce"]), int(tx["gasPrice"]), int(tx["gas"]), to, int(tx.get("value", 0)),
+                                 data]
     digest = keccak(rlp_list([*fields, chain_id, 0, 0]))
     key = _coincurve_key(bytes(account.key))
     signature = key.sign_recoverable(digest, hasher=None)
