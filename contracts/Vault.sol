@@ -6,24 +6,26 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
+
 import {IVault} from "../interfaces/IVault.sol";
 import {IVaultLiquidation} from "../interfaces/IVaultLiquidation.sol";
 import {IVaultGovernance} from "../interfaces/IVaultGovernance.sol";
 import {IOracleRouter} from "../interfaces/IOracleRouter.sol";
 import {IInterestRateModel} from "../interfaces/IInterestRateModel.sol";
 import {VaultCore} from "./VaultCore.sol";
-import {VaultLiquidation} from "./VaultLiquidation.sol";
-import {VaultGovernance} from "./VaultGovernance.sol";
+import {IVaultModule} from "../interfaces/IVaultModule.sol";
 import {WadMath} from "./libraries/WadMath.sol";
 import {MarketMath} from "./libraries/MarketMath.sol";
 
 /// @title Vault
 /// @notice Pooled cross-margin lending core. See IVault for the behaviour of every function.
 /// @dev The entry point: user actions and views run here; governance and liquidation run in two modules
-/// (`VaultGovernance`, `VaultLiquidation`) that this constructor deploys and that the matching entry points
-/// delegatecall, so they execute in this contract's storage with the caller's `msg.sender`. The split keeps
-/// each code object under EIP-170's 24,576 bytes; storage and the internals all three share live in
-/// VaultCore. Order in every entry point: checks, accrue, effects, event, token transfer out. Deposit and
+/// (`VaultGovernance`, `VaultLiquidation`), deployed beforehand and checked by this constructor
+/// (`IVaultModule.moduleIdentity`), that the matching entry points delegatecall, so they execute in this
+/// contract's storage with the caller's `msg.sender`. The split keeps each code object under EIP-170's 24,576
+/// bytes, and deploying the modules separately keeps the vault's creation code under EIP-3860's 49,152 bytes;
+/// storage and the internals all three share live in VaultCore. Order in every entry point: checks, accrue, effects, event, token transfer out. Deposit and
 /// repay pull tokens *before* their effects because they credit the balance delta that actually arrived
 /// (fee-on-transfer tokens); the reentrancy lock covers the window.
 contract Vault is VaultCore, IVault {
@@ -42,12 +44,22 @@ contract Vault is VaultCore, IVault {
     /// @inheritdoc IVault
     address public immutable governanceModule;
 
-    constructor(address governor_, address guardian_, IOracleRouter router_) VaultCore(router_) {
+    /// @param liquidationModule_ A `VaultLiquidation` built with `router_`; `governanceModule_` likewise a
+    /// `VaultGovernance`. Anything else reverts `ModuleNotContract` (no code) or `WrongModule`.
+    constructor(
+        address governor_,
+        address guardian_,
+        IOracleRouter router_,
+        address liquidationModule_,
+        address governanceModule_
+    ) VaultCore(router_) {
         if (governor_ == address(0) || address(router_) == address(0)) revert ZeroAddress();
+        _checkModule(liquidationModule_, LIQUIDATION_MODULE_ID, router_);
+        _checkModule(governanceModule_, GOVERNANCE_MODULE_ID, router_);
         _governor = governor_;
         _guardian = guardian_;
-        liquidationModule = address(new VaultLiquidation(router_));
-        governanceModule = address(new VaultGovernance(router_));
+        liquidationModule = liquidationModule_;
+        governanceModule = governanceModule_;
         emit GovernorSet(address(0), governor_);
         emit GuardianSet(address(0), guardian_);
     }
@@ -142,9 +154,17 @@ contract Vault is VaultCore, IVault {
             abi.encode(AUTHORIZATION_TYPEHASH, auth.owner, auth.operator, auth.approved, auth.nonce, auth.deadline)
         );
         bytes32 digest = keccak256(abi.encodePacked("\x19\x01", domain, structHash));
-        // ECDSA.recover refuses malleable (high-s) and malformed signatures.
-        address signer = ECDSA.recover(digest, v, r, s);
-        if (signer != auth.owner) revert InvalidSignature(signer, auth.owner);
+        // The owner's key first (a key holder pays no EXTCODESIZE); only if it did not sign, an owner with code is
+        // asked as an ERC-1271 wallet. tryRecover refuses malleable (high-s) and malformed signatures.
+        // slither-disable-next-line unused-return -- the error's argument: a failed key check is re-run below
+        (address signer, ECDSA.RecoverError recovered,) = ECDSA.tryRecover(digest, v, r, s);
+        if (recovered != ECDSA.RecoverError.NoError || signer != auth.owner) {
+            // A key: ECDSA.recover reverts with OpenZeppelin's own error for a malleable or malformed signature.
+            if (auth.owner.code.length == 0) revert InvalidSignature(ECDSA.recover(digest, v, r, s), auth.owner);
+            if (!_validWalletSignature(auth.owner, digest, abi.encodePacked(r, s, v))) {
+                revert InvalidSignature(address(0), auth.owner);
+            }
+        }
         _nonces[auth.owner] = expected + 1;
         _isOperator[auth.owner][auth.operator] = auth.approved;
         emit OperatorSet(auth.owner, auth.operator, auth.approved);
@@ -719,7 +739,7 @@ contract Vault is VaultCore, IVault {
     /// @dev Runs the calldata in `module`, in this contract's storage, and returns (or reverts with) exactly
     /// what the module returned. Never returns to its caller.
     function _delegate(address module) internal {
-        // slither-disable-next-line assembly -- a verbatim delegatecall forward to the module this vault deployed (immutable)
+        // slither-disable-next-line assembly -- a verbatim delegatecall forward to a module checked at construction
         assembly {
             calldatacopy(0, 0, calldatasize())
             let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
@@ -741,6 +761,29 @@ contract Vault is VaultCore, IVault {
             viewFn := delegateFn
         }
         viewFn(module);
+    }
+
+    /// @dev ERC-1271: whether `wallet.isValidSignature(digest, signature)` returned the magic value. A wallet
+    /// that reverts, returns anything else or returns too little is a refusal, never a revert of its own. The
+    /// call gets all the gas: a wallet that burns it only costs whoever submits its own owner's signature.
+    function _validWalletSignature(address wallet, bytes32 digest, bytes memory signature)
+        internal
+        view
+        returns (bool)
+    {
+        (bool ok, bytes memory ret) =
+            wallet.staticcall(abi.encodeCall(IERC1271.isValidSignature, (digest, signature)));
+        return ok && ret.length >= 32 && abi.decode(ret, (bytes32)) == bytes32(IERC1271.isValidSignature.selector);
+    }
+
+    /// @dev Refuses a module address without code (`ModuleNotContract`), or whose `moduleIdentity` is not
+    /// (`id`, `router_`) or cannot be read (`WrongModule`).
+    function _checkModule(address module, bytes32 id, IOracleRouter router_) private view {
+        if (module.code.length == 0) revert ModuleNotContract(module);
+        (bool ok, bytes memory ret) = module.staticcall(abi.encodeCall(IVaultModule.moduleIdentity, ()));
+        if (!ok || ret.length != 64) revert WrongModule(module);
+        (bytes32 got, IOracleRouter router_got) = abi.decode(ret, (bytes32, IOracleRouter));
+        if (got != id || router_got != router_) revert WrongModule(module);
     }
 
     function _requireOwnerOrOperator(address owner) internal view {

@@ -82,8 +82,12 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
         uint256 debtMaint;
     }
 
-    /// @dev Immutable, so it lives in code: the vault's constructor gives its modules the same router.
+    /// @dev Immutable, so it lives in code: the vault's constructor checks that its modules were built with
+    /// the same router (`IVaultModule.moduleIdentity`).
     IOracleRouter internal immutable _router;
+    /// @dev What each module's `moduleIdentity` returns; the vault's constructor refuses any other code.
+    bytes32 internal constant GOVERNANCE_MODULE_ID = keccak256("marginlab.VaultGovernance.v1");
+    bytes32 internal constant LIQUIDATION_MODULE_ID = keccak256("marginlab.VaultLiquidation.v1");
 
     // The vault's storage, shared slot for slot by the vault and its two modules (which run by delegatecall):
     // each variable is written by one of the three and read by the others. slither analyses each contract

@@ -7,16 +7,17 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 
 import {IVaultGovernance} from "../interfaces/IVaultGovernance.sol";
 import {IOracleRouter} from "../interfaces/IOracleRouter.sol";
+import {IVaultModule} from "../interfaces/IVaultModule.sol";
 import {VaultCore} from "./VaultCore.sol";
 
 /// @title VaultGovernance
 /// @notice The vault's governance module: listing, parameters, roles, pauses and reserves. See
 /// IVaultGovernance.
-/// @dev Runs only by delegatecall from the `Vault` that deployed it, in the vault's storage (it derives from
+/// @dev Runs only by delegatecall from the `Vault` it was given to, in the vault's storage (it derives from
 /// `VaultCore` alone, so the layout is the vault's slot for slot). Called directly it sees its own empty
 /// storage, where the governor is the zero address, so every entry point reverts `NotGovernor` (or
 /// `NotGuardian`). The module exists to keep the vault under EIP-170's 24,576 bytes.
-contract VaultGovernance is VaultCore, IVaultGovernance {
+contract VaultGovernance is VaultCore, IVaultGovernance, IVaultModule {
     using SafeERC20 for IERC20;
 
     /// @dev Bounds of the liquidation parameters (IVaultBase.LiquidationParams): a Fixed incentive of at most
@@ -39,6 +40,11 @@ contract VaultGovernance is VaultCore, IVaultGovernance {
     }
 
     constructor(IOracleRouter router_) VaultCore(router_) {}
+
+    /// @inheritdoc IVaultModule
+    function moduleIdentity() external view returns (bytes32 id, IOracleRouter router) {
+        return (GOVERNANCE_MODULE_ID, _router);
+    }
 
     /* GOVERNANCE */
 

@@ -5,6 +5,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IVaultLiquidation} from "../interfaces/IVaultLiquidation.sol";
 import {IOracleRouter} from "../interfaces/IOracleRouter.sol";
+import {IVaultModule} from "../interfaces/IVaultModule.sol";
 import {VaultCore} from "./VaultCore.sol";
 import {WadMath} from "./libraries/WadMath.sol";
 import {MarketMath} from "./libraries/MarketMath.sol";
@@ -16,7 +17,7 @@ import {DutchPolicy} from "./libraries/DutchPolicy.sol";
 /// @title VaultLiquidation
 /// @notice The vault's liquidation module: liquidation under every policy, absorption, the sale of absorbed
 /// collateral and bad-debt settlement. See IVaultLiquidation.
-/// @dev Runs only by delegatecall from the `Vault` that deployed it, in the vault's storage (it derives from
+/// @dev Runs only by delegatecall from the `Vault` it was given to, in the vault's storage (it derives from
 /// `VaultCore` alone, so the layout is the vault's slot for slot) and under the vault's reentrancy lock (its
 /// entry points are `nonReentrant` here; the vault's stubs take no lock of their own). Called directly it
 /// sees its own empty storage: no market is listed and there is no governor, so every entry point reverts.
@@ -24,7 +25,7 @@ import {DutchPolicy} from "./libraries/DutchPolicy.sol";
 /// pull the payment *before* their effects because they credit only what arrived (fee-on-transfer tokens);
 /// the reentrancy lock covers the window. Nothing leaves the vault here: seized and bought collateral is
 /// credited as a deposit.
-contract VaultLiquidation is VaultCore, IVaultLiquidation {
+contract VaultLiquidation is VaultCore, IVaultLiquidation, IVaultModule {
     using SafeCast for uint256;
     using WadMath for uint256;
 
@@ -49,6 +50,11 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation {
     }
 
     constructor(IOracleRouter router_) VaultCore(router_) {}
+
+    /// @inheritdoc IVaultModule
+    function moduleIdentity() external view returns (bytes32 id, IOracleRouter router) {
+        return (LIQUIDATION_MODULE_ID, _router);
+    }
 
     /* LIQUIDATION */
 

@@ -41,8 +41,9 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
     function withdrawPaused() external view returns (bool);
     /// @notice Whether liquidations are paused.
     function liquidatePaused() external view returns (bool);
-    /// @notice The module the liquidation entry points (IVaultLiquidation) delegatecall. The vault's
-    /// constructor deploys it, so its code is fixed for the life of the vault; called directly it acts on its
+    /// @notice The module the liquidation entry points (IVaultLiquidation) delegatecall. Deployed before the
+    /// vault and checked by its constructor (`IVaultModule.moduleIdentity`: a `VaultLiquidation` built with
+    /// this vault's router); an immutable, so fixed for the life of the vault. Called directly it acts on its
     /// own empty storage and every entry point reverts.
     function liquidationModule() external view returns (address);
     /// @notice The module the governance entry points (IVaultGovernance) delegatecall; deployed and fixed
@@ -63,7 +64,11 @@ interface IVault is IVaultGovernance, IVaultLiquidation {
     /// (domain: chainId and this vault; type `Authorization(address owner,address operator,bool approved,
     /// uint256 nonce,uint256 deadline)`). Lets a bundler approve itself and act in one transaction.
     /// @dev Reverts with `SignatureExpired` after `auth.deadline`, `InvalidNonce` unless `auth.nonce` is the
-    /// owner's next nonce (each signature works once), `InvalidSignature` unless `auth.owner` signed it.
+    /// owner's next nonce (each signature works once), `InvalidSignature` unless `auth.owner` signed it. The
+    /// signature is first checked as the owner key's (ecrecover; high-s signatures are refused with
+    /// OpenZeppelin's `ECDSAInvalidSignatureS`). If the key did not sign and the owner has code, it is an
+    /// ERC-1271 wallet: it is asked `isValidSignature(digest, abi.encodePacked(r, s, v))` and must return
+    /// 0x1626ba7e; a revert or any other answer is `InvalidSignature(address(0), owner)`.
     function setOperatorWithSig(Authorization calldata auth, uint8 v, bytes32 r, bytes32 s) external;
     /// @notice The next nonce `owner` must sign for `setOperatorWithSig`.
     function nonces(address owner) external view returns (uint256);

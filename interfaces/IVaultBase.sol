@@ -298,8 +298,14 @@ interface IVaultBase {
     error SignatureExpired(uint256 deadline);
     /// @notice A `setOperatorWithSig` authorization whose nonce is not the owner's next one.
     error InvalidNonce(uint256 expected, uint256 given);
-    /// @notice A `setOperatorWithSig` signature not made by the authorization's owner.
+    /// @notice A `setOperatorWithSig` signature not made by the authorization's owner: for an owner with
+    /// code (an ERC-1271 wallet), `signer` is zero and the wallet did not return the magic value.
     error InvalidSignature(address signer, address owner);
+    /// @notice A module address given to the vault's constructor has no code.
+    error ModuleNotContract(address module);
+    /// @notice A module given to the vault's constructor is not the expected module, or not built with the
+    /// vault's router (`IVaultModule.moduleIdentity`).
+    error WrongModule(address module);
     /// @notice The caller is neither the guardian nor the governor.
     error NotGuardian(address caller);
     /// @notice The caller is neither `owner` nor an operator `owner` approved.

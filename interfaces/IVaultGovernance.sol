@@ -5,9 +5,9 @@ import {IVaultBase} from "./IVaultBase.sol";
 
 /// @title IVaultGovernance
 /// @notice What the governor (and, for pauses, the guardian) may change. The vault serves these functions by
-/// delegatecall to its governance module (`VaultGovernance`, deployed by the vault's constructor and fixed for
-/// its life): they run in the vault's storage with the caller as `msg.sender`, and every event and error
-/// comes from the vault's address. The state they set is read through the vault's views (IVault).
+/// delegatecall to its governance module (`VaultGovernance`, deployed before the vault, checked by its
+/// constructor and fixed for its life): they run in the vault's storage with the caller as `msg.sender`, and
+/// every event and error comes from the vault's address. The state they set is read through the vault's views (IVault).
 interface IVaultGovernance is IVaultBase {
     /// @notice List `token` with `p` (see MarketParams for validity). Governor only; at most 16 markets;
     /// the router must already price `token`.

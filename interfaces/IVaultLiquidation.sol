@@ -33,8 +33,9 @@ import {IVaultBase} from "./IVaultBase.sol";
 /// `LeavesDust` otherwise.
 ///
 /// The vault serves these functions by delegatecall to its liquidation module (`VaultLiquidation`, deployed
-/// by the vault's constructor and fixed for its life), so they run in the vault's storage, under the vault's
-/// reentrancy lock, with the caller as `msg.sender`, and every event and error comes from the vault's address.
+/// before the vault, checked by its constructor and fixed for its life), so they run in the vault's storage,
+/// under the vault's reentrancy lock, with the caller as `msg.sender`, and every event and error comes from the
+/// vault's address.
 interface IVaultLiquidation is IVaultBase {
     /// @notice Liquidate `(owner, subId)`, which must have health_maint < 0: repay up to `repayAmount`
     /// (type(uint256).max = as much as allowed) of its `debtToken` debt from the caller and take repaid x

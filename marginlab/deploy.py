@@ -49,6 +49,7 @@ from marginlab.protocols.marginlab.setup import market_guard_calls
 from marginlab.scenario.model import Market
 from marginlab.scenario.reasons import reason_of
 from marginlab.scenario.source import load_yaml_file
+from marginlab.vault_deploy import BOOK_KEYS, deploy_vault
 
 DEFAULT_MARKETS = Path("deployments/markets.yaml")
 DEPLOYMENTS = Path("deployments")
@@ -163,10 +164,11 @@ class Deployer:
             log.append(f"re-using OracleRouter {router.address} and Vault {vault.address}")
         else:
             router = chain.deploy(roles.deployer, art, "OracleRouter", roles.governor.address)
-            vault = chain.deploy(roles.deployer, art, "Vault", roles.governor.address, roles.guardian.address,
-                                 router.address)
-            book = AddressBook(ref, self.source, {"router": self.entry(router, "OracleRouter"),
-                                                  "vault": self.entry(vault, "Vault")}, roles=roles.entries())
+            vault, modules = deploy_vault(chain, art, roles.deployer, roles.deployer, roles.governor.address,
+                                          roles.guardian.address, router.address)
+            entries = {"router": self.entry(router, "OracleRouter"), "vault": self.entry(vault, "Vault")}
+            entries.update({BOOK_KEYS[name]: self.entry(c, name) for name, c in modules.items()})
+            book = AddressBook(ref, self.source, entries, roles=roles.entries())
             log.append(f"deployed OracleRouter {router.address} and Vault {vault.address}")
         listed = {str(a).lower() for a in chain.call(vault, "markets")}
         for m in markets:

@@ -114,11 +114,19 @@ class Protocol:
         m.token.approve(self.vault, 2**256 - 1, {"from": who})
 
 
+def deploy_vault(p: Any, gov: Any, guardian: Any, router: Any, sender: Any = None) -> Any:
+    """Its two modules (built with ``router``), then the vault, which checks them; all sent by ``sender`` (gov)."""
+    tx = {"from": sender or gov}
+    liquidation = p.VaultLiquidation.deploy(router, tx)
+    governance = p.VaultGovernance.deploy(router, tx)
+    return p.Vault.deploy(gov, guardian, router, liquidation, governance, tx)
+
+
 def deploy_protocol(gov: Any, guardian: Any, irm_rates: tuple = (0, 4 * WAD // 100, 300 * WAD // 100, 80 * WAD // 100)) -> Protocol:
     """Router, vault, lens and one kinked rate model (default 0 % base, 4 %/yr to the 80 % kink, +300 %/yr)."""
     p = build()
     router = p.OracleRouter.deploy(gov, {"from": gov})
-    vault = p.Vault.deploy(gov, guardian, router, {"from": gov})
+    vault = deploy_vault(p, gov, guardian, router)
     lens = p.VaultLens.deploy({"from": gov})
     irm = p.InterestRateModel.deploy(*irm_rates, {"from": gov})
     return Protocol(vault, router, lens, irm, gov)

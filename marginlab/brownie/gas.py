@@ -54,7 +54,8 @@ def deploy(project: Any, gov: Any) -> Deployment:
     tx = {"from": gov}
     router = project.OracleRouter.deploy(gov, tx)
     irm = project.InterestRateModel.deploy(int(0.01 * WAD), int(0.08 * WAD), WAD, int(0.8 * WAD), tx)
-    vault = project.Vault.deploy(gov, gov, router, tx)
+    modules = (project.VaultLiquidation.deploy(router, tx), project.VaultGovernance.deploy(router, tx))
+    vault = project.Vault.deploy(gov, gov, router, *modules, tx)
     tokens, feeds = [], []
     for i, (dec, price) in enumerate(zip(DECIMALS, PRICES_USD, strict=False)):
         token = project.SimToken.deploy(f"Token{i}", f"T{i}", dec, tx)

@@ -12,7 +12,10 @@ I16, I18, I21 lock, exact model parity), plus
 - I22: at any step, a price at a guard's bound or beyond its band is never used to borrow, withdraw or liquidate,
   and deposit and repay still work (guard_rules.OracleGuardRules, eth_call probes: no state left behind);
 - I23, I25 at any step and I24 after every step (hardening_rules.HardeningRules, VaultMachine.check_deficits):
-  roles and pauses, the recorded deficit, deposits into another's sub-account and batch views with a price refused.
+  roles and pauses, the recorded deficit, deposits into another's sub-account and batch views with a price refused;
+- I24 reached, not only checked (wipeout_rules.WipeOutRules): a market lent out whole to one sub-account whose
+  collateral crashes is wiped out; the deficit grows by exactly the loss beyond the floor, the deposit index stops
+  at the floor, a new deposit is not diluted and coverDeficit lowers the deficit by what it pays (printed counts).
 I12 (no self-liquidation profit) needs one owner on both sides: tests/integration/test_incidents_euler.py.
 I4's "slack never shrinks" is implied here by exact parity of scales, indexes and reserves with the model.
 """
@@ -24,12 +27,13 @@ from chainkit import deploy_protocol, sim_token, WAD
 from machine_runner import run_machine
 from guard_rules import PROBES, OracleGuardRules
 from hardening_rules import HARDENING_PROBES, HardeningRules
+from wipeout_rules import WIPE_OUTS, WipeOutRules
 from vault_machine import LiquidationRules
 
 MARKETS = (("USDC", 6, 1), ("WBTC", 8, 60_000), ("WETH", 18, 2_000))
 
 
-class LiquidationMachine(HardeningRules, OracleGuardRules, LiquidationRules):
+class LiquidationMachine(WipeOutRules, HardeningRules, OracleGuardRules, LiquidationRules):
     NAME = "liquidation"
 
     def setup(self):
@@ -55,3 +59,4 @@ def test_liquidations_and_bad_debt_match_the_model_after_every_step(state_machin
                 machine="liquidation")
     print(f"untrusted-price probes (I22): {dict(sorted(PROBES.items()))}")
     print(f"hardening probes (I23-I25): {dict(sorted(HARDENING_PROBES.items()))}")
+    print(f"wipe-outs (I24 by a machine): {dict(sorted(WIPE_OUTS.items()))}")

@@ -552,6 +552,10 @@ class CoreRules(VaultMachine):
                     while v.balanceOf(who, sub, mm.token) < 0:  # fee tokens leave a remainder per repay
                         debt = -v.balanceOf(who, sub, mm.token)
                         v.deposit(who, sub, mm.token, debt * 2 + 10**mm.decimals, {"from": who})
+        for sym, mm in self.m.items():  # a deficit (I24) is the part of the deposits no token backs: pay it first
+            owed = int(v.deficit(mm.token))
+            if owed:
+                v.coverDeficit(mm.token, owed, False, {"from": self.users[0]})
         for who, sub in self.all_accounts():
             for sym, mm in self.m.items():
                 if v.scaledBalanceOf(who, sub, mm.token) > 0 and v.balanceOf(who, sub, mm.token) > 0:

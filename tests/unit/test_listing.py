@@ -137,10 +137,11 @@ def test_roles_can_be_handed_over(vault, gov, guardian, rando):
 
 
 def test_vault_constructor_rejects_a_zero_governor_or_router(gov, guardian, router):
+    modules = [getattr(brownie, name).deploy(router, {"from": gov}) for name in ("VaultLiquidation", "VaultGovernance")]
     with brownie.reverts(revert_pattern=err("ZeroAddress")):
-        brownie.Vault.deploy(brownie.ZERO_ADDRESS, guardian, router, {"from": gov})
+        brownie.Vault.deploy(brownie.ZERO_ADDRESS, guardian, router, *modules, {"from": gov})
     with brownie.reverts(revert_pattern=err("ZeroAddress")):
-        brownie.Vault.deploy(gov, guardian, brownie.ZERO_ADDRESS, {"from": gov})
+        brownie.Vault.deploy(gov, guardian, brownie.ZERO_ADDRESS, *modules, {"from": gov})
 
 
 def test_withdraw_reserves_sends_them_and_lowers_the_books(proto, vault, gov, usdc, rando):

@@ -30,13 +30,16 @@ class SignedAuthorization:
 
 
 def sign_authorization(account: LocalAccount, vault: str, chain_id: int, operator: str, approved: bool,
-                       nonce: int, deadline: int) -> SignedAuthorization:
-    message = {"owner": account.address, "operator": operator, "approved": approved, "nonce": nonce,
+                       nonce: int, deadline: int, owner: str | None = None) -> SignedAuthorization:
+    """``account`` signs for itself, or, given ``owner``, for that ERC-1271 wallet whose key it is (the vault asks
+    the wallet's ``isValidSignature`` with the same digest and ``r || s || v``)."""
+    owner = owner or account.address
+    message = {"owner": owner, "operator": operator, "approved": approved, "nonce": nonce,
                "deadline": deadline}
     typed = {"types": AUTHORIZATION_TYPES, "primaryType": "Authorization",
              "domain": {"chainId": chain_id, "verifyingContract": vault}, "message": message}
     signed = account.sign_message(encode_typed_data(full_message=typed))
     return SignedAuthorization(
-        auth=(account.address, operator, approved, nonce, deadline),
+        auth=(owner, operator, approved, nonce, deadline),
         sig=(signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")),
     )

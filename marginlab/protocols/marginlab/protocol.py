@@ -56,10 +56,12 @@ from marginlab.scenario.actions import (
 from marginlab.scenario.model import PAUSE_FLAGS
 from marginlab.scenario.plan import Plan
 from marginlab.timeline import MarketState, SubAccountRef
+from marginlab.vault_deploy import deploy_vault
 
 #: Every hostile token kind the vault accounts for (rebasing is refused by the scenario validator for every protocol).
 TOKEN_KINDS = frozenset({"plain", "fee-on-transfer", "hook", "no-return", "returns-false", "revert-on-zero",
                          "pausable-blocklist"})
+MODULE_DEPLOYER = "vault modules"  # the system signer that deploys the vault's two modules
 MAPPED = ("asset_weight", "liab_weight", "liquidation_bonus", "protocol_share", "reserve_factor", "supply_cap",
           "borrow_cap", "irm", "heartbeat")
 
@@ -78,6 +80,7 @@ class MarginlabVault(VaultLiquidators, Protocol):
         self.bot: Contract | None = None
         self._reads: VaultReads | None = None
         self._irms: list[str] = []
+        self._modules: dict[str, Contract] = {}
         m = world.markets
         self._decimals = {s: x.decimals for s, x in m.items()}
         self._bonus = {s: x.liquidation_bonus for s, x in m.items()}
@@ -119,7 +122,11 @@ class MarginlabVault(VaultLiquidators, Protocol):
             chain.transact(deployer, router, "setFeed", world.tokens[m.symbol].address, world.feeds[m.symbol].address,
                            m.heartbeat)
         apply_oracle_guards(world, self.plan, router)
-        vault = chain.deploy(deployer, art, "Vault", deployer.address, deployer.address, router.address)
+        # The modules come from a signer of their own, so the vault and every later contract keep the addresses
+        # they had when the vault's constructor created its modules.
+        vault, modules = deploy_vault(chain, art, deployer, chain.signer("system", MODULE_DEPLOYER), deployer.address,
+                                      deployer.address, router.address)
+        self._modules = modules
         irms: dict[tuple[int, int, int, int], str] = {}
         for m in self.plan.markets:
             key = (wad(m.irm.base), wad(m.irm.slope1), wad(m.irm.slope2), wad(m.irm.kink))
@@ -276,6 +283,7 @@ class MarginlabVault(VaultLiquidators, Protocol):
         out = [DeployedContract(name, str(c.address), contract) for name, c, contract in
                (("vault", self._vault, "Vault"), ("router", self.router, "OracleRouter"),
                 ("keeper", self.bot, "SimKeeper")) if c is not None]
+        out += [DeployedContract(f"vault module {name}", str(c.address), name) for name, c in self._modules.items()]
         out += [DeployedContract(f"irm {n}", address, "InterestRateModel") for n, address in enumerate(self._irms, 1)]
         roles = [Role("governor", "deployer", ("vault.listMarket", "vault.setMarketParams", "vault.setPaused",
                                                "vault.setLiquidationPolicy", "vault.setLiquidationParams",
