@@ -7,7 +7,10 @@ frictionless twin (exact oracles, the frictionless keeper) on the same path:
 - scenarios/cascade-50-gas.yaml: gas above the bonus leaves the accounts unliquidated, listed as skipped with
   the reason.
 
-Each replay starts its own node through marginlab (MARGINLAB_CHAIN / CHAIN: ganache or anvil).
+Six replays of 50 accounts with pools and keepers take ~10 minutes on Ganache and seconds in process, so they
+run on revm (MARGINLAB_FRICTION_CHAIN overrides it: ganache or anvil). The timelines are the same on every chain:
+tests/integration/test_friction.py replays friction byte-identically on Ganache, Anvil and revm, and the example
+files' golden timelines are checked on Anvil by test_golden.py and on revm by test_revm_golden.py.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from marginlab.report.friction import summary
 from marginlab.timeline import Timeline, timeline_from_json
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAIN = os.environ.get("MARGINLAB_CHAIN") or os.environ.get("CHAIN") or "ganache"
+CHAIN = os.environ.get("MARGINLAB_FRICTION_CHAIN") or "revm"
 #: deep pools vs frictionless: liquidations within this share, bad debt (written off + uncovered) within this USD
 DEEP_LIQUIDATIONS_TOLERANCE = Decimal("0.05")
 DEEP_BAD_DEBT_TOLERANCE_USD = Decimal(1)
