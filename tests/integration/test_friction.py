@@ -186,7 +186,7 @@ def test_a_friction_timeline_is_byte_identical_across_chains_and_mining_modes(tm
 @pytest.mark.parametrize("protocol", ["aave-v3", "morpho-blue"])
 def test_pools_and_lagging_oracles_work_through_the_protocol_boundary(protocol, tmp_path, capsys):
     """Pools and oracle models sit outside the protocol: the same file replays on Aave v3 and Morpho Blue, whose
-    feeds post the models' answers (keepers with a balance sheet are the vault's only: refused elsewhere)."""
+    feeds post the models' answers."""
     scenario = tmp_path / "friction.yaml"
     text = FRICTION.replace("""  - {symbol: WBTC, decimals: 8, price: 30000, asset_weight: {init: 0.70, maint: 0.75},
      liab_weight: {init: 1.0, maint: 1.0}, liquidation_bonus: 0.08}

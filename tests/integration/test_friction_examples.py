@@ -99,12 +99,21 @@ def test_compare_friction_usage(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("protocol", ["aave-v3", "morpho-blue"])
-def test_other_protocols_refuse_keepers_in_one_line(protocol, capsys):
-    code = main(["check", str(ROOT / "scenarios" / "cascade-50-thin-twap.yaml"), "--protocol", protocol])
+def test_other_protocols_refuse_flash_keepers_in_one_line(protocol, tmp_path, capsys):
+    """Keepers run on Aave v3 and Morpho Blue as accounts the protocol pays directly: no contract takes a
+    Uniswap v2 flash swap's callback there, so ``flash: true`` is refused in one line (and the file without it is
+    accepted)."""
+    source = ROOT / "scenarios" / "cascade-50-thin-twap.yaml"
+    assert main(["check", str(source), "--protocol", protocol]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    flash = tmp_path / "flash.yaml"
+    flash.write_text(source.read_text().replace("delay: 1, min_profit: 0}", "delay: 1, min_profit: 0, flash: true}"))
+    code = main(["check", str(flash), "--protocol", protocol])
     err = capsys.readouterr().err.splitlines()
     assert code == EXIT_BAD_INPUT
-    assert err[0].endswith(f"cascade-50-thin-twap.yaml:31: keepers: {protocol}: keepers with a balance sheet are "
-                           f"marginlab's vault only so far (each needs its own liquidation contract on the protocol)")
+    assert err[0].endswith(f"flash.yaml:31: keepers[1].flash: {protocol}: keepers are accounts that liquidate "
+                           f"directly, with no contract to take a Uniswap v2 flash swap's callback: flash: true is "
+                           f"marginlab's vault only")
 
 
 def test_the_examples_state_their_friction_parameters():

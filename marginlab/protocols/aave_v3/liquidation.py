@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 from typing import Any, Callable
 
-from marginlab.chain import TxReverted
+from marginlab.chain import Signer, TxReverted
 from marginlab.chain.events import events_of
 from marginlab.numbers import EXACT, UINT256_MAX, WAD
 from marginlab.protocols.aave_v3.artifacts import explain
@@ -61,17 +61,19 @@ class AaveLiquidations:
         self.address_of = address_of
         self.keeper = world.signer(KEEPER)
 
-    def run_keeper(self, orders: list[KeeperOrder]) -> RoundResult:
-        """One ``liquidationCall(collateral, debt, user, max, receiveAToken = true)`` per order: Aave caps the
-        repayment at its close factor and at the collateral there is."""
+    def run_keeper(self, orders: list[KeeperOrder], keeper: Signer | None = None) -> RoundResult:
+        """One ``liquidationCall(collateral, debt, user, max, receiveAToken)`` per order: Aave caps the repayment
+        at its close factor and at the collateral there is. The simulator's keeper receives aTokens; a keeper with
+        a balance sheet (``keeper``) receives the underlying, which it sells into the pools."""
         result = RoundResult()
         world = self.world
         for i, order in enumerate(orders):
             assert order.debt is not None and order.collateral is not None
             try:
-                receipt = world.chain.transact(self.keeper, self.dep.pool, "liquidationCall",
+                receipt = world.chain.transact(keeper or self.keeper, self.dep.pool, "liquidationCall",
                                                world.tokens[order.collateral].address, world.tokens[order.debt].address,
-                                               self.address_of(order.owner, order.sub_id), UINT256_MAX, True)
+                                               self.address_of(order.owner, order.sub_id), UINT256_MAX,
+                                               keeper is None)
             except TxReverted as exc:
                 result.failed[i] = explain(exc.reason)
                 continue

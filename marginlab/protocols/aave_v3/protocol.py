@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from typing_extensions import assert_never
 
 from marginlab.chain import Artifacts, ReadMode
+from marginlab.errors import Issue
 from marginlab.numbers import UINT256_MAX
 from marginlab.protocols.aave_v3 import artifacts as aave_artifacts
 from marginlab.protocols.aave_v3.artifacts import LICENSE, PEERS_BUILD, PROTOCOL_VERSION, AaveArtifacts
@@ -34,6 +35,7 @@ from marginlab.protocols.base import (
     Reading,
     RoundResult,
 )
+from marginlab.protocols.eoa_liquidators import EoaLiquidators, flash_refusal
 from marginlab.protocols.world import DEPLOYER, KEEPER, World
 from marginlab.scenario.actions import (
     Borrow,
@@ -57,7 +59,7 @@ ALL_DEBT_MARGIN_DIV = 1000
 HEALTH_FACTOR_LIQUIDATION_THRESHOLD = 10**18
 
 
-class AaveV3(Protocol):
+class AaveV3(EoaLiquidators, Protocol):
     name: ClassVar[str] = NAME
     license: ClassVar[str] = f"{LICENSE} (Aave v3 core: non-production use permitted); MIT (peers/aave-v3)"
     custody_name: ClassVar[str] = "aToken"
@@ -232,6 +234,17 @@ class AaveV3(Protocol):
 
     def decode_events(self, receipt: dict[str, Any]) -> list[LiquidationEvent | BadDebtEvent]:
         return self.liquidations.decode_events(receipt)
+
+    # keepers with a balance sheet (``keepers:``): each its own account, paid in the underlying collateral
+    @classmethod
+    def keepers_refusal(cls, plan: Plan) -> Issue | None:
+        return flash_refusal(cls.name, plan)
+
+    def liquidator_spender(self) -> str:
+        return str(self.dep.pool.address)
+
+    def run_keeper_as(self, liquidator: Any, orders: list[KeeperOrder]) -> RoundResult:
+        return self.liquidations.run_keeper(orders, liquidator)
 
     @property
     def liquidations(self) -> AaveLiquidations:

@@ -7,6 +7,7 @@ from typing import Any
 
 from web3.contract import Contract
 
+from marginlab.chain import Signer, TxReverted
 from marginlab.chain.events import events_of
 from marginlab.numbers import EXACT, UINT256_MAX
 from marginlab.protocols.base import AccountView, BadDebtEvent, KeeperOrder, LiquidationEvent, Offer, RoundResult
@@ -62,6 +63,23 @@ class MorphoLiquidations:
                       for ev in events_of(self.bot, "Failed", receipt)]
             if failed:
                 result.failed[i] = failed[0]
+                continue
+            self.world.log_gas("liquidate", receipt)
+            result.receipts.append(receipt)
+        return result
+
+    def run_as(self, liquidator: Signer, orders: list[KeeperOrder]) -> RoundResult:
+        """A keeper with a balance sheet: ``Morpho.liquidate`` from its own account, sized from a read just before
+        each (Morpho pulls the repayment from it and sends it the seized collateral)."""
+        result = RoundResult()
+        for i, order in enumerate(orders):
+            snap, m, pos = self._position(order.key)
+            seized, shares = self._size(snap, m, pos, UINT256_MAX)
+            try:
+                receipt = self.world.chain.transact(liquidator, self.book.morpho, "liquidate", self.params[m],
+                                                    self.sub_address(order.owner, order.sub_id), seized, shares, b"")
+            except TxReverted as exc:
+                result.failed[i] = exc.reason
                 continue
             self.world.log_gas("liquidate", receipt)
             result.receipts.append(receipt)

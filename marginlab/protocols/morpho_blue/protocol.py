@@ -13,7 +13,7 @@ from typing_extensions import assert_never
 from web3.contract import Contract
 
 from marginlab.chain import Artifacts, ReadMode
-from marginlab.errors import ChainError
+from marginlab.errors import ChainError, Issue
 from marginlab.numbers import UINT256_MAX, wad
 from marginlab.protocols.base import (
     AccountView,
@@ -32,6 +32,7 @@ from marginlab.protocols.base import (
     Role,
     RoundResult,
 )
+from marginlab.protocols.eoa_liquidators import EoaLiquidators, flash_refusal
 from marginlab.protocols.morpho_blue.book import MorphoBook
 from marginlab.protocols.morpho_blue.layout import NAME, TOKEN_KINDS, Layout, Pair, layout
 from marginlab.protocols.morpho_blue.liquidation import MorphoLiquidations
@@ -59,7 +60,7 @@ PACKAGE = ROOT / "node_modules" / "@morpho-org" / "morpho-blue" / "package.json"
 RESERVES = "reserves"  # the fee recipient: Morpho's fee shares are the protocol's reserves
 
 
-class MorphoBlue(Protocol):
+class MorphoBlue(EoaLiquidators, Protocol):
     name: ClassVar[str] = NAME
     license: ClassVar[str] = "BUSL-1.1 (Morpho Blue: non-production use permitted); GPL-2.0-or-later (peers/)"
     custody_name: ClassVar[str] = "morpho"
@@ -296,6 +297,17 @@ class MorphoBlue(Protocol):
 
     def decode_events(self, receipt: dict[str, Any]) -> list[LiquidationEvent | BadDebtEvent]:
         return self.liquidations.decode_events(receipt)
+
+    # keepers with a balance sheet (``keepers:``): each its own account, paid in the collateral
+    @classmethod
+    def keepers_refusal(cls, plan: Plan) -> Issue | None:
+        return flash_refusal(cls.name, plan)
+
+    def liquidator_spender(self) -> str:
+        return str(self.morpho.address)
+
+    def run_keeper_as(self, liquidator: Any, orders: list[KeeperOrder]) -> RoundResult:
+        return self.liquidations.run_as(liquidator, orders)
 
     @property
     def liquidations(self) -> MorphoLiquidations:
