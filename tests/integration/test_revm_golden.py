@@ -64,3 +64,19 @@ def test_a_comparison_on_revm_shows_no_gas_table_and_says_why(tmp_path, capsys):
     assert "| marginlab | cross | complete |" in table
     assert "Gas per operation" not in table
     assert "gas: not measured on revm" in capsys.readouterr().err
+
+
+def test_aave_v3_liquidations_in_one_round_replay_on_revm_as_on_anvil(tmp_path):
+    # Aave's liquidation events carry the health factor at the block before each liquidation; a keeper round of
+    # 130 liquidations (auto mining: a block each) used to read them after the round, further back than revm
+    # keeps state, and the replay crashed. They are read as each liquidation is mined.
+    from marginlab.cli import main
+
+    texts = []
+    for chain in ("revm", "anvil"):
+        out = tmp_path / chain
+        assert main(["replay", str(ROOT / "scenarios" / "cascade-50.yaml"), "--protocol", "aave-v3", "--chain", chain,
+                     "--out", str(out), "--no-charts", "--quiet"]) == 0
+        texts.append((out / "timeline.json").read_text(encoding="utf-8"))
+    assert texts[0] == texts[1]
+    assert '"liquidations": [' in texts[0] and texts[0].count('"health_factor_before"') >= 100

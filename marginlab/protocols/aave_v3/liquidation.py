@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 from typing import Any, Callable
 
+from web3 import Web3
+
 from marginlab.chain import Signer, TxReverted
 from marginlab.chain.events import events_of
 from marginlab.numbers import EXACT, UINT256_MAX, WAD
@@ -60,6 +62,8 @@ class AaveLiquidations:
         self.key_of = key_of
         self.address_of = address_of
         self.keeper = world.signer(KEEPER)
+        #: (transaction hash, user) → the user's state before and after that liquidation, read as it was mined
+        self._health: dict[tuple[str, str], tuple[UserNow, UserNow]] = {}
 
     def run_keeper(self, orders: list[KeeperOrder], keeper: Signer | None = None) -> RoundResult:
         """One ``liquidationCall(collateral, debt, user, max, receiveAToken)`` per order: Aave caps the repayment
@@ -79,7 +83,15 @@ class AaveLiquidations:
                 continue
             world.log_gas("liquidate", receipt)
             result.receipts.append(receipt)
+            self._read_health(receipt, self.address_of(order.owner, order.sub_id))
         return result
+
+    def _read_health(self, receipt: dict[str, Any], user: str) -> None:
+        """The user's state at the block before the liquidation's and at its block, read while that block is the
+        latest: the in-process chain keeps no state further back, and a round sends several liquidations."""
+        block = int(receipt["blockNumber"])
+        self._health[_tx_user(receipt, user)] = (self.reads.snapshot([user], block - 1).users[0],
+                             self.reads.snapshot([user], block).users[0])
 
     def decode_events(self, receipt: dict[str, Any]) -> list[LiquidationEvent | BadDebtEvent]:
         """``LiquidationCall`` events, each with Aave's protocol fee (the collateral aToken's transfer from the
@@ -96,8 +108,9 @@ class AaveLiquidations:
                       events_of(self.dep.tokens[coll][0], "Transfer", receipt)
                       if t["args"]["from"].lower() == a["user"].lower()
                       and t["args"]["to"].lower() == self.dep.treasury.lower())
-            before = self.reads.snapshot([a["user"]], block - 1).users[0]
-            after = self.reads.snapshot([a["user"]], block).users[0]
+            read = self._health.pop(_tx_user(receipt, a["user"]), None)
+            before, after = read if read is not None else (self.reads.snapshot([a["user"]], block - 1).users[0],
+                                                           self.reads.snapshot([a["user"]], block).users[0])
             to_liquidator = int(a["liquidatedCollateralAmount"])
             out.append(LiquidationEvent(a["liquidator"], world.address(owner), sub, debt, coll,
                                         int(a["debtToCover"]), to_liquidator + fee, to_liquidator, fee,
@@ -107,6 +120,10 @@ class AaveLiquidations:
                     if amount > 0:
                         out.append(BadDebtEvent(world.address(owner), sub, s, amount, 0, 0, left_as_debt=amount))
         return out
+
+
+def _tx_user(receipt: dict[str, Any], user: str) -> tuple[str, str]:
+    return Web3.to_hex(receipt["transactionHash"]).lower(), str(user).lower()
 
 
 def _hf(user: UserNow) -> int | None:
