@@ -86,7 +86,7 @@ class WipeOutRules:
                 _count("with a deficit: borrowing every deposited unit refused (InsufficientLiquidity)")
             else:
                 _count("with a deficit: too small to refuse every deposited unit")
-        amount = lend - lend // 10**8 - 2  # all but dust: a debt rounds up; the vault keeps borrows + deficit <= deposits
+        amount = lend - lend // 10**8 - 2  # all but dust: a debt rounds up; borrows + deficit <= deposits
         if not self._borrow_exactly(who, sub_id, key, d, amount):
             action = self.log[-1].get("action", {})
             _count(f"stopped: the borrow was refused ({action.get('expect_revert') or action.get('may_revert')})")

@@ -147,6 +147,29 @@ def test_borrowing_every_deposited_unit_of_a_market_with_a_deficit_reverts_insuf
     assert new.balanceOf(carol) == before + everything
 
 
+
+def test_the_governor_takes_no_reserves_lent_out_in_a_market_with_a_deficit(proto, vault, gov, new, bob, carol, rando,
+                                                                           wiped):
+    """carol borrows all the deficit leaves lendable, then a year of interest books reserves that are all lent out:
+    before, `borrows <= deposits + reserves left` let the governor take the deficit's worth of them, which the vault
+    does not hold (ERC20InsufficientBalance)."""
+    owed = vault.deficit(new)
+    proto.set_price("NEW", 1)
+    set_params(proto, "NEW", irm=proto.irm)
+    vault.deposit(bob, 0, new, 1_000 * 10**18, {"from": bob})
+    open_position(proto, carol, 3, {"WETH": 10})
+    vault.borrow(3, new, vault.maxBorrow(carol, 3, new), carol, {"from": carol})
+    brownie.chain.sleep(365 * 86400)
+    vault.accrue(new, {"from": rando})
+    reserves = market_books(proto, "NEW")["reserves"]
+    assert reserves > owed > 0
+    with brownie.reverts(revert_pattern=err("InsufficientLiquidity")):
+        vault.withdrawReserves(new, owed, gov, {"from": gov})
+    vault.coverDeficit(new, owed, False, {"from": rando})
+    before = new.balanceOf(gov)
+    vault.withdrawReserves(new, owed // 2, gov, {"from": gov})
+    assert new.balanceOf(gov) == before + owed // 2
+
 # --- listing bounds: the books must hold the caps; the rate model must be a contract ---------------------------
 
 def _listable(proto, gov, decimals):
