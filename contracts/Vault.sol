@@ -602,10 +602,12 @@ contract Vault is VaultCore, IVault {
         if (cap != 0 && total > cap) revert BorrowCapExceeded(total, cap);
     }
 
-    /// @dev Liquidity leaves the pool only while deposits still cover borrows (I3).
+    /// @dev Liquidity leaves the pool only while deposits still cover borrows and the deficit (I3, I24): the
+    /// deficit is deposits no token backs, so it counts as lent out. What is left is the cash above the reserves.
     function _requireLiquidity(Market storage m) internal view {
         uint256 deposits = _totalDeposits(m);
         uint256 borrows = _totalBorrows(m);
+        if (m.hasDeficit) borrows += m.deficit;
         if (borrows > deposits) revert InsufficientLiquidity(deposits, borrows);
     }
 
@@ -664,6 +666,7 @@ contract Vault is VaultCore, IVault {
         uint256 depositIndex;
         uint256 borrowIndex;
         uint256 borrowCap;
+        uint256 deficit;
         bool checkHealth;
         Health others; // health sums over the account's other markets
         Cache cache;
@@ -687,6 +690,7 @@ contract Vault is VaultCore, IVault {
         t.scaled = _scaled[key][token];
         (t.depositIndex, t.borrowIndex,) = _accruedIndexes(m);
         t.borrowCap = m.params.borrowCap;
+        t.deficit = m.deficit;
         t.checkHealth = checkHealth;
         t.cache = _newCache();
         if (checkHealth) t.others = _healthWith(key, t.cache, t.index, 0, MAX_MARKETS, 0);
@@ -727,7 +731,7 @@ contract Vault is VaultCore, IVault {
             bal -= s.toInt256();
         }
         uint256 borrows = MarketMath.debtAmountUp(borrowScale, t.borrowIndex);
-        if (borrows > MarketMath.depositAmountDown(depositScale, t.depositIndex)) return false;
+        if (borrows + t.deficit > MarketMath.depositAmountDown(depositScale, t.depositIndex)) return false;
         if (rest > 0 && t.borrowCap != 0 && borrows > t.borrowCap) return false;
         if (!t.checkHealth) return true;
         Health memory h = Health(t.others.collateralValue, t.others.debtValue, t.others.collInit, t.others.collMaint,

@@ -58,6 +58,9 @@ abstract contract VaultCore is IVaultBase, ReentrancyGuard {
         uint8 decimals;
         uint8 index;
         bool listed;
+        /// @dev `deficit != 0`, kept beside `reserves` so that the liquidity check of every borrow and withdrawal
+        /// reads the deficit's own slot only in a market that has one (the accrual already loaded this slot).
+        bool hasDeficit;
         /// @dev A loss no depositor was left to bear (token units, Aave 3.3's deficit): recorded when bad debt is
         /// settled, only ever lowered by `coverDeficit` / `coverDeficitFromReserves`. Appended: no slot moved.
         uint128 deficit;

@@ -177,9 +177,10 @@ contract VaultGovernance is VaultCore, IVaultGovernance, IVaultModule {
         uint256 reserves = m.reserves;
         if (amount > reserves) revert InsufficientReserves(reserves, amount);
         m.reserves = uint128(reserves - amount); // below the stored uint128 value
-        // Reserves that are lent out (borrows above deposits) stay until repaid.
+        // Reserves that are lent out (borrows above deposits) stay until repaid; so do those standing in for a
+        // deficit (deposits no token backs, I24) until `coverDeficit`: the transfer below never outruns the cash.
         uint256 available = _totalDeposits(m) + m.reserves;
-        uint256 borrows = _totalBorrows(m);
+        uint256 borrows = _totalBorrows(m) + m.deficit;
         if (borrows > available) revert InsufficientLiquidity(available, borrows);
         emit ReservesWithdrawn(token, amount, to);
         IERC20(token).safeTransfer(to, amount);
@@ -203,6 +204,7 @@ contract VaultGovernance is VaultCore, IVaultGovernance, IVaultModule {
             if (amount > owed) amount = owed; // a token that delivers more than sent covers no more than owed
         }
         m.deficit = uint128(owed - amount); // amount <= deficit
+        m.hasDeficit = owed != amount;
         emit DeficitCovered(msg.sender, token, amount, fromReserves, owed - amount);
     }
 

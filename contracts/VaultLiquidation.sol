@@ -469,6 +469,7 @@ contract VaultLiquidation is VaultCore, IVaultLiquidation, IVaultModule {
                 if (socialised < loss) {
                     uint256 owed = m.deficit + (loss - socialised);
                     m.deficit = owed.toUint128();
+                    m.hasDeficit = true;
                     emit DeficitRecorded(token, loss - socialised, owed);
                 }
             }

@@ -525,11 +525,11 @@ class CoreRules(VaultMachine):
         markets = self.preview_all(t)
         b = markets[sym]
         b.debit(key, amount)
-        if liquidity and b.total_borrows > b.total_deposits:
-            gap = b.total_borrows - b.total_deposits
+        if liquidity and b.unbacked > b.total_deposits:  # borrows and the deficit (I24) against the deposits
+            gap = b.unbacked - b.total_deposits
             return either("InsufficientLiquidity") if gap * 10**6 <= b.total_deposits + 10**6 \
                 else "InsufficientLiquidity"
-        if liquidity and b.total_deposits - b.total_borrows <= b.total_deposits // 10**6 + 2:
+        if liquidity and b.total_deposits - b.unbacked <= b.total_deposits // 10**6 + 2:
             return either("InsufficientLiquidity")
         if check_health_only_with_debt and not self.has_debt(key, markets):
             return "ok"

@@ -53,15 +53,9 @@ class WipeOutRules:
         if any(k for k, bal in markets[d].balances.items() if bal < 0):
             _count("skipped: the market already has borrowers")
             return
-        if markets[d].deficit:
-            # Its deposits exceed the tokens behind them by the deficit, and the vault's liquidity check
-            # (borrows <= deposits) does not count it: borrowing every deposited unit would fail in the token's
-            # transfer (ERC20InsufficientBalance), not with InsufficientLiquidity (docs/deposits-and-deficits.md).
-            _count("skipped: the market already has a deficit")
-            return
         clean = [(u, s) for u in range(len(self.users)) for s in range(len(self.subs))
                  if not any(markets[x].balances.get(self._who(u, s)[2], 0) for x in syms)]
-        if not clean or markets[d].total_deposits < 10 ** self.m[d].decimals // 100:
+        if not clean or markets[d].total_deposits - markets[d].deficit < 10 ** self.m[d].decimals // 100:
             _count("skipped: no empty sub-account or no deposit to lend")
             return
         count_step(self.NAME)
@@ -76,12 +70,23 @@ class WipeOutRules:
             books[d].reserves -= tx.events["ReservesWithdrawn"]["amount"]
             self.commit(books, {d}, tx.timestamp)
         # 2. collateral worth twice the whole deposit, then borrow all of it
-        lend = self.preview_all(self.now_guess())[d].total_deposits
+        now = self.preview_all(self.now_guess())[d]
+        lend = now.total_deposits - now.deficit  # the deficit is deposits no token backs (I24): not lent
         value = lend * md.price // 10 ** md.decimals
         coll_units = 2 * value * 10 ** mc.decimals // mc.price * WAD // mc.books.params.asset_weight_init + 1
         size = -(-coll_units // 10 ** mc.decimals)  # whole tokens
         self.rule_deposit(user, sub, syms.index(c), size, 100)
-        amount = lend - lend // 10**8 - 2  # all but dust: a debt rounds up, and the vault keeps borrows <= deposits
+        if now.deficit:
+            # Every deposited unit is more than the cash above the reserves: the vault's own error, not the token's
+            # (ERC20InsufficientBalance, before the liquidity check counted the deficit).
+            everything = now.total_deposits - now.total_deposits // 10**8 - 2
+            if self.predict_debit(key, d, everything, check_health_only_with_debt=False) == "InsufficientLiquidity":
+                with brownie.reverts(revert_pattern=err("InsufficientLiquidity")):
+                    v.borrow.call(sub_id, md.token, everything, who, {"from": who})
+                _count("with a deficit: borrowing every deposited unit refused (InsufficientLiquidity)")
+            else:
+                _count("with a deficit: too small to refuse every deposited unit")
+        amount = lend - lend // 10**8 - 2  # all but dust: a debt rounds up; borrows + deficit <= deposits
         if not self._borrow_exactly(who, sub_id, key, d, amount):
             action = self.log[-1].get("action", {})
             _count(f"stopped: the borrow was refused ({action.get('expect_revert') or action.get('may_revert')})")

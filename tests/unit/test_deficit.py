@@ -107,6 +107,69 @@ def test_the_deficit_only_grows_with_bad_debt(proto, vault, new, bob, rando, wip
     assert vault.deficit(new) == owed
 
 
+
+def test_the_last_deposits_a_deficit_leaves_unbacked_revert_insufficient_liquidity_until_covered(proto, vault, new, lp,
+                                                                                                 rando, wiped):
+    """lp's claim at the floor (~1e-4 NEW) exceeds the NEW left in the vault by the deficit (reserves 0): before,
+    withdrawing it passed `borrows <= deposits` and failed in the token (ERC20InsufficientBalance)."""
+    owed, held = vault.deficit(new), vault.balanceOf(lp, 0, new)
+    assert market_books(proto, "NEW")["reserves"] == 0 < owed <= held
+    assert new.balanceOf(vault) < held
+    with brownie.reverts(revert_pattern=err("InsufficientLiquidity")):
+        vault.withdraw(0, new, MAX, lp, {"from": lp})
+    # the view agrees: only what the deficit leaves backed is withdrawable, and that much is
+    most = vault.maxWithdraw(lp, 0, new)
+    assert most == held - owed <= new.balanceOf(vault)
+    with brownie.reverts(revert_pattern=err("InsufficientLiquidity")):
+        vault.withdraw(0, new, most + 1, lp, {"from": lp})
+    vault.coverDeficit(new, owed, False, {"from": rando})
+    assert vault.maxWithdraw(lp, 0, new) == held
+    before = new.balanceOf(lp)
+    vault.withdraw(0, new, MAX, lp, {"from": lp})
+    assert new.balanceOf(lp) == before + held and vault.balanceOf(lp, 0, new) == 0
+
+
+def test_borrowing_every_deposited_unit_of_a_market_with_a_deficit_reverts_insufficient_liquidity_until_covered(
+        proto, vault, new, bob, carol, rando, wiped):
+    proto.set_price("NEW", 1)
+    vault.deposit(bob, 0, new, 10**18, {"from": bob})
+    open_position(proto, carol, 3, {"WETH": 10})
+    owed, deposits = vault.deficit(new), market_books(proto, "NEW")
+    everything = pm.deposit_amount_down(deposits["totalDepositScale"], deposits["depositIndex"])
+    assert new.balanceOf(vault) < everything  # the deficit is deposits no token backs
+    with brownie.reverts(revert_pattern=err("InsufficientLiquidity")):
+        vault.borrow(3, new, everything, carol, {"from": carol})
+    assert vault.maxBorrow(carol, 3, new) == everything - owed
+    vault.coverDeficit(new, owed, False, {"from": rando})
+    assert vault.maxBorrow(carol, 3, new) == everything
+    before = new.balanceOf(carol)
+    vault.borrow(3, new, everything, carol, {"from": carol})
+    assert new.balanceOf(carol) == before + everything
+
+
+
+def test_the_governor_takes_no_reserves_lent_out_in_a_market_with_a_deficit(proto, vault, gov, new, bob, carol, rando,
+                                                                           wiped):
+    """carol borrows all the deficit leaves lendable, then a year of interest books reserves that are all lent out:
+    before, `borrows <= deposits + reserves left` let the governor take the deficit's worth of them, which the vault
+    does not hold (ERC20InsufficientBalance)."""
+    owed = vault.deficit(new)
+    proto.set_price("NEW", 1)
+    set_params(proto, "NEW", irm=proto.irm)
+    vault.deposit(bob, 0, new, 1_000 * 10**18, {"from": bob})
+    open_position(proto, carol, 3, {"WETH": 10})
+    vault.borrow(3, new, vault.maxBorrow(carol, 3, new), carol, {"from": carol})
+    brownie.chain.sleep(365 * 86400)
+    vault.accrue(new, {"from": rando})
+    reserves = market_books(proto, "NEW")["reserves"]
+    assert reserves > owed > 0
+    with brownie.reverts(revert_pattern=err("InsufficientLiquidity")):
+        vault.withdrawReserves(new, owed, gov, {"from": gov})
+    vault.coverDeficit(new, owed, False, {"from": rando})
+    before = new.balanceOf(gov)
+    vault.withdrawReserves(new, owed // 2, gov, {"from": gov})
+    assert new.balanceOf(gov) == before + owed // 2
+
 # --- listing bounds: the books must hold the caps; the rate model must be a contract ---------------------------
 
 def _listable(proto, gov, decimals):

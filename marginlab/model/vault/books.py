@@ -39,6 +39,12 @@ class MarketBooks:
     def total_borrows(self) -> int:
         return debt_amount_up(self.total_borrow_scale, self.borrow_index)
 
+    @property
+    def unbacked(self) -> int:
+        """What the vault's liquidity check counts against the deposits (Vault._requireLiquidity): the borrows
+        and the deficit, deposits no token backs (I3, I24). A borrow or withdrawal must leave it <= total_deposits."""
+        return self.total_borrows + self.deficit
+
     def accrue(self, elapsed: int) -> Accrual:
         rate = self.rates.per_second(utilization(self.total_borrows, self.total_deposits))
         a = accrue(
