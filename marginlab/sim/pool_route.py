@@ -107,10 +107,11 @@ class PoolClose:
             if pair is None:
                 continue
             cost = self.pools.quote_in(pair, coll, need)  # UINT256_MAX: the pool cannot pay that much
-            take = min(self._headroom(s, coll), cost)
+            room, why = self._headroom(s, coll)
+            take = min(room, cost)
             if take <= 0:
-                records.append(ActionRecord(step, s.account, f"{s.label}: pool route: no {coll} the protocol "
-                                            f"lets go (its health)", True, str(s.source), line=s.source.line))
+                records.append(ActionRecord(step, s.account, f"{s.label}: pool route: no {coll} to withdraw ({why})",
+                                            True, str(s.source), line=s.source.line))
                 continue
             if not self._send(step, Withdraw(account=s.account, source=s.source, sub_id=s.sub_id,
                                              amounts={coll: take})):
@@ -118,23 +119,23 @@ class PoolClose:
             return self._swap(step, s, pair, coll, take, records)
         return False
 
-    def _headroom(self, s: PlannedStrategy, coll: str) -> int:
+    def _headroom(self, s: PlannedStrategy, coll: str) -> tuple[int, str]:
         """What of ``coll`` the sub-account can withdraw and keep its initial health (estimated at the oracle's
-        price and the asset's initial weight, less :data:`HEADROOM`), at most what it holds."""
+        price and the asset's initial weight, less :data:`HEADROOM`), at most what it holds; and why it is 0."""
         key = f"{s.account}/{s.sub_id}"
         sub = (self.protocol.read_accounts({key}).accounts or {}).get(key)
-        if sub is None:
-            return 0
-        held = max(0, sub.balances.get(coll, 0))
-        dec = self.world.markets[coll].decimals
+        held = max(0, sub.balances.get(coll, 0)) if sub is not None else 0
+        if sub is None or held == 0:
+            return 0, f"sub {s.sub_id} holds none"
         if sub.health_factor is None:
-            return held
+            return held, ""
+        dec = self.world.markets[coll].decimals
         with localcontext(EXACT):
             per_unit = self.prices[coll] * self.weights[coll] / Decimal(10) ** dec
             if per_unit <= 0 or sub.health_init <= 0:
-                return 0
+                return 0, "its initial health has no room"
             room = int(Decimal(sub.health_init) / Decimal(10) ** 18 / per_unit * HEADROOM)
-        return min(held, room)
+        return min(held, room), "its initial health has no room"
 
     def _swap(self, step: int, s: PlannedStrategy, pair: str, coll: str, amount: int,
               records: list[ActionRecord]) -> bool:
