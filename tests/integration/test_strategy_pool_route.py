@@ -120,3 +120,20 @@ steps:
     sizes = [int(a["amounts"]["USDC"]) for a in erin if a["verb"] == "repay"]
     assert sizes == sorted(sizes) and sum(sizes) < 200 * 10**6
     assert "pool route: 8 rounds used" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_the_pool_route_on_aave_and_morpho(tmp_path):
+    """The same rounds through each peer protocol's own withdraw and repay (Morpho: isolated only, cross is not
+    expressible): the short is closed, the BTC stays, every call went through."""
+    for protocol in ("aave-v3", "morpho-blue"):
+        out = tmp_path / protocol
+        assert _replay(FILE, out, "revm", "--protocol", protocol, "--compare") == 0
+        folders = ("cross", "isolated") if protocol == "aave-v3" else ("isolated",)
+        for folder in folders:
+            t = json.loads((out / folder / "timeline.json").read_text())
+            verbs = [a["verb"] for a in t["strategy_acts"]]
+            assert t["liquidations"] == [] and all(a["ok"] for a in t["strategy_acts"])
+            assert verbs[:3] == ["withdraw", "swap", "repay"] and verbs[-1] == "withdraw"
+            assert t["steps"][-1]["accounts"]["bob/0"]["balances"]["WBTC"] == str(10**8)
+            bob = {k: v for k, v in t["steps"][-1]["accounts"].items() if k.startswith("bob/")}
+            assert all(not v["balances"].get("MEME", "0").startswith("-") for v in bob.values())  # no MEME debt
