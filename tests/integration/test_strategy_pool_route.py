@@ -137,3 +137,14 @@ def test_the_pool_route_on_aave_and_morpho(tmp_path):
             assert t["steps"][-1]["accounts"]["bob/0"]["balances"]["WBTC"] == str(10**8)
             bob = {k: v for k, v in t["steps"][-1]["accounts"].items() if k.startswith("bob/")}
             assert all(not v["balances"].get("MEME", "0").startswith("-") for v in bob.values())  # no MEME debt
+
+
+def test_compare_strategies_shows_the_pool_rounds(tmp_path):
+    assert main(["replay", str(FILE), "--out", str(tmp_path), "--chain", "revm", "--quiet", "--no-charts",
+                 "--compare", "--compare-strategies", "none,stop_loss"]) == 1  # 'none' fails the file's expects
+    table = (tmp_path / "compare-strategies.md").read_text()
+    assert "| none | cross | complete | 2 | 57780 |" in table  # without the stop the keeper takes the BTC
+    assert "| stop_loss | cross | complete | 0 | 0 |" in table
+    assert "step 0: stop_loss[0] withdraw ✓, swap ✓, repay ✓, withdraw ✓ |" in table
+    assert "| stop_loss | isolated | complete | 0 | 0 |" in table
+    assert "withdraw ✓, swap ✓, repay ✓, " * 6 + "withdraw ✓ |" in table
