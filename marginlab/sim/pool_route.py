@@ -29,7 +29,7 @@ from marginlab.timeline import ActionRecord, StrategyAct
 ROUNDS = 8
 #: the share of the computed headroom a round withdraws (prices and interest move between the read and the call)
 HEADROOM = Decimal("0.97")
-#: the swap's floor below its on-chain quote, in basis points
+#: the swap's floor below its on-chain quote, in basis points (a round also buys 1 bp more than the debt it read)
 SLIPPAGE_BPS = 50
 
 
@@ -75,7 +75,9 @@ class PoolClose:
                 rounds += 1
                 held = self.world.balance(sym, who)
                 if held < want:
-                    if not self._raise(step, s, sym, want - held, colls, records):
+                    # a basis point more than the debt read: a repay-all must also cover the interest that
+                    # accrues before it is mined
+                    if not self._raise(step, s, sym, want - held + want // 10**4 + 1, colls, records):
                         notes.append(f"pool route: position partly closed, {self._amt(sym, debt)} of debt left")
                         break
                     held = self.world.balance(sym, who)
