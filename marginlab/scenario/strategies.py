@@ -12,8 +12,9 @@ One entry is one behaviour of one account, with exactly one of
 
 and ``delay`` (steps between first seeing the trigger and acting) and ``miss`` (the seeded chance of missing a
 step it would act in). ``route`` says where the tokens for a repayment come from: ``wallet`` (the account's own
-tokens; never minted). Repaying from the position's collateral needs a swap, which needs an AMM pool: a
-scenario asking for ``route: pool`` is refused until pools exist.
+tokens; never minted) or ``pool`` (the position's collateral, withdrawn and sold for its debt through the
+scenario's Uniswap v2 pool pairing the two, in rounds: :mod:`marginlab.sim.pool_route`); ``route: pool`` needs
+a pool in ``pools:`` pairing the position's collateral with its debt.
 """
 from __future__ import annotations
 
@@ -30,16 +31,9 @@ from marginlab.scenario.source import Loc
 KINDS = ("stop_loss", "take_profit", "top_up", "deleverage", "withdraw")
 #: The kinds that belong to accounts with positions; ``withdraw`` belongs to liquidity providers.
 ACCOUNT_KINDS = ("stop_loss", "take_profit", "top_up", "deleverage")
-#: Where a repayment's tokens come from. A ``pool`` route (swap the position's collateral for its debt) needs the
-#: AMM pools of issue 17; it is refused at validation until they exist.
-ROUTES = ("wallet",)
-
-
-def _route(value: Any) -> Any:
-    if value == "pool":
-        raise _err("route", "route: pool swaps the position's collateral for its debt through an AMM pool, and "
-                            "this scenario has no pools: use route: wallet (repay from the account's wallet)")
-    return value
+#: Where a repayment's tokens come from: the wallet, or the position's collateral sold through a pool (which
+#: ``check_strategies`` makes sure exists).
+ROUTES = ("wallet", "pool")
 
 
 class PriceLevel(Strict):
@@ -62,12 +56,7 @@ class Exit(Strict):
     position: NonNegInt = 0
     share: Positive | None = None
     price: PriceLevel | None = None
-    route: Literal["wallet"] = "wallet"
-
-    @field_validator("route", mode="before")
-    @classmethod
-    def _check_route(cls, value: Any) -> Any:
-        return _route(value)
+    route: Literal["wallet", "pool"] = "wallet"
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Exit:
@@ -96,12 +85,7 @@ class Deleverage(Strict):
     position: NonNegInt = 0
     below: Positive
     repay: AmountMap
-    route: Literal["wallet"] = "wallet"
-
-    @field_validator("route", mode="before")
-    @classmethod
-    def _check_route(cls, value: Any) -> Any:
-        return _route(value)
+    route: Literal["wallet", "pool"] = "wallet"
 
     @model_validator(mode="after")
     def _repays(self) -> Deleverage:
@@ -211,3 +195,30 @@ def check_strategies(data: dict[str, Any], accounts: dict[str, int | None], lend
                 add((*where, "price", "symbol"), f"unknown asset {quote(price['symbol'])}")
             for key in ("deposit", "budget", "repay"):
                 amounts((*where, key), spec.get(key))
+            if spec.get("route") == "pool" and isinstance(name, str) and isinstance(pos, int):
+                missing = _missing_pool(data, name, pos)
+                if missing:
+                    add((*where, "route"), missing)
+
+
+def _missing_pool(data: dict[str, Any], account: str, position: int) -> str | None:
+    """Why ``route: pool`` cannot close ``account``'s position ``position``, or None: the scenario needs a pool
+    pairing one of its deposited assets with each borrowed one (either orientation)."""
+    pos = None
+    for acct in data.get("accounts") or []:
+        if isinstance(acct, dict) and acct.get("name") == account:
+            positions = acct.get("positions") or []
+            if isinstance(positions, list) and position < len(positions):
+                pos = positions[position]
+    if not isinstance(pos, dict):
+        return None  # reported elsewhere
+    deposits = sorted(pos.get("deposit") or {}) if isinstance(pos.get("deposit"), dict) else []
+    borrows = sorted(pos.get("borrow") or {}) if isinstance(pos.get("borrow"), dict) else []
+    pairs = {frozenset(str(p.get("pair", "")).split("/")) for p in data.get("pools") or [] if isinstance(p, dict)}
+    for debt in borrows:
+        if not any(frozenset((coll, debt)) in pairs for coll in deposits):
+            want = " or ".join(f"{c}/{debt}" for c in deposits) or f"?/{debt}"
+            have = ", ".join(sorted(str(p.get("pair")) for p in data.get("pools") or [] if isinstance(p, dict)))
+            return (f"route: pool sells the position's collateral for its {debt} debt, and pools: has no pool "
+                    f"{want} (it has {have or 'none'}): add one, or use route: wallet")
+    return None

@@ -101,7 +101,8 @@ class Replay:
         self.issuer: Issuer | None = None
         # The accounts' strategies (``strategies:``); none for a scenario without them, so nothing changes there.
         self.strategies = StrategyRunner(plan, self.world, self.protocol, self.oracle.prices,
-                                         self.recorder.events, self.timeline.bad_debts) if plan.strategies else None
+                                         self.recorder.events, self.timeline.bad_debts, self.pools) \
+            if plan.strategies else None
         if self.strategies is not None:
             self.timeline.strategy_acts = self.strategies.acts
         self._last: Reading | None = None

@@ -25,6 +25,8 @@ from marginlab.protocols.world import World
 from marginlab.scenario.actions import Deposit, PlannedVerb, Repay, Withdraw
 from marginlab.scenario.plan import Plan, PlannedStep
 from marginlab.scenario.strategy_plan import PlannedStrategy
+from marginlab.sim.pool_route import PoolClose
+from marginlab.sim.pools import Pools
 from marginlab.sim.strategy_calls import ROUTES, CloseRequest, WalletSender
 from marginlab.timeline import ActionRecord, BadDebt, MarketState, StrategyAct
 
@@ -45,7 +47,8 @@ class StrategyRunner:
     """Each step: what every strategy sees (its position's loss, its sub-account's health), then what it does."""
 
     def __init__(self, plan: Plan, world: World, protocol: Protocol, prices: dict[str, Decimal],
-                 on_receipt: Callable[[int, dict[str, object]], None], bad_debts: list[BadDebt]) -> None:
+                 on_receipt: Callable[[int, dict[str, object]], None], bad_debts: list[BadDebt],
+                 pools: Pools | None = None) -> None:
         self.plan = plan
         self.bad_debts = bad_debts  # the timeline's, as the keeper records them
         self.lends = {lp.name: sorted(lp.deposits) for lp in plan.liquidity}
@@ -64,6 +67,10 @@ class StrategyRunner:
         self.states = [_State(dict(opening.get((s.account, s.position), {}))) for s in plan.strategies]
         self.rngs = [random.Random(f"{plan.seed}/strategies/{s.index}") for s in plan.strategies]
         self.moves = plan.legs.moves if plan.legs else []
+        #: ``route: pool`` (validation made sure the scenario has pools for it)
+        self.pool_close = PoolClose(world, protocol, pools, self.sender, prices,
+                                    {m.symbol: m.asset_weight.init for m in plan.markets}) \
+            if pools is not None else None
 
     def usd(self, legs: dict[str, int], prices: dict[str, Decimal]) -> Decimal:
         with localcontext(EXACT):
@@ -205,7 +212,10 @@ class StrategyRunner:
                 balances = dict(sub.balances) if sub is not None else None
             acct = self.plan.account(s.account)
             alone = sum(1 for i in range(len(acct.positions)) if acct.sub_id(i) == s.sub_id) == 1
-            verbs, notes = ROUTES[s.route](CloseRequest(s, dict(state.legs), balances, alone))
+            if s.route == "pool" and self.pool_close is not None:
+                notes = self.pool_close.run(step, s, dict(state.legs), alone, True, records)
+            else:
+                verbs, notes = ROUTES[s.route](CloseRequest(s, dict(state.legs), balances, alone))
             state.done = True
         elif s.kind == "top_up":
             # Only what went through counts against the budget (see _applied): a deposit the wallet cannot pay
@@ -217,6 +227,8 @@ class StrategyRunner:
                                      amounts=amounts))
         elif s.kind == "withdraw":
             verbs = self.withdraw(s, state, reading)
+        elif s.route == "pool" and self.pool_close is not None:
+            notes = self.pool_close.run(step, s, dict(state.legs), False, False, records)
         else:
             verbs.append(Repay(account=s.account, source=s.source, owner=s.account, sub_id=s.sub_id,
                                amounts=dict(s.amounts)))

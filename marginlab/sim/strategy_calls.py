@@ -27,8 +27,9 @@ class CloseRequest:
 
 
 #: How a close raises the tokens to repay: a function from the request to the verbs to send (and notes for
-#: what it leaves). ``wallet`` repays from the account's wallet; a ``pool`` route (swap collateral for debt
-#: through an AMM pool) registers here when pools exist.
+#: what it leaves). ``wallet`` repays from the account's wallet; ``route: pool`` (sell the collateral for the
+#: debt through the scenario's pools) needs reads between its calls, so it is not one of these:
+#: :mod:`marginlab.sim.pool_route` runs it.
 CloseRoute = Callable[[CloseRequest], tuple[list[PlannedVerb], list[str]]]
 
 

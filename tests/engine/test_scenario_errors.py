@@ -24,6 +24,15 @@ def test_base_scenario_is_valid(tmp_path, capsys):
     assert "ok" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("pair,kind", [("WETH/USDC", "stop_loss: {share: 0.1, route: pool}"),
+                                       ("USDC/WETH", "take_profit: {share: 0.1, route: pool}"),
+                                       ("USDC/WETH", "deleverage: {below: 1.2, repay: {USDC: 1}, route: pool}")])
+def test_route_pool_is_accepted_with_a_pool_pairing_collateral_and_debt(tmp_path, capsys, pair, kind):
+    """A pool pairing the position's collateral (WETH) with its debt (USDC), in either orientation, is enough."""
+    text = BASE + f"pools:\n  - {{pair: {pair}, depth_usd: 100000}}\nstrategies:\n  - {{account: alice, {kind}}}\n"
+    assert main(["check", str(_write(tmp_path, text))]) == 0, capsys.readouterr().err
+
+
 @pytest.mark.parametrize("content,expected", [(c, e) for _, c, e in CASES], ids=[i for i, _, _ in CASES])
 def test_malformed_scenario_is_reported_with_file_line_field_and_reason(tmp_path, capsys, content, expected):
     path = _write(tmp_path, content)
